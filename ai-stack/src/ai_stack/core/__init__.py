@@ -1,0 +1,1 @@
+"""Shared service core: settings, logging, metrics, tracing, breakers, the app factory."""

@@ -1,0 +1,65 @@
+"""Prometheus metrics of one service, created on an explicit registry (one per app)."""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.process_collector import ProcessCollector
+
+from ai_stack.core.breaker import BreakerState
+
+# 1 ms to 10 s: sub-millisecond health checks and multi-second model batches both resolve.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def metric_prefix(service: str) -> str:
+    """`hybrid-coordinator` -> `hybrid_coordinator`: Prometheus names allow no dashes."""
+    return re.sub(r"[^a-zA-Z0-9_]", "_", service)
+
+
+class ServiceMetrics:
+    """The metrics every service exports; services add their own on `registry`."""
+
+    def __init__(self, service: str, registry: CollectorRegistry) -> None:
+        prefix = metric_prefix(service)
+        self.prefix = prefix
+        self.registry = registry
+        self.requests = Counter(
+            f"{prefix}_http_requests",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            f"{prefix}_http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            f"{prefix}_http_requests_in_flight", "Requests being handled now.", registry=registry
+        )
+        self.breaker_state = Gauge(
+            f"{prefix}_circuit_breaker_state",
+            "Circuit breaker state per dependency: 0 closed, 1 half-open, 2 open.",
+            ["dependency"],
+            registry=registry,
+        )
+        self.dependency_up = Gauge(
+            f"{prefix}_dependency_up",
+            "1 when the last check or call of the dependency succeeded.",
+            ["dependency"],
+            registry=registry,
+        )
+        # Exports <prefix>_process_resident_memory_bytes, CPU seconds and open fds.
+        ProcessCollector(namespace=prefix, registry=registry)
+
+    def observe_breaker(self, dependency: str, state: BreakerState) -> None:
+        """Breaker listener: exports every transition as the gauge value."""
+        self.breaker_state.labels(dependency=dependency).set(int(state))
+        if state is BreakerState.OPEN:
+            self.dependency_up.labels(dependency=dependency).set(0)
+        elif state is BreakerState.CLOSED:
+            self.dependency_up.labels(dependency=dependency).set(1)

@@ -1,0 +1,43 @@
+"""Starting a service process: settings, logging, tracing, then aiohttp's run_app."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from aiohttp import web
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from ai_stack import __version__
+from ai_stack.core.logging import configure_logging
+from ai_stack.core.settings import CoreSettings, SettingsError, load_settings
+from ai_stack.core.tracing import build_tracer_provider
+
+SettingsT = TypeVar("SettingsT", bound=CoreSettings)
+AppBuilder = Callable[[SettingsT, TracerProvider | None], web.Application]
+
+
+def run_service(service: str, settings_cls: type[SettingsT], build: AppBuilder[SettingsT]) -> None:
+    """Exits 2 with one clear line when the configuration is invalid, before binding a port."""
+    try:
+        settings = load_settings(settings_cls)
+    except SettingsError as exc:
+        print(f"{service}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(service, __version__, settings.log_level)
+    tracer_provider = build_tracer_provider(service, __version__, os.environ)
+    if tracer_provider is not None:
+        # Library instrumentations (redis, asyncpg) read the global provider.
+        trace.set_tracer_provider(tracer_provider)
+    app = build(settings, tracer_provider)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.shutdown_timeout_s,
+        access_log=None,
+        print=None,
+    )

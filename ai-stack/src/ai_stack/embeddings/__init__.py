@@ -1,0 +1,1 @@
+"""The embeddings service: a sentence-transformers model server with micro-batching."""

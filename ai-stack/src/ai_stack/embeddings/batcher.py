@@ -1,0 +1,135 @@
+"""Dynamic micro-batching: concurrent requests share model batches, results return in order."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ai_stack.embeddings.model import Vectors
+
+
+class QueueFullError(Exception):
+    """The bounded queue has no room for this request."""
+
+
+@dataclass
+class _Job:
+    texts: list[str]
+    future: asyncio.Future[Vectors]
+    enqueued_at: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class BatchObserver:
+    """Hooks for metrics; every hook is optional."""
+
+    batch_size: Callable[[int], None] = lambda n: None
+    queue_depth: Callable[[int], None] = lambda n: None
+    queue_wait: Callable[[float], None] = lambda s: None
+
+
+class MicroBatcher:
+    """Queues texts and runs `encode` on batches of up to `max_batch` texts in `executor`."""
+
+    def __init__(
+        self,
+        encode: Callable[[list[str]], Vectors],
+        *,
+        max_batch: int,
+        max_wait_s: float,
+        max_queue_texts: int,
+        executor: Executor | None = None,
+        observer: BatchObserver | None = None,
+    ) -> None:
+        if max_batch < 1 or max_queue_texts < 1 or max_wait_s < 0:
+            raise ValueError("max_batch and max_queue_texts must be >= 1, max_wait_s >= 0")
+        self._encode = encode
+        self._max_batch = max_batch
+        self._max_wait_s = max_wait_s
+        self._max_queue = max_queue_texts
+        self._executor = executor
+        self._observe = observer or BatchObserver()
+        self._pending: deque[_Job] = deque()
+        self._queued_texts = 0
+        self._wakeup = asyncio.Event()
+
+    @property
+    def queued_texts(self) -> int:
+        """Texts waiting for the model."""
+        return self._queued_texts
+
+    async def embed(self, texts: list[str]) -> Vectors:
+        """Vectors for `texts`, one row each, in order; QueueFullError when there is no room."""
+        if self._queued_texts + len(texts) > self._max_queue:
+            raise QueueFullError(f"{self._queued_texts} texts are queued (limit {self._max_queue})")
+        job = _Job(texts, asyncio.get_running_loop().create_future())
+        self._pending.append(job)
+        self._queued_texts += len(texts)
+        self._observe.queue_depth(self._queued_texts)
+        self._wakeup.set()
+        return await job.future
+
+    async def run(self) -> None:
+        """The worker loop; runs until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wait_for_batch()
+            jobs = self._take_batch()
+            if not jobs:
+                continue
+            texts = [t for job in jobs for t in job.texts]
+            self._observe.batch_size(len(texts))
+            try:
+                vectors = await loop.run_in_executor(self._executor, self._encode, texts)
+            except Exception as exc:  # the model failed: every caller in the batch learns why
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                continue
+            self._deliver(jobs, vectors)
+
+    async def _wait_for_batch(self) -> None:
+        while not self._pending:
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        deadline = self._pending[0].enqueued_at + self._max_wait_s
+        while self._queued_texts < self._max_batch:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return
+            self._wakeup.clear()
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._wakeup.wait()
+            except TimeoutError:
+                return
+
+    def _take_batch(self) -> list[_Job]:
+        jobs: list[_Job] = []
+        size = 0
+        now = time.perf_counter()
+        while self._pending and (not jobs or size + len(self._pending[0].texts) <= self._max_batch):
+            job = self._pending.popleft()
+            self._queued_texts -= len(job.texts)
+            if job.future.cancelled():
+                continue
+            self._observe.queue_wait(now - job.enqueued_at)
+            jobs.append(job)
+            size += len(job.texts)
+        self._observe.queue_depth(self._queued_texts)
+        return jobs
+
+    @staticmethod
+    def _deliver(jobs: list[_Job], vectors: Vectors) -> None:
+        start = 0
+        for job in jobs:
+            end = start + len(job.texts)
+            if not job.future.done():
+                job.future.set_result(np.ascontiguousarray(vectors[start:end]))
+            start = end

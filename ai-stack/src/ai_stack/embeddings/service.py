@@ -1,0 +1,59 @@
+"""Embedding requests end to end: limits, cache, batching, normalisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from prometheus_client import Counter
+
+from ai_stack.embeddings.batcher import MicroBatcher
+from ai_stack.embeddings.cache import VectorCache
+from ai_stack.embeddings.limits import check_count, check_tokens, fit_lengths
+from ai_stack.embeddings.model import Encoder, Vectors
+
+
+def normalize_rows(vectors: Vectors) -> Vectors:
+    """Unit-length rows; an all-zero row stays zero instead of becoming NaN."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+@dataclass
+class EmbeddingService:
+    """Owns one loaded encoder, its batcher and the optional cache."""
+
+    encoder: Encoder
+    batcher: MicroBatcher
+    cache: VectorCache | None
+    cache_hits: Counter
+    cache_misses: Counter
+    max_inputs: int
+    max_chars: int
+
+    def prepare(self, texts: list[str], truncate: bool) -> list[str]:
+        """Applies the request limits; raises InputLimitError."""
+        check_count(texts, self.max_inputs)
+        texts = fit_lengths(texts, self.max_chars, truncate)
+        if not truncate:
+            check_tokens(texts, self.encoder.max_seq_length, self.encoder.count_tokens)
+        return texts
+
+    async def embed(self, texts: list[str], normalize: bool) -> Vectors:
+        """Vectors for prepared texts: cached ones from Redis, the rest from the model."""
+        cached = await self.cache.get_many(texts, normalize) if self.cache else [None] * len(texts)
+        missing = [i for i, vector in enumerate(cached) if vector is None]
+        self.cache_hits.inc(len(texts) - len(missing))
+        self.cache_misses.inc(len(missing))
+        result = np.empty((len(texts), self.encoder.dimension), dtype=np.float32)
+        for i, vector in enumerate(cached):
+            if vector is not None:
+                result[i] = vector
+        if missing:
+            computed = await self.batcher.embed([texts[i] for i in missing])
+            if normalize:
+                computed = normalize_rows(computed)
+            result[missing] = computed
+            if self.cache:
+                await self.cache.put_many([texts[i] for i in missing], normalize, computed)
+        return result

