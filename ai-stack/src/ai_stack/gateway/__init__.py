@@ -1,0 +1,1 @@
+"""The nginx gateway: configuration rendering (nginx itself does the serving)."""

@@ -1,0 +1,89 @@
+"""Rendering the nginx configuration of the gateway (pure: settings in, text out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """One service behind the gateway: `/<prefix>/…` goes to 127.0.0.1:<port>/…"""
+
+    name: str
+    prefix: str
+    port: int
+    max_body_bytes: int
+    needs_key: bool = True
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Everything the nginx configuration depends on."""
+
+    https_port: int
+    http_port: int
+    cert: Path
+    key: Path
+    run_dir: Path
+    log_dir: Path
+    temp_dir: Path
+    auth_port: int
+    upstreams: tuple[Upstream, ...]
+    listen_addresses: tuple[str, ...] = ("127.0.0.1",)
+    worker_user: str | None = None
+    workers: int = 1
+
+
+def _upstream_block(name: str, port: int) -> str:
+    return f"    upstream ai_{name} {{\n        server 127.0.0.1:{port};\n        keepalive 32;\n    }}\n"
+
+
+def _locations(upstream: Upstream) -> str:
+    auth = "            auth_request /_auth;\n" if upstream.needs_key else ""
+    body = max(1, -(-upstream.max_body_bytes // 1024))
+    return (
+        # Readiness without internals, key-free, for load balancers and operators.
+        f"        location = /{upstream.prefix}/health {{\n"
+        f"            proxy_pass http://ai_{upstream.name}/health;\n"
+        "        }\n"
+        f"        location /{upstream.prefix}/ {{\n{auth}"
+        f"            client_max_body_size {body}k;\n"
+        f"            proxy_pass http://ai_{upstream.name}/;\n"
+        "        }\n"
+    )
+
+
+def _listen(addresses: tuple[str, ...], port: int, tls: bool) -> str:
+    suffix = " ssl http2" if tls else ""
+    return "\n".join(
+        f"        listen {f'[{a}]' if ':' in a else a}:{port}{suffix};" for a in addresses
+    )
+
+
+def render_nginx_conf(config: GatewayConfig) -> str:
+    """The nginx.conf text for `config`."""
+    template = resources.files("ai_stack.gateway").joinpath("templates/nginx.conf").read_text()
+    upstreams = _upstream_block("auth", config.auth_port) + "".join(
+        _upstream_block(u.name, u.port) for u in config.upstreams
+    )
+    values = {
+        "USER_DIRECTIVE": f"user {config.worker_user};" if config.worker_user else "",
+        "WORKERS": str(config.workers),
+        "RUN_DIR": str(config.run_dir),
+        "LOG_DIR": str(config.log_dir),
+        "TEMP_DIR": str(config.temp_dir),
+        "UPSTREAMS": upstreams,
+        "HTTP_LISTEN": _listen(config.listen_addresses, config.http_port, tls=False),
+        "HTTPS_LISTEN": _listen(config.listen_addresses, config.https_port, tls=True),
+        "HTTPS_PORT": str(config.https_port),
+        "CERT": str(config.cert),
+        "KEY": str(config.key),
+        "LOCATIONS": "".join(_locations(u) for u in config.upstreams),
+    }
+    for name, value in values.items():
+        template = template.replace(f"@@{name}@@", value)
+    if "@@" in template:
+        raise RuntimeError("the nginx template has a placeholder that was not filled")
+    return template

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# ai-stack-startup.sh — start, inspect or stop the ai-stack (native processes).
+#
+# Usage: scripts/ai-stack-startup.sh [--status | --stop | --help]
+#
+# Environment:
+#   AI_STACK_HOME            data directory (default ~/.local/share/ai-stack)
+#   AI_STACK_LOG_DIR         log directory (default ~/.cache/ai-stack/logs)
+#   AI_STACK_MODE            native (default) or podman (not yet available: exits 2)
+#   AI_STACK_PG_PORT         PostgreSQL port (default 55432)
+#   AI_STACK_REDIS_PORT      Redis port (default 56379)
+#   AI_STACK_GATEWAY_HTTPS_PORT / AI_STACK_GATEWAY_HTTP_PORT   gateway ports (8443 / 8088)
+#   AI_STACK_EMBEDDINGS_PORT, AI_STACK_AUTH_PORT               service ports (8081 / 8089)
+#   AI_STACK_STARTUP_TIMEOUT seconds to wait for each service to become ready (default 180)
+#   AI_STACK_SKIP_INSTALL    1: never run apt-get or pip (fail if something is missing)
+#   AI_STACK_TLS_CERT / AI_STACK_TLS_KEY  use this certificate instead of a self-signed one
+#
+# Exit codes:
+#   0 all services healthy (or stopped, with --stop)
+#   1 unexpected error
+#   2 usage error or unsupported mode
+#   3 a required system package is missing and cannot be installed (not root)
+#   4 a service did not become healthy (its name and log tail are printed)
+#   5 --status: at least one service is not healthy
+set -Eeuo pipefail
+
+readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "${SCRIPT_DIR}/lib.sh"
+
+export AI_STACK_HOME="${AI_STACK_HOME:-${HOME}/.local/share/ai-stack}"
+export AI_STACK_LOG_DIR="${AI_STACK_LOG_DIR:-${HOME}/.cache/ai-stack/logs}"
+readonly MODE="${AI_STACK_MODE:-native}"
+readonly PG_PORT="${AI_STACK_PG_PORT:-55432}"
+readonly REDIS_PORT="${AI_STACK_REDIS_PORT:-56379}"
+readonly HTTPS_PORT="${AI_STACK_GATEWAY_HTTPS_PORT:-8443}"
+readonly TIMEOUT="${AI_STACK_STARTUP_TIMEOUT:-180}"
+readonly RUN_DIR="${AI_STACK_HOME}/run"
+readonly TLS_DIR="${AI_STACK_HOME}/tls"
+readonly VENV="${REPO_ROOT}/.venv"
+readonly PG_BIN="/usr/lib/postgresql/15/bin"
+
+export AI_STACK_EMBEDDINGS_REDIS_URL="${AI_STACK_EMBEDDINGS_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/0}"
+export AI_STACK_AUTH_KEYS_FILE="${AI_STACK_AUTH_KEYS_FILE:-${AI_STACK_HOME}/api-keys.json}"
+
+# PostgreSQL refuses to run as root and its user cannot enter /root, so when we are root its
+# data (and nginx's temp files, written by an unprivileged worker) live under a system dir
+# keyed by AI_STACK_HOME; a symlink in AI_STACK_HOME points there.
+system_dir() {
+  local slug
+  slug="$(printf '%s' "${AI_STACK_HOME}" | sha256sum | cut -c1-12)"
+  printf '/var/lib/ai-stack/%s' "${slug}"
+}
+
+as_pg() {
+  if [[ "${EUID}" -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pg_data_dir() {
+  if [[ "${EUID}" -eq 0 ]]; then
+    printf '%s/postgres' "$(system_dir)"
+  else
+    printf '%s/postgres' "${AI_STACK_HOME}"
+  fi
+}
+
+ensure_postgres() {
+  local data socket_dir password_file
+  data="$(pg_data_dir)"
+  socket_dir="${data}/socket"
+  password_file="${AI_STACK_HOME}/secrets/postgres-password"
+  if [[ ! -f "${data}/PG_VERSION" ]]; then
+    info "initialising PostgreSQL in ${data}"
+    mkdir -p "${data}"
+    [[ "${EUID}" -eq 0 ]] && chown postgres:postgres "${data}" && chmod 700 "${data}"
+    as_pg "${PG_BIN}/initdb" -D "${data}" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 >/dev/null
+    as_pg mkdir -p "${socket_dir}"
+  fi
+  [[ "${EUID}" -eq 0 && ! -e "${AI_STACK_HOME}/postgres" ]] && ln -s "${data}" "${AI_STACK_HOME}/postgres"
+  if as_pg "${PG_BIN}/pg_ctl" -D "${data}" status >/dev/null 2>&1; then
+    info "PostgreSQL already running"
+  else
+    info "starting PostgreSQL on 127.0.0.1:${PG_PORT}"
+    as_pg "${PG_BIN}/pg_ctl" -D "${data}" -l "${data}/postgresql.log" -w -t 60 \
+      -o "-p ${PG_PORT} -k ${socket_dir} -c listen_addresses=127.0.0.1" start >/dev/null \
+      || die_service postgres "${data}/postgresql.log"
+  fi
+  head -n 1 "${data}/postmaster.pid" >"${RUN_DIR}/postgres.pid"
+  if [[ ! -s "${password_file}" ]]; then
+    mkdir -p "$(dirname "${password_file}")"
+    (umask 077 && openssl rand -hex 24 >"${password_file}")
+  fi
+  local password
+  password="$(cat "${password_file}")"
+  as_pg psql -h "${socket_dir}" -p "${PG_PORT}" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 \
+    -v pw="${password}" >/dev/null <<'SQL'
+SELECT format('CREATE ROLE ai_stack LOGIN PASSWORD %L', :'pw')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ai_stack') \gexec
+SELECT 'CREATE DATABASE ai_stack OWNER ai_stack'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'ai_stack') \gexec
+SQL
+}
+
+ensure_redis() {
+  if pid_alive "${RUN_DIR}/redis.pid"; then
+    info "Redis already running"
+    return
+  fi
+  info "starting Redis on 127.0.0.1:${REDIS_PORT}"
+  mkdir -p "${AI_STACK_HOME}/redis"
+  redis-server --port "${REDIS_PORT}" --bind 127.0.0.1 --dir "${AI_STACK_HOME}/redis" \
+    --appendonly yes --daemonize yes --pidfile "${RUN_DIR}/redis.pid" \
+    --logfile "${AI_STACK_LOG_DIR}/redis.log" --protected-mode yes
+  local tries=0
+  until redis-cli -p "${REDIS_PORT}" ping >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    ((tries > 50)) && die_service redis "${AI_STACK_LOG_DIR}/redis.log"
+    sleep 0.2
+  done
+}
+
+ensure_tls() {
+  mkdir -p "${TLS_DIR}"
+  if [[ -n "${AI_STACK_TLS_CERT:-}" && -n "${AI_STACK_TLS_KEY:-}" ]]; then
+    install -m 644 "${AI_STACK_TLS_CERT}" "${TLS_DIR}/cert.pem"
+    install -m 600 "${AI_STACK_TLS_KEY}" "${TLS_DIR}/key.pem"
+    return
+  fi
+  [[ -s "${TLS_DIR}/cert.pem" && -s "${TLS_DIR}/key.pem" ]] && return
+  info "generating a self-signed certificate (${TLS_DIR}/cert.pem)"
+  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -days 825 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -keyout "${TLS_DIR}/key.pem" -out "${TLS_DIR}/cert.pem" 2>/dev/null)
+  chmod 644 "${TLS_DIR}/cert.pem"
+}
+
+start_python_service() {
+  local name="$1" port="$2" log_file pid_file
+  log_file="${AI_STACK_LOG_DIR}/${name}.log"
+  pid_file="${RUN_DIR}/${name}.pid"
+  if pid_alive "${pid_file}"; then
+    info "${name} already running (pid $(cat "${pid_file}"))"
+  else
+    info "starting ${name} on 127.0.0.1:${port}"
+    # The venv's interpreter (not the pyenv shim) so that $! is the service's own pid.
+    setsid nohup "${VENV}/bin/python" -m "ai_stack.${name}" >>"${log_file}" 2>&1 </dev/null &
+    echo "$!" >"${pid_file}"
+  fi
+  wait_for_url "http://127.0.0.1:${port}/health/ready" "${TIMEOUT}" 1 \
+    || die_service "${name}" "${log_file}"
+}
+
+nginx_temp_dir() {
+  if [[ "${EUID}" -eq 0 ]]; then
+    printf '%s/nginx-temp' "$(system_dir)"
+  else
+    printf '%s/nginx/temp' "${AI_STACK_HOME}"
+  fi
+}
+
+start_gateway() {
+  local conf="${AI_STACK_HOME}/nginx/nginx.conf" temp_dir new_conf
+  temp_dir="$(nginx_temp_dir)"
+  mkdir -p "${temp_dir}" "$(dirname "${conf}")"
+  local render_args=(--out "${conf}.new" --temp-dir "${temp_dir}" --listen 127.0.0.1)
+  [[ -r /proc/net/if_inet6 ]] && render_args+=(--listen ::1)
+  if [[ "${EUID}" -eq 0 ]]; then
+    chown www-data "${temp_dir}"
+    render_args+=(--user www-data)
+  fi
+  "${VENV}/bin/ai-stack" gateway render "${render_args[@]}"
+  new_conf="${conf}.new"
+  nginx -t -q -c "${new_conf}" -e "${AI_STACK_LOG_DIR}/nginx-error.log" \
+    || die_service gateway "${AI_STACK_LOG_DIR}/nginx-error.log"
+  if pid_alive "${RUN_DIR}/nginx.pid"; then
+    if cmp -s "${new_conf}" "${conf}"; then
+      info "gateway already running, configuration unchanged"
+      rm -f "${new_conf}"
+    else
+      info "gateway configuration changed: reloading"
+      mv "${new_conf}" "${conf}"
+      nginx -c "${conf}" -e "${AI_STACK_LOG_DIR}/nginx-error.log" -s reload
+    fi
+  else
+    mv "${new_conf}" "${conf}"
+    info "starting the gateway on https://127.0.0.1:${HTTPS_PORT}"
+    nginx -c "${conf}" -e "${AI_STACK_LOG_DIR}/nginx-error.log"
+  fi
+  wait_for_url "https://127.0.0.1:${HTTPS_PORT}/health" 30 1 "${TLS_DIR}/cert.pem" \
+    || die_service gateway "${AI_STACK_LOG_DIR}/nginx-error.log"
+}
+
+stop_pid_file() {
+  local name="$1" pid_file="${RUN_DIR}/$1.pid" pid
+  pid_alive "${pid_file}" || { rm -f "${pid_file}"; return 0; }
+  pid="$(cat "${pid_file}")"
+  info "stopping ${name} (pid ${pid})"
+  kill -TERM "${pid}" 2>/dev/null || true
+  local tries=0
+  while kill -0 "${pid}" 2>/dev/null; do
+    tries=$((tries + 1))
+    if ((tries > 150)); then
+      warn "${name} did not stop in 15 s; killing it"
+      kill -KILL "${pid}" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+  done
+  rm -f "${pid_file}"
+}
+
+stop_stack() {
+  stop_pid_file nginx
+  stop_pid_file embeddings
+  stop_pid_file auth
+  stop_pid_file redis
+  local data
+  data="$(pg_data_dir)"
+  if [[ -f "${data}/PG_VERSION" ]] && as_pg "${PG_BIN}/pg_ctl" -D "${data}" status >/dev/null 2>&1; then
+    info "stopping PostgreSQL"
+    as_pg "${PG_BIN}/pg_ctl" -D "${data}" -m fast -w stop >/dev/null
+  fi
+  info "stopped"
+}
+
+show_status() {
+  if [[ ! -x "${VENV}/bin/ai-stack" ]]; then
+    warn "the stack was never installed (no ${VENV})"
+    return 5
+  fi
+  "${VENV}/bin/ai-stack" status || return 5
+}
+
+start_stack() {
+  ensure_system_packages postgresql redis-server nginx openssl curl
+  ensure_venv "${REPO_ROOT}" "${VENV}"
+  mkdir -p "${RUN_DIR}" "${AI_STACK_LOG_DIR}"
+  [[ "${EUID}" -eq 0 ]] && mkdir -p "$(system_dir)"
+  ensure_postgres
+  ensure_redis
+  ensure_tls
+  [[ -f "${AI_STACK_AUTH_KEYS_FILE}" ]] || (umask 077 && printf '{"keys": []}\n' >"${AI_STACK_AUTH_KEYS_FILE}")
+  start_python_service auth "${AI_STACK_AUTH_PORT:-8089}"
+  start_python_service embeddings "${AI_STACK_EMBEDDINGS_PORT:-8081}"
+  start_gateway
+  "${VENV}/bin/ai-stack" status
+  info "create an API key with: ${VENV}/bin/ai-stack keys create --name NAME"
+}
+
+main() {
+  local action="start"
+  case "${1:-}" in
+    "") ;;
+    --status) action="status" ;;
+    --stop) action="stop" ;;
+    -h | --help) sed -n '2,/^set -E/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; return 0 ;;
+    *) die_usage "unknown argument: $1 (expected --status, --stop or nothing)" ;;
+  esac
+  [[ "${MODE}" == "native" ]] || die_usage "AI_STACK_MODE=${MODE}: only native mode is available so far"
+  mkdir -p "${AI_STACK_LOG_DIR}"
+  start_logging "${AI_STACK_LOG_DIR}/ai-stack-startup-$(date +%Y%m%d-%H%M%S).log"
+  case "${action}" in
+    start) start_stack ;;
+    status) show_status ;;
+    stop) stop_stack ;;
+  esac
+}
+
+main "$@"

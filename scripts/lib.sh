@@ -1,0 +1,100 @@
+# shellcheck shell=bash
+# lib.sh — helpers shared by the ai-stack scripts (sourced, never run).
+#
+# Exit codes used here: 2 usage, 3 missing system package, 4 service failed.
+
+info() { printf '%s [info] %s\n' "$(date -u +%FT%TZ)" "$*"; }
+warn() { printf '%s [warn] %s\n' "$(date -u +%FT%TZ)" "$*" >&2; }
+die() {
+  printf '%s [error] %s\n' "$(date -u +%FT%TZ)" "$*" >&2
+  exit "${2:-1}"
+}
+die_usage() { die "$1" 2; }
+
+on_error() {
+  local status=$? line="$1" command="$2"
+  printf '%s [error] %s:%s: "%s" failed with status %s\n' \
+    "$(date -u +%FT%TZ)" "${BASH_SOURCE[1]:-$0}" "${line}" "${command}" "${status}" >&2
+}
+trap 'on_error "${LINENO}" "${BASH_COMMAND}"' ERR
+
+# Mirrors everything the script prints into a log file as well.
+start_logging() {
+  local log_file="$1"
+  exec > >(tee -a "${log_file}") 2>&1
+  info "logging to ${log_file}"
+}
+
+# Names the failing service, shows the tail of its log and exits 4.
+die_service() {
+  local name="$1" log_file="$2"
+  warn "${name} did not become healthy; last lines of ${log_file}:"
+  tail -n 30 "${log_file}" >&2 2>/dev/null || true
+  exit 4
+}
+
+pid_alive() {
+  local pid_file="$1" pid
+  [[ -s "${pid_file}" ]] || return 1
+  pid="$(cat "${pid_file}")"
+  [[ "${pid}" =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null
+}
+
+# wait_for_url URL TIMEOUT_S DELAY_S [CAFILE]: polls until URL answers 2xx.
+wait_for_url() {
+  local url="$1" timeout_s="$2" delay="$3" cafile="${4:-}" deadline
+  deadline=$((SECONDS + timeout_s))
+  local curl_args=(-fsS -o /dev/null --max-time 2)
+  [[ -n "${cafile}" ]] && curl_args+=(--cacert "${cafile}")
+  until curl "${curl_args[@]}" "${url}" 2>/dev/null; do
+    ((SECONDS >= deadline)) && return 1
+    sleep "${delay}"
+  done
+}
+
+# Installs missing Debian packages when root with apt, otherwise prints the command (exit 3).
+ensure_system_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q "install ok installed" || missing+=("${pkg}")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if [[ "${AI_STACK_SKIP_INSTALL:-0}" == "1" ]]; then
+    die "missing packages: ${missing[*]} (AI_STACK_SKIP_INSTALL=1)" 3
+  fi
+  if [[ "${EUID}" -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    die "missing packages: ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" 3
+  fi
+  info "installing system packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts some services on install; the stack runs its own instances on its own ports.
+  local unit
+  for unit in postgresql redis-server nginx; do
+    if command -v systemctl >/dev/null && systemctl is-active --quiet "${unit}" 2>/dev/null; then
+      info "note: the system ${unit} service is running too; ai-stack uses its own instance"
+    fi
+  done
+}
+
+# ensure_venv REPO_ROOT VENV: creates the venv and installs the project when it changed.
+ensure_venv() {
+  local repo="$1" venv="$2" stamp wanted
+  stamp="${venv}/.ai-stack-installed"
+  wanted="$(cat "${repo}/ai-stack/pyproject.toml" | sha256sum | cut -c1-64)"
+  if [[ -x "${venv}/bin/python" && -f "${stamp}" && "$(cat "${stamp}")" == "${wanted}" ]]; then
+    return 0
+  fi
+  [[ "${AI_STACK_SKIP_INSTALL:-0}" == "1" ]] && die "the venv ${venv} is missing or stale" 3
+  if [[ ! -x "${venv}/bin/python" ]]; then
+    info "creating the virtualenv ${venv}"
+    python3 -c 'import ensurepip' 2>/dev/null || ensure_system_packages python3-venv
+    python3 -m venv "${venv}" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)" 3
+    "${venv}/bin/pip" install -q --progress-bar off --upgrade pip
+  fi
+  info "installing ai-stack into ${venv} (first run takes a few minutes)"
+  # torch first and pinned, so nothing can pull a multi-GB CUDA build instead.
+  "${venv}/bin/pip" install -q --progress-bar off torch==2.13.0
+  "${venv}/bin/pip" install -q --progress-bar off -e "${repo}/ai-stack[test]"
+  printf '%s' "${wanted}" >"${stamp}"
+}
