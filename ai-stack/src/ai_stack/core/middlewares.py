@@ -21,7 +21,7 @@ access_log = structlog.get_logger("ai_stack.access")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-REQUEST_ID_KEY = "request_id"
+REQUEST_ID_KEY = web.RequestKey("request_id", str)
 
 _HTTP_CODES = {
     400: "bad_request",

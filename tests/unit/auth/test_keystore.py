@@ -1,0 +1,44 @@
+"""The key file keeps hashes only, is private, and revocation takes effect on reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ai_stack.auth.keystore import KeyStore
+from ai_stack.auth.verifier import KeyVerifier
+
+
+def test_create_stores_only_the_hash(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys.json")
+    key, stored = store.create("ci")
+    text = store.path.read_text()
+    assert key not in text
+    assert stored.hash in text
+    assert store.path.stat().st_mode & 0o777 == 0o600
+    assert [k.name for k in store.load()] == ["ci"]
+
+
+def test_empty_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="--name"):
+        KeyStore(tmp_path / "k.json").create("  ")
+
+
+def test_revoke_unknown_id(tmp_path: Path) -> None:
+    with pytest.raises(KeyError):
+        KeyStore(tmp_path / "k.json").revoke("nope")
+
+
+def test_verifier_follows_the_file(tmp_path: Path) -> None:
+    now = [0.0]
+    store = KeyStore(tmp_path / "keys.json")
+    verifier = KeyVerifier(store, reload_interval_s=1.0, clock=lambda: now[0])
+    assert not verifier.verify("aisk_anything")
+    key, stored = store.create("agent")
+    now[0] = 2.0
+    assert verifier.verify(key)
+    store.revoke(stored.id)
+    assert verifier.verify(key)  # cached until the next reload interval
+    now[0] = 4.0
+    assert not verifier.verify(key)

@@ -1,0 +1,113 @@
+"""Micro-batching: merging, order, limits and failure delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+
+from ai_stack.embeddings.batcher import BatchObserver, MicroBatcher, QueueFullError
+
+
+class RecordingEncoder:
+    """Encodes text i as a row full of float(hash); records batch sizes; can be held."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        self.gate.wait(5)
+        self.batches.append(list(texts))
+        return np.array([[float(len(t)), float(sum(map(ord, t)))] for t in texts], dtype=np.float32)
+
+
+def expected(texts: list[str]) -> np.ndarray:
+    return np.array([[float(len(t)), float(sum(map(ord, t)))] for t in texts], dtype=np.float32)
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[tuple[MicroBatcher, RecordingEncoder, list[int]]]:
+    encoder = RecordingEncoder()
+    sizes: list[int] = []
+    batcher = MicroBatcher(
+        encoder, max_batch=8, max_wait_s=0.02, max_queue_texts=40,
+        observer=BatchObserver(batch_size=sizes.append),
+    )
+    task = asyncio.create_task(batcher.run())
+    yield batcher, encoder, sizes
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_each_caller_gets_its_own_rows_in_order(running: tuple[MicroBatcher, RecordingEncoder, list[int]]) -> None:
+    batcher, _, _ = running
+    requests = [[f"text-{i}-{j}" * (i + 1) for j in range(1 + i % 3)] for i in range(12)]
+    results = await asyncio.gather(*(batcher.embed(texts) for texts in requests))
+    for texts, vectors in zip(requests, results, strict=True):
+        np.testing.assert_array_equal(vectors, expected(texts))
+
+
+async def test_concurrent_requests_share_batches(running: tuple[MicroBatcher, RecordingEncoder, list[int]]) -> None:
+    batcher, encoder, sizes = running
+    await asyncio.gather(*(batcher.embed([f"t{i}", f"u{i}"]) for i in range(8)))
+    assert len(encoder.batches) < 8
+    assert max(sizes) == 8
+    assert sum(sizes) == 16
+
+
+async def test_full_queue_is_refused(running: tuple[MicroBatcher, RecordingEncoder, list[int]]) -> None:
+    batcher, encoder, _ = running
+    encoder.gate.clear()
+    first = asyncio.create_task(batcher.embed(["a"] * 8))
+    await asyncio.sleep(0.05)  # the first batch is now inside the held encoder
+    waiting = [asyncio.create_task(batcher.embed(["b"] * 20)), asyncio.create_task(batcher.embed(["c"] * 20))]
+    await asyncio.sleep(0)
+    with pytest.raises(QueueFullError):
+        await batcher.embed(["d"])
+    encoder.gate.set()
+    await asyncio.gather(first, *waiting)
+    assert batcher.queued_texts == 0
+
+
+async def test_encoder_failure_reaches_every_caller_and_the_loop_survives() -> None:
+    calls = 0
+
+    def flaky(texts: list[str]) -> np.ndarray:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("model exploded")
+        return np.zeros((len(texts), 2), dtype=np.float32)
+
+    batcher = MicroBatcher(flaky, max_batch=4, max_wait_s=0.01, max_queue_texts=10)
+    task = asyncio.create_task(batcher.run())
+    results = await asyncio.gather(batcher.embed(["a"]), batcher.embed(["b"]), return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert (await batcher.embed(["c"])).shape == (1, 2)
+    task.cancel()
+
+
+async def test_cancelled_caller_is_skipped(running: tuple[MicroBatcher, RecordingEncoder, list[int]]) -> None:
+    batcher, encoder, _ = running
+    encoder.gate.clear()
+    blocker = asyncio.create_task(batcher.embed(["x"] * 8))
+    await asyncio.sleep(0.05)
+    doomed = asyncio.create_task(batcher.embed(["doomed"]))
+    survivor = asyncio.create_task(batcher.embed(["kept"]))
+    await asyncio.sleep(0)
+    doomed.cancel()
+    encoder.gate.set()
+    await blocker
+    np.testing.assert_array_equal(await survivor, expected(["kept"]))
+    assert all("doomed" not in batch for batch in encoder.batches)
+
+
+def test_rejects_nonsense_limits() -> None:
+    with pytest.raises(ValueError):
+        MicroBatcher(lambda t: np.zeros((0, 1), dtype=np.float32), max_batch=0, max_wait_s=0, max_queue_texts=1)
