@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
@@ -47,9 +48,7 @@ def create_service_app(
     # is innermost so its span is current while handlers (and their outbound calls) run.
     middlewares = [request_id_middleware, access_middleware(metrics), error_middleware]
     if tracer_provider is not None:
-        from opentelemetry.instrumentation.aiohttp_server import create_aiohttp_middleware
-
-        middlewares.append(create_aiohttp_middleware(tracer_provider=tracer_provider))
+        middlewares.append(_tracing_middleware(tracer_provider))
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[SETTINGS_KEY] = settings
     app[REGISTRY_KEY] = registry
@@ -66,6 +65,18 @@ def create_service_app(
     if tracer_provider is not None:
         app.on_shutdown.append(_flush_spans)
     return app
+
+
+def _tracing_middleware(tracer_provider: TracerProvider) -> Middleware:
+    from opentelemetry.instrumentation import aiohttp_server
+    from opentelemetry.util.http import get_excluded_urls
+
+    # The middleware reads a module-level exclusion list that only the global instrumentor
+    # sets; we use the per-app middleware (no monkey-patching), so we set it here.
+    if aiohttp_server._excluded_urls is None:
+        aiohttp_server._excluded_urls = get_excluded_urls("AIOHTTP_SERVER")
+    middleware: Middleware = aiohttp_server.create_aiohttp_middleware(tracer_provider=tracer_provider)
+    return middleware
 
 
 async def _live(request: web.Request) -> web.Response:

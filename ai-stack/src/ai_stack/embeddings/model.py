@@ -49,7 +49,7 @@ class SentenceTransformerEncoder:
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        return int(self.model.get_embedding_dimension())
 
     @property
     def max_seq_length(self) -> int:

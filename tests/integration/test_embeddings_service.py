@@ -1,0 +1,239 @@
+"""The embeddings app with the real model and a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from aiohttp.test_utils import TestClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import CollectorRegistry
+
+from ai_stack.embeddings.app import create_app
+from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.settings import EmbeddingsSettings
+from tests.harness.processes import RedisServer
+
+pytestmark = pytest.mark.slow
+
+TEXTS = [
+    "How do I enable the OpenSSH daemon on NixOS?",
+    "PostgreSQL VACUUM reclaims storage occupied by dead tuples.",
+    "def add(a, b):\n    return a + b",
+    "Qdrant stores vectors with payloads and supports filtered search.",
+    "",
+]
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a / np.linalg.norm(a, axis=1, keepdims=True).clip(1e-12)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True).clip(1e-12)
+    return np.sum(a * b, axis=1)
+
+
+def metric(text: str, name: str, labels: str = "") -> float:
+    pattern = re.escape(name + (("{" + labels + "}") if labels else "")) + r" ([0-9.e+-]+)"
+    match = re.search(pattern, text)
+    return float(match.group(1)) if match else 0.0
+
+
+ClientFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any, encoder: SentenceTransformerEncoder, redis_server: RedisServer) -> ClientFactory:
+    async def factory(load: Any = None, **overrides: Any) -> TestClient:
+        overrides.setdefault("redis_url", redis_server.url)
+        settings = EmbeddingsSettings(**overrides)
+        app = create_app(settings, load=load or (lambda: encoder), registry=CollectorRegistry())
+        client: TestClient = await aiohttp_client(app)
+        for _ in range(100):
+            if (await client.get("/health/ready")).status == 200:
+                return client
+            await asyncio.sleep(0.05)
+        raise TimeoutError("embeddings app never became ready")
+
+    return factory
+
+
+async def test_embed_matches_in_process_encode(make_client: ClientFactory, encoder: SentenceTransformerEncoder) -> None:
+    client = await make_client()
+    response = await client.post("/embed", json={"inputs": TEXTS})
+    assert response.status == 200
+    served = np.array(await response.json(), dtype=np.float32)
+    reference = encoder.model.encode(TEXTS, normalize_embeddings=True)
+    assert served.shape == (len(TEXTS), 384)
+    assert cosine(served, reference).min() >= 0.9999
+    np.testing.assert_allclose(np.linalg.norm(served, axis=1), 1.0, atol=1e-5)
+
+
+async def test_single_string_and_unnormalised(make_client: ClientFactory, encoder: SentenceTransformerEncoder) -> None:
+    client = await make_client()
+    body = await (await client.post("/embed", json={"inputs": TEXTS[0], "normalize": False})).json()
+    reference = encoder.model.encode([TEXTS[0]], normalize_embeddings=False)
+    np.testing.assert_allclose(np.array(body), reference, rtol=1e-4, atol=1e-5)
+
+
+async def test_openai_endpoint_float_and_base64(make_client: ClientFactory, encoder: SentenceTransformerEncoder) -> None:
+    client = await make_client()
+    floats = await (await client.post("/v1/embeddings", json={"input": TEXTS[:3], "model": "x"})).json()
+    packed = await (await client.post(
+        "/v1/embeddings", json={"input": TEXTS[:3], "encoding_format": "base64"})).json()
+    reference = encoder.model.encode(TEXTS[:3], normalize_embeddings=True)
+    as_floats = np.array([item["embedding"] for item in floats["data"]])
+    as_base64 = np.array([np.frombuffer(base64.b64decode(i["embedding"]), dtype="<f4") for i in packed["data"]])
+    assert cosine(as_floats, reference).min() >= 0.9999
+    np.testing.assert_allclose(as_base64, as_floats, atol=1e-6)
+    assert [item["index"] for item in floats["data"]] == [0, 1, 2]
+    assert floats["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    expected_tokens = sum(len(ids) for ids in encoder.model.tokenizer(TEXTS[:3])["input_ids"])
+    assert floats["usage"]["prompt_tokens"] == expected_tokens
+
+
+async def test_info(make_client: ClientFactory) -> None:
+    client = await make_client()
+    info = await (await client.get("/info")).json()
+    assert info["dimension"] == 384 and info["max_sequence_length"] == 256
+
+
+async def test_limits(make_client: ClientFactory) -> None:
+    client = await make_client(max_inputs_per_request=4, max_chars_per_input=50, max_queue_texts=16)
+    too_many = await client.post("/embed", json={"inputs": ["a"] * 5})
+    assert too_many.status == 413
+    assert "at most 4" in (await too_many.json())["error"]["message"]
+    too_long = await client.post("/embed", json={"inputs": ["x" * 51]})
+    assert too_long.status == 413
+    cut = await client.post("/embed", json={"inputs": ["x" * 51], "truncate": True})
+    assert cut.status == 200
+    empty = await client.post("/embed", json={"inputs": []})
+    assert empty.status == 413
+    wrong = await client.post("/embed", json={"inputs": [1, 2]})
+    assert wrong.status == 422
+    unknown = await client.post("/embed", json={"inputs": "a", "colour": "red"})
+    assert unknown.status == 422
+
+
+async def test_token_overflow_needs_truncate(make_client: ClientFactory) -> None:
+    client = await make_client()
+    long_text = "word " * 400
+    refused = await client.post("/embed", json={"inputs": [long_text]})
+    assert refused.status == 413
+    assert "tokens" in (await refused.json())["error"]["message"]
+    assert (await client.post("/embed", json={"inputs": [long_text], "truncate": True})).status == 200
+
+
+async def test_full_queue_answers_503_with_retry_after(make_client: ClientFactory, encoder: SentenceTransformerEncoder) -> None:
+    gate = threading.Event()
+
+    class HeldEncoder:
+        name, dimension, max_seq_length = encoder.name, encoder.dimension, encoder.max_seq_length
+        count_tokens = staticmethod(encoder.count_tokens)
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            gate.wait(10)
+            return encoder.encode(texts)
+
+    client = await make_client(load=lambda: HeldEncoder(), max_queue_texts=8, max_inputs_per_request=8,
+                               max_batch_size=4, cache_ttl_s=0)
+    gate.set()  # let the readiness-independent path through; hold from here on
+    gate.clear()
+    inflight = [asyncio.create_task(client.post("/embed", json={"inputs": [f"q{i}-{j}" for j in range(4)]}))
+                for i in range(3)]
+    await asyncio.sleep(0.3)
+    refused = await client.post("/embed", json={"inputs": ["one more", "and another"]})
+    assert refused.status == 503
+    assert refused.headers["Retry-After"]
+    assert (await refused.json())["error"]["code"] == "overloaded"
+    gate.set()
+    statuses = [(await task).status for task in inflight]
+    assert statuses == [200, 200, 200]
+
+
+async def test_repeat_is_a_cache_hit(make_client: ClientFactory) -> None:
+    client = await make_client()
+    text = f"cache probe {np.random.default_rng().integers(1 << 62)}"
+    first = await (await client.post("/embed", json={"inputs": [text]})).json()
+    metrics = await (await client.get("/metrics")).text()
+    assert metric(metrics, "embeddings_cache_hits_total") == 0
+    second = await (await client.post("/embed", json={"inputs": [text]})).json()
+    metrics = await (await client.get("/metrics")).text()
+    assert metric(metrics, "embeddings_cache_hits_total") == 1
+    assert metric(metrics, "embeddings_cache_misses_total") == 1
+    np.testing.assert_allclose(first, second)
+
+
+async def test_redis_outage_degrades_and_recovers(
+    make_client: ClientFactory, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    redis = RedisServer(tmp_path_factory.mktemp("redis-outage"))
+    redis.start()
+    try:
+        client = await make_client(redis_url=redis.url, breaker_failure_threshold=2, breaker_reset_s=0.5,
+                                   dependency_timeout_s=0.5)
+        assert (await client.post("/embed", json={"inputs": ["before outage"]})).status == 200
+        redis.stop()
+        for i in range(3):
+            response = await client.post("/embed", json={"inputs": [f"during outage {i}"]})
+            assert response.status == 200
+        metrics = await (await client.get("/metrics")).text()
+        assert metric(metrics, "embeddings_circuit_breaker_state", 'dependency="redis"') == 2
+        ready = await (await client.get("/health/ready")).json()
+        assert ready["status"] == "ready"  # Redis is optional: degraded, not down
+        assert ready["dependencies"]["redis"]["state"] == "down"
+        redis.start()
+        await asyncio.sleep(0.6)
+        assert (await client.post("/embed", json={"inputs": ["after outage"]})).status == 200
+        metrics = await (await client.get("/metrics")).text()
+        assert metric(metrics, "embeddings_circuit_breaker_state", 'dependency="redis"') == 0
+        assert metric(metrics, "embeddings_dependency_up", 'dependency="redis"') == 1
+    finally:
+        redis.stop()
+
+
+async def test_ready_is_503_loading_until_the_model_loaded(make_client: ClientFactory, aiohttp_client: Any,
+                                                           encoder: SentenceTransformerEncoder,
+                                                           redis_server: RedisServer) -> None:
+    gate = threading.Event()
+
+    def slow_load() -> SentenceTransformerEncoder:
+        gate.wait(10)
+        return encoder
+
+    app = create_app(EmbeddingsSettings(redis_url=redis_server.url), load=slow_load, registry=CollectorRegistry())
+    client = await aiohttp_client(app)
+    loading = await client.get("/health/ready")
+    assert loading.status == 503
+    assert (await loading.json())["status"] == "loading"
+    busy = await client.post("/embed", json={"inputs": "x"})
+    assert busy.status == 503 and busy.headers["Retry-After"]
+    gate.set()
+    for _ in range(100):
+        if (await client.get("/health/ready")).status == 200:
+            break
+        await asyncio.sleep(0.05)
+    assert (await client.post("/embed", json={"inputs": "x"})).status == 200
+
+
+async def test_trace_context_is_continued(aiohttp_client: Any, encoder: SentenceTransformerEncoder,
+                                          redis_server: RedisServer) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = create_app(EmbeddingsSettings(redis_url=redis_server.url), load=lambda: encoder,
+                     registry=CollectorRegistry(), tracer_provider=provider)
+    client = await aiohttp_client(app)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
+    await client.get("/health/live", headers=headers)
+    spans = exporter.get_finished_spans()
+    assert spans, "no server span was recorded"
+    assert format(spans[-1].context.trace_id, "032x") == trace_id
+    assert spans[-1].parent is not None and format(spans[-1].parent.span_id, "016x") == "00f067aa0ba902b7"
