@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from ai_stack.embeddings.model import SentenceTransformerEncoder, load_encoder
 from ai_stack.embeddings.settings import DEFAULT_MODEL
+
 from tests.harness.processes import RedisServer
 
 

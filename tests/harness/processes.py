@@ -65,8 +65,19 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed; run scripts/test.sh")
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
-             "--save", "", "--appendonly", "no"],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.workdir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
         )
         wait_until(lambda: port_open(self.port), 10, "redis-server")
@@ -129,8 +140,9 @@ class NginxServer:
 
     def start(self, https_port: int) -> None:
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
-        check = subprocess.run([binary, "-t", "-q", "-c", str(self.conf), "-e", "/dev/stderr"],
-                               capture_output=True, text=True)
+        check = subprocess.run(
+            [binary, "-t", "-q", "-c", str(self.conf), "-e", "/dev/stderr"], capture_output=True, text=True
+        )
         if check.returncode != 0:
             raise RuntimeError(f"nginx -t failed: {check.stderr}")
         self.process = subprocess.Popen(

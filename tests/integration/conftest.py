@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from ai_stack.auth.keystore import KeyStore
 from ai_stack.gateway.config import GatewayConfig, Upstream, render_nginx_conf
+
 from tests.harness.processes import NginxServer, RedisServer, ServiceProcess, free_port, world_writable_dir
 from tests.harness.tls import make_self_signed
 
@@ -29,27 +29,52 @@ class GatewayStack:
 
 
 @pytest.fixture(scope="session")
-def gateway_stack(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) -> Iterator[GatewayStack]:
+def gateway_stack(
+    tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer
+) -> Iterator[GatewayStack]:
     home = tmp_path_factory.mktemp("stack-home")
     shared = world_writable_dir("ai-stack-nginx-")
     cert, key_file = make_self_signed(shared)
     store = KeyStore(home / "api-keys.json")
     key, _ = store.create("integration-tests")
     auth_port, embeddings_port, https_port, http_port = (free_port() for _ in range(4))
-    auth = ServiceProcess("auth", auth_port, {
-        "AI_STACK_AUTH_PORT": str(auth_port), "AI_STACK_AUTH_KEYS_FILE": str(store.path),
-        "AI_STACK_AUTH_RELOAD_INTERVAL_S": "0.2",
-    }, home / "auth.log")
-    embeddings = ServiceProcess("embeddings", embeddings_port, {
-        "AI_STACK_EMBEDDINGS_PORT": str(embeddings_port), "AI_STACK_EMBEDDINGS_REDIS_URL": redis_server.url,
-    }, home / "embeddings.log")
+    auth = ServiceProcess(
+        "auth",
+        auth_port,
+        {
+            "AI_STACK_AUTH_PORT": str(auth_port),
+            "AI_STACK_AUTH_KEYS_FILE": str(store.path),
+            "AI_STACK_AUTH_RELOAD_INTERVAL_S": "0.2",
+        },
+        home / "auth.log",
+    )
+    embeddings = ServiceProcess(
+        "embeddings",
+        embeddings_port,
+        {
+            "AI_STACK_EMBEDDINGS_PORT": str(embeddings_port),
+            "AI_STACK_EMBEDDINGS_REDIS_URL": redis_server.url,
+        },
+        home / "embeddings.log",
+    )
     conf = shared / "nginx.conf"
-    conf.write_text(render_nginx_conf(GatewayConfig(
-        https_port=https_port, http_port=http_port, cert=cert, key=key_file, run_dir=shared,
-        log_dir=shared, temp_dir=shared, auth_port=auth_port,
-        upstreams=(Upstream("embeddings", "embeddings", embeddings_port, 4 * 1048576),),
-        listen_addresses=("127.0.0.1",), worker_user="www-data" if os.geteuid() == 0 else None,
-    )))
+    conf.write_text(
+        render_nginx_conf(
+            GatewayConfig(
+                https_port=https_port,
+                http_port=http_port,
+                cert=cert,
+                key=key_file,
+                run_dir=shared,
+                log_dir=shared,
+                temp_dir=shared,
+                auth_port=auth_port,
+                upstreams=(Upstream("embeddings", "embeddings", embeddings_port, 4 * 1048576),),
+                listen_addresses=("127.0.0.1",),
+                worker_user="www-data" if os.geteuid() == 0 else None,
+            )
+        )
+    )
     nginx = NginxServer(conf)
     started: list[ServiceProcess | NginxServer] = []
     try:
@@ -59,8 +84,13 @@ def gateway_stack(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisS
         nginx.start(https_port)
         started.append(nginx)
         yield GatewayStack(
-            https_url=f"https://127.0.0.1:{https_port}", http_url=f"http://127.0.0.1:{http_port}",
-            cafile=cert, key=key, key_store=store, embeddings=embeddings, https_port=https_port,
+            https_url=f"https://127.0.0.1:{https_port}",
+            http_url=f"http://127.0.0.1:{http_port}",
+            cafile=cert,
+            key=key,
+            key_store=store,
+            embeddings=embeddings,
+            https_port=https_port,
         )
     finally:
         for process in reversed(started):

@@ -11,15 +11,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from ai_stack.embeddings.app import create_app
+from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.settings import EmbeddingsSettings
 from aiohttp.test_utils import TestClient
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
 
-from ai_stack.embeddings.app import create_app
-from ai_stack.embeddings.model import SentenceTransformerEncoder
-from ai_stack.embeddings.settings import EmbeddingsSettings
 from tests.harness.processes import RedisServer
 
 pytestmark = pytest.mark.slow
@@ -49,7 +49,9 @@ ClientFactory = Callable[..., Any]
 
 
 @pytest.fixture
-def make_client(aiohttp_client: Any, encoder: SentenceTransformerEncoder, redis_server: RedisServer) -> ClientFactory:
+def make_client(
+    aiohttp_client: Any, encoder: SentenceTransformerEncoder, redis_server: RedisServer
+) -> ClientFactory:
     async def factory(load: Any = None, **overrides: Any) -> TestClient:
         overrides.setdefault("redis_url", redis_server.url)
         settings = EmbeddingsSettings(**overrides)
@@ -64,7 +66,9 @@ def make_client(aiohttp_client: Any, encoder: SentenceTransformerEncoder, redis_
     return factory
 
 
-async def test_embed_matches_in_process_encode(make_client: ClientFactory, encoder: SentenceTransformerEncoder) -> None:
+async def test_embed_matches_in_process_encode(
+    make_client: ClientFactory, encoder: SentenceTransformerEncoder
+) -> None:
     client = await make_client()
     response = await client.post("/embed", json={"inputs": TEXTS})
     assert response.status == 200
@@ -75,21 +79,28 @@ async def test_embed_matches_in_process_encode(make_client: ClientFactory, encod
     np.testing.assert_allclose(np.linalg.norm(served, axis=1), 1.0, atol=1e-5)
 
 
-async def test_single_string_and_unnormalised(make_client: ClientFactory, encoder: SentenceTransformerEncoder) -> None:
+async def test_single_string_and_unnormalised(
+    make_client: ClientFactory, encoder: SentenceTransformerEncoder
+) -> None:
     client = await make_client()
     body = await (await client.post("/embed", json={"inputs": TEXTS[0], "normalize": False})).json()
     reference = encoder.model.encode([TEXTS[0]], normalize_embeddings=False)
     np.testing.assert_allclose(np.array(body), reference, rtol=1e-4, atol=1e-5)
 
 
-async def test_openai_endpoint_float_and_base64(make_client: ClientFactory, encoder: SentenceTransformerEncoder) -> None:
+async def test_openai_endpoint_float_and_base64(
+    make_client: ClientFactory, encoder: SentenceTransformerEncoder
+) -> None:
     client = await make_client()
     floats = await (await client.post("/v1/embeddings", json={"input": TEXTS[:3], "model": "x"})).json()
-    packed = await (await client.post(
-        "/v1/embeddings", json={"input": TEXTS[:3], "encoding_format": "base64"})).json()
+    packed = await (
+        await client.post("/v1/embeddings", json={"input": TEXTS[:3], "encoding_format": "base64"})
+    ).json()
     reference = encoder.model.encode(TEXTS[:3], normalize_embeddings=True)
     as_floats = np.array([item["embedding"] for item in floats["data"]])
-    as_base64 = np.array([np.frombuffer(base64.b64decode(i["embedding"]), dtype="<f4") for i in packed["data"]])
+    as_base64 = np.array(
+        [np.frombuffer(base64.b64decode(i["embedding"]), dtype="<f4") for i in packed["data"]]
+    )
     assert cosine(as_floats, reference).min() >= 0.9999
     np.testing.assert_allclose(as_base64, as_floats, atol=1e-6)
     assert [item["index"] for item in floats["data"]] == [0, 1, 2]
@@ -130,7 +141,9 @@ async def test_token_overflow_needs_truncate(make_client: ClientFactory) -> None
     assert (await client.post("/embed", json={"inputs": [long_text], "truncate": True})).status == 200
 
 
-async def test_full_queue_answers_503_with_retry_after(make_client: ClientFactory, encoder: SentenceTransformerEncoder) -> None:
+async def test_full_queue_answers_503_with_retry_after(
+    make_client: ClientFactory, encoder: SentenceTransformerEncoder
+) -> None:
     gate = threading.Event()
 
     class HeldEncoder:
@@ -141,12 +154,19 @@ async def test_full_queue_answers_503_with_retry_after(make_client: ClientFactor
             gate.wait(10)
             return encoder.encode(texts)
 
-    client = await make_client(load=lambda: HeldEncoder(), max_queue_texts=8, max_inputs_per_request=8,
-                               max_batch_size=4, cache_ttl_s=0)
+    client = await make_client(
+        load=lambda: HeldEncoder(),
+        max_queue_texts=8,
+        max_inputs_per_request=8,
+        max_batch_size=4,
+        cache_ttl_s=0,
+    )
     gate.set()  # let the readiness-independent path through; hold from here on
     gate.clear()
-    inflight = [asyncio.create_task(client.post("/embed", json={"inputs": [f"q{i}-{j}" for j in range(4)]}))
-                for i in range(3)]
+    inflight = [
+        asyncio.create_task(client.post("/embed", json={"inputs": [f"q{i}-{j}" for j in range(4)]}))
+        for i in range(3)
+    ]
     await asyncio.sleep(0.3)
     refused = await client.post("/embed", json={"inputs": ["one more", "and another"]})
     assert refused.status == 503
@@ -176,8 +196,9 @@ async def test_redis_outage_degrades_and_recovers(
     redis = RedisServer(tmp_path_factory.mktemp("redis-outage"))
     redis.start()
     try:
-        client = await make_client(redis_url=redis.url, breaker_failure_threshold=2, breaker_reset_s=0.5,
-                                   dependency_timeout_s=0.5)
+        client = await make_client(
+            redis_url=redis.url, breaker_failure_threshold=2, breaker_reset_s=0.5, dependency_timeout_s=0.5
+        )
         assert (await client.post("/embed", json={"inputs": ["before outage"]})).status == 200
         redis.stop()
         for i in range(3):
@@ -198,16 +219,21 @@ async def test_redis_outage_degrades_and_recovers(
         redis.stop()
 
 
-async def test_ready_is_503_loading_until_the_model_loaded(make_client: ClientFactory, aiohttp_client: Any,
-                                                           encoder: SentenceTransformerEncoder,
-                                                           redis_server: RedisServer) -> None:
+async def test_ready_is_503_loading_until_the_model_loaded(
+    make_client: ClientFactory,
+    aiohttp_client: Any,
+    encoder: SentenceTransformerEncoder,
+    redis_server: RedisServer,
+) -> None:
     gate = threading.Event()
 
     def slow_load() -> SentenceTransformerEncoder:
         gate.wait(10)
         return encoder
 
-    app = create_app(EmbeddingsSettings(redis_url=redis_server.url), load=slow_load, registry=CollectorRegistry())
+    app = create_app(
+        EmbeddingsSettings(redis_url=redis_server.url), load=slow_load, registry=CollectorRegistry()
+    )
     client = await aiohttp_client(app)
     loading = await client.get("/health/ready")
     assert loading.status == 503
@@ -222,13 +248,18 @@ async def test_ready_is_503_loading_until_the_model_loaded(make_client: ClientFa
     assert (await client.post("/embed", json={"inputs": "x"})).status == 200
 
 
-async def test_trace_context_is_continued(aiohttp_client: Any, encoder: SentenceTransformerEncoder,
-                                          redis_server: RedisServer) -> None:
+async def test_trace_context_is_continued(
+    aiohttp_client: Any, encoder: SentenceTransformerEncoder, redis_server: RedisServer
+) -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    app = create_app(EmbeddingsSettings(redis_url=redis_server.url), load=lambda: encoder,
-                     registry=CollectorRegistry(), tracer_provider=provider)
+    app = create_app(
+        EmbeddingsSettings(redis_url=redis_server.url),
+        load=lambda: encoder,
+        registry=CollectorRegistry(),
+        tracer_provider=provider,
+    )
     client = await aiohttp_client(app)
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     headers = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}

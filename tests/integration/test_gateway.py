@@ -12,9 +12,9 @@ import aiohttp
 import httpx
 import numpy as np
 import pytest
+from ai_stack.embeddings.model import SentenceTransformerEncoder
 from openai import AsyncOpenAI
 
-from ai_stack.embeddings.model import SentenceTransformerEncoder
 from tests.integration.conftest import GatewayStack
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,11 @@ async def test_no_key_is_401_envelope(gateway_stack: GatewayStack) -> None:
 
 
 async def test_wrong_key_is_401(gateway_stack: GatewayStack) -> None:
-    for headers in ({"Authorization": "Bearer aisk_wrong"}, {"X-API-Key": "nope"}, {"Authorization": "Basic x"}):
+    for headers in (
+        {"Authorization": "Bearer aisk_wrong"},
+        {"X-API-Key": "nope"},
+        {"Authorization": "Basic x"},
+    ):
         status, _, _ = await request(gateway_stack, "GET", "/embeddings/info", headers=headers)
         assert status == 401
 
@@ -71,11 +75,16 @@ async def test_health_is_key_free_and_reveals_nothing(gateway_stack: GatewayStac
     assert status == 401  # the detailed view needs a key
 
 
-async def test_openai_client_through_the_gateway(gateway_stack: GatewayStack, encoder: SentenceTransformerEncoder) -> None:
+async def test_openai_client_through_the_gateway(
+    gateway_stack: GatewayStack, encoder: SentenceTransformerEncoder
+) -> None:
     texts = ["nix flake check runs the checks of a flake", "VACUUM FULL rewrites the table"]
     async with httpx.AsyncClient(verify=tls(gateway_stack)) as http_client:
-        client = AsyncOpenAI(api_key=gateway_stack.key, base_url=f"{gateway_stack.https_url}/embeddings/v1",
-                             http_client=http_client)
+        client = AsyncOpenAI(
+            api_key=gateway_stack.key,
+            base_url=f"{gateway_stack.https_url}/embeddings/v1",
+            http_client=http_client,
+        )
         result = await client.embeddings.create(model="all-MiniLM-L6-v2", input=texts)
     vectors = np.array([item.embedding for item in result.data])
     reference = encoder.model.encode(texts, normalize_embeddings=True)
@@ -85,15 +94,17 @@ async def test_openai_client_through_the_gateway(gateway_stack: GatewayStack, en
 
 async def test_bodies_over_the_limit_are_413(gateway_stack: GatewayStack) -> None:
     headers = {"X-API-Key": gateway_stack.key, "Content-Type": "application/json"}
-    status, body, _ = await request(gateway_stack, "POST", "/embeddings/embed", data=b"x" * (5 * 1048576),
-                                    headers=headers)
+    status, body, _ = await request(
+        gateway_stack, "POST", "/embeddings/embed", data=b"x" * (5 * 1048576), headers=headers
+    )
     assert status == 413 and body["error"]["code"] == "payload_too_large"
 
 
 async def test_bad_input_errors_pass_through(gateway_stack: GatewayStack) -> None:
     headers = {"X-API-Key": gateway_stack.key, "X-Request-ID": "gw-test-1"}
-    status, body, response_headers = await request(gateway_stack, "POST", "/embeddings/embed",
-                                                   data=b"{not json", headers=headers)
+    status, body, response_headers = await request(
+        gateway_stack, "POST", "/embeddings/embed", data=b"{not json", headers=headers
+    )
     assert status == 400 and body["error"]["code"] == "malformed_json"
     assert body["error"]["request_id"] == "gw-test-1"
     assert response_headers.getall("X-Request-ID") == ["gw-test-1"]
@@ -103,15 +114,28 @@ async def test_bad_input_errors_pass_through(gateway_stack: GatewayStack) -> Non
 
 async def test_http_redirects_to_https(gateway_stack: GatewayStack) -> None:
     async with aiohttp.ClientSession() as session:
-        async with session.get(gateway_stack.http_url + "/embeddings/info", allow_redirects=False) as response:
+        async with session.get(
+            gateway_stack.http_url + "/embeddings/info", allow_redirects=False
+        ) as response:
             assert response.status == 301
             assert response.headers["Location"].startswith("https://")
 
 
 def _s_client(stack: GatewayStack, *flags: str) -> str:
     result = subprocess.run(
-        ["openssl", "s_client", "-connect", f"127.0.0.1:{stack.https_port}", "-servername", "localhost", *flags],
-        input="", capture_output=True, text=True, timeout=20,
+        [
+            "openssl",
+            "s_client",
+            "-connect",
+            f"127.0.0.1:{stack.https_port}",
+            "-servername",
+            "localhost",
+            *flags,
+        ],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=20,
     )
     return result.stdout + result.stderr
 
@@ -127,8 +151,9 @@ def test_tls_below_1_2_is_refused_by_the_server(gateway_stack: GatewayStack) -> 
 async def test_embeddings_down_is_503_envelope(gateway_stack: GatewayStack) -> None:
     gateway_stack.embeddings.stop()
     try:
-        status, body, headers = await request(gateway_stack, "GET", "/embeddings/info",
-                                              headers={"X-API-Key": gateway_stack.key})
+        status, body, headers = await request(
+            gateway_stack, "GET", "/embeddings/info", headers={"X-API-Key": gateway_stack.key}
+        )
         assert status == 503 and body["error"]["code"] == "unavailable"
         assert headers["Retry-After"]
     finally:

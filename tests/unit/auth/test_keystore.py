@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from ai_stack.auth.keystore import KeyStore
 from ai_stack.auth.verifier import KeyVerifier
 

@@ -9,10 +9,6 @@ from typing import Any
 
 import pytest
 import structlog
-from aiohttp import web
-from aiohttp.test_utils import TestClient
-from prometheus_client import CollectorRegistry
-
 from ai_stack.core.app import create_service_app
 from ai_stack.core.errors import ConflictError
 from ai_stack.core.health import DependencyCheck, NotReadyYet
@@ -20,6 +16,9 @@ from ai_stack.core.keys import HEALTH_KEY
 from ai_stack.core.logging import configure_logging
 from ai_stack.core.requests import json_response, read_model
 from ai_stack.core.settings import CoreSettings
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
 log = structlog.get_logger("test")
@@ -112,11 +111,15 @@ async def test_api_errors_map_to_their_status(client: TestClient) -> None:
     response = await client.get("/things/taken")
     assert response.status == 409
     assert (await response.json())["error"] == {
-        "code": "conflict", "message": "already there", "request_id": response.headers["X-Request-ID"]
+        "code": "conflict",
+        "message": "already there",
+        "request_id": response.headers["X-Request-ID"],
     }
 
 
-async def test_unexpected_error_is_generic_500_without_internals(client: TestClient, log_buffer: io.StringIO) -> None:
+async def test_unexpected_error_is_generic_500_without_internals(
+    client: TestClient, log_buffer: io.StringIO
+) -> None:
     response = await client.get("/boom")
     text = await response.text()
     assert response.status == 500
@@ -157,9 +160,9 @@ async def test_log_context_never_leaks_between_concurrent_requests(
     client: TestClient, log_buffer: io.StringIO
 ) -> None:
     delays = [0.05, 0.0, 0.03, 0.01, 0.04, 0.02] * 3
-    await asyncio.gather(*(
-        client.get(f"/slow?delay={d}", headers={"X-Request-ID": f"req-{i}"}) for i, d in enumerate(delays)
-    ))
+    await asyncio.gather(
+        *(client.get(f"/slow?delay={d}", headers={"X-Request-ID": f"req-{i}"}) for i, d in enumerate(delays))
+    )
     seen = [line for line in lines(log_buffer) if line["event"] == "handler_saw"]
     assert len(seen) == len(delays)
     assert all(line["request_id"] == line["seen"] for line in seen)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from ai_stack.core.breaker import BreakerState, CircuitBreaker, CircuitOpenError
 
 
@@ -28,8 +27,13 @@ async def ok() -> str:
 def make(clock: FakeClock, **kwargs: float) -> tuple[CircuitBreaker, list[BreakerState]]:
     transitions: list[BreakerState] = []
     breaker = CircuitBreaker(
-        "dep", failure_threshold=3, reset_timeout_s=10, call_timeout_s=0.2, clock=clock,
-        on_state_change=lambda _, state: transitions.append(state), **kwargs,  # type: ignore[arg-type]
+        "dep",
+        failure_threshold=3,
+        reset_timeout_s=10,
+        call_timeout_s=0.2,
+        clock=clock,
+        on_state_change=lambda _, state: transitions.append(state),
+        **kwargs,  # type: ignore[arg-type]
     )
     return breaker, transitions
 

@@ -12,7 +12,8 @@ def test_sensitive_keys_are_masked_whole() -> None:
 
 def test_emails_bearer_tokens_and_api_keys_in_text() -> None:
     text = mask_text(
-        "user jane.doe@example.com sent Bearer eyJhbGciOi.x.y and aisk_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+        "user jane.doe@example.com sent Bearer eyJhbGciOi.x.y and "
+        "aisk_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
     )
     assert "jane.doe" not in text and "example.com" not in text
     assert "eyJhbGciOi" not in text

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from ai_stack.core.settings import SettingsError, load_settings
 from ai_stack.embeddings.settings import EmbeddingsSettings
 

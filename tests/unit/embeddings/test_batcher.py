@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
-
 from ai_stack.embeddings.batcher import BatchObserver, MicroBatcher, QueueFullError
 
 
@@ -35,7 +34,10 @@ async def running() -> AsyncIterator[tuple[MicroBatcher, RecordingEncoder, list[
     encoder = RecordingEncoder()
     sizes: list[int] = []
     batcher = MicroBatcher(
-        encoder, max_batch=8, max_wait_s=0.02, max_queue_texts=40,
+        encoder,
+        max_batch=8,
+        max_wait_s=0.02,
+        max_queue_texts=40,
         observer=BatchObserver(batch_size=sizes.append),
     )
     task = asyncio.create_task(batcher.run())
@@ -45,7 +47,9 @@ async def running() -> AsyncIterator[tuple[MicroBatcher, RecordingEncoder, list[
         await task
 
 
-async def test_each_caller_gets_its_own_rows_in_order(running: tuple[MicroBatcher, RecordingEncoder, list[int]]) -> None:
+async def test_each_caller_gets_its_own_rows_in_order(
+    running: tuple[MicroBatcher, RecordingEncoder, list[int]],
+) -> None:
     batcher, _, _ = running
     requests = [[f"text-{i}-{j}" * (i + 1) for j in range(1 + i % 3)] for i in range(12)]
     results = await asyncio.gather(*(batcher.embed(texts) for texts in requests))
@@ -53,7 +57,9 @@ async def test_each_caller_gets_its_own_rows_in_order(running: tuple[MicroBatche
         np.testing.assert_array_equal(vectors, expected(texts))
 
 
-async def test_concurrent_requests_share_batches(running: tuple[MicroBatcher, RecordingEncoder, list[int]]) -> None:
+async def test_concurrent_requests_share_batches(
+    running: tuple[MicroBatcher, RecordingEncoder, list[int]],
+) -> None:
     batcher, encoder, sizes = running
     await asyncio.gather(*(batcher.embed([f"t{i}", f"u{i}"]) for i in range(8)))
     assert len(encoder.batches) < 8
@@ -110,4 +116,6 @@ async def test_cancelled_caller_is_skipped(running: tuple[MicroBatcher, Recordin
 
 def test_rejects_nonsense_limits() -> None:
     with pytest.raises(ValueError):
-        MicroBatcher(lambda t: np.zeros((0, 1), dtype=np.float32), max_batch=0, max_wait_s=0, max_queue_texts=1)
+        MicroBatcher(
+            lambda t: np.zeros((0, 1), dtype=np.float32), max_batch=0, max_wait_s=0, max_queue_texts=1
+        )

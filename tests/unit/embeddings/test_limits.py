@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ai_stack.embeddings.limits import InputLimitError, as_list, check_count, check_tokens, fit_lengths
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from ai_stack.core.health import NotReadyYet
 from ai_stack.embeddings.loader import ModelState, backoff_delays, load_until_ready
 
@@ -53,5 +52,5 @@ async def test_failed_loads_are_retried_and_reported(monkeypatch: pytest.MonkeyP
 
 async def test_probe_says_loading_with_the_last_error() -> None:
     state = ModelState(attempts=2, last_error="OSError: weights missing")
-    with pytest.raises(NotReadyYet, match="attempt 2.*weights missing"):
+    with pytest.raises(NotReadyYet, match=r"attempt 2.*weights missing"):
         await state.probe()

@@ -9,8 +9,14 @@ from ai_stack.gateway.config import GatewayConfig, Upstream, render_nginx_conf
 
 def config(**overrides: object) -> GatewayConfig:
     values: dict[str, object] = dict(
-        https_port=9443, http_port=9080, cert=Path("/c.pem"), key=Path("/k.pem"),
-        run_dir=Path("/run"), log_dir=Path("/log"), temp_dir=Path("/tmp/n"), auth_port=9089,
+        https_port=9443,
+        http_port=9080,
+        cert=Path("/c.pem"),
+        key=Path("/k.pem"),
+        run_dir=Path("/run"),
+        log_dir=Path("/log"),
+        temp_dir=Path("/tmp/n"),
+        auth_port=9089,
         upstreams=(Upstream("embeddings", "embeddings", 9081, 4 * 1048576),),
         listen_addresses=("127.0.0.1", "::1"),
     )

@@ -20,6 +20,4 @@ class AuthSettings(CoreSettings):
         default_factory=lambda: default_home() / "api-keys.json",
         description="The API key file (hashes only) written by `ai-stack keys`.",
     )
-    reload_interval_s: float = Field(
-        1.0, gt=0, description="How often the key file is checked for changes."
-    )
+    reload_interval_s: float = Field(1.0, gt=0, description="How often the key file is checked for changes.")

@@ -60,8 +60,9 @@ def service_entries(stack: StackSettings) -> list[ServiceEntry]:
         ServiceEntry("auth", f"http://127.0.0.1:{auth.port}/health/ready", "auth.pid"),
     ]
     entries += [
-        ServiceEntry(u.name, f"http://127.0.0.1:{u.port}/health/ready", f"{u.name}.pid")
-        for u in upstreams()
+        ServiceEntry(u.name, f"http://127.0.0.1:{u.port}/health/ready", f"{u.name}.pid") for u in upstreams()
     ]
-    entries.append(ServiceEntry("gateway", f"https://127.0.0.1:{stack.gateway_https_port}/health", "nginx.pid"))
+    entries.append(
+        ServiceEntry("gateway", f"https://127.0.0.1:{stack.gateway_https_port}/health", "nginx.pid")
+    )
     return entries

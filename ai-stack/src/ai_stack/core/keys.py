@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from ai_stack.core.openapi import ApiDescription
     from ai_stack.core.settings import CoreSettings
 
-SETTINGS_KEY: web.AppKey["CoreSettings"] = web.AppKey("settings")
+SETTINGS_KEY: web.AppKey[CoreSettings] = web.AppKey("settings")
 REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
-METRICS_KEY: web.AppKey["ServiceMetrics"] = web.AppKey("metrics")
-HEALTH_KEY: web.AppKey["HealthRegistry"] = web.AppKey("health")
-API_KEY: web.AppKey["ApiDescription"] = web.AppKey("api_description")
-TRACER_PROVIDER_KEY: web.AppKey["TracerProvider | None"] = web.AppKey("tracer_provider")
+METRICS_KEY: web.AppKey[ServiceMetrics] = web.AppKey("metrics")
+HEALTH_KEY: web.AppKey[HealthRegistry] = web.AppKey("health")
+API_KEY: web.AppKey[ApiDescription] = web.AppKey("api_description")
+TRACER_PROVIDER_KEY: web.AppKey[TracerProvider | None] = web.AppKey("tracer_provider")

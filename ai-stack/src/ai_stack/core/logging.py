@@ -34,9 +34,7 @@ def _static_fields(service: str, version: str) -> structlog.types.Processor:
     return add
 
 
-def configure_logging(
-    service: str, version: str, level: str = "INFO", stream: TextIO | None = None
-) -> None:
+def configure_logging(service: str, version: str, level: str = "INFO", stream: TextIO | None = None) -> None:
     """Routes structlog and stdlib logging to JSON lines on `stream` (stdout by default)."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,

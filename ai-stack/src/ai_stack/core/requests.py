@@ -15,8 +15,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 def _describe(errors: list[Any]) -> list[dict[str, str]]:
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
-        for err in errors
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]} for err in errors
     ]
 
 
@@ -34,9 +33,7 @@ async def read_model(request: web.Request, model: type[ModelT]) -> ModelT:
     except ValidationError as exc:
         details = _describe(exc.errors())
         first = details[0]
-        raise ValidationFailedError(
-            f"{first['field']}: {first['message']}", details=details
-        ) from None
+        raise ValidationFailedError(f"{first['field']}: {first['message']}", details=details) from None
 
 
 def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -52,12 +52,8 @@ class CoreSettings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted (413 above it)."
     )
-    redis_url: str = Field(
-        "redis://127.0.0.1:56379/0", description="Redis URL (cache and shared state)."
-    )
-    dependency_timeout_s: float = Field(
-        2.0, gt=0, description="Timeout of each call to a dependency."
-    )
+    redis_url: str = Field("redis://127.0.0.1:56379/0", description="Redis URL (cache and shared state).")
+    dependency_timeout_s: float = Field(2.0, gt=0, description="Timeout of each call to a dependency.")
     breaker_failure_threshold: int = Field(
         5, ge=1, description="Consecutive failures that open a dependency's circuit breaker."
     )
@@ -92,8 +88,7 @@ def load_settings(cls: type[SettingsT]) -> SettingsT:
     except ValidationError as exc:
         prefix = str(cls.model_config.get("env_prefix", "")).upper()
         problems = [
-            f"{prefix}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
+            f"{prefix}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
         ]
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
     except ValueError as exc:

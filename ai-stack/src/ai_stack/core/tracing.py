@@ -18,9 +18,7 @@ def tracing_enabled(environ: Mapping[str, str]) -> bool:
     return any(environ.get(name) for name in ENDPOINT_VARIABLES)
 
 
-def build_tracer_provider(
-    service: str, version: str, environ: Mapping[str, str]
-) -> TracerProvider | None:
+def build_tracer_provider(service: str, version: str, environ: Mapping[str, str]) -> TracerProvider | None:
     """An OTLP/HTTP-exporting provider, or None so that no span is ever created.
 
     The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, which the SDK reads.
@@ -29,8 +27,6 @@ def build_tracer_provider(
         return None
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": service, "service.version": version})
-    )
+    provider = TracerProvider(resource=Resource.create({"service.name": service, "service.version": version}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider

@@ -7,4 +7,6 @@ from ai_stack.embeddings.app import SERVICE, create_app
 from ai_stack.embeddings.settings import EmbeddingsSettings
 
 if __name__ == "__main__":
-    run_service(SERVICE, EmbeddingsSettings, lambda settings, tracer: create_app(settings, tracer_provider=tracer))
+    run_service(
+        SERVICE, EmbeddingsSettings, lambda settings, tracer: create_app(settings, tracer_provider=tracer)
+    )

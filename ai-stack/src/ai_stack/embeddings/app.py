@@ -55,7 +55,9 @@ def create_app(
 
 
 def _default_loader(settings: EmbeddingsSettings) -> EncoderLoader:
-    return lambda: load_encoder(settings.model, settings.device, settings.torch_threads, settings.max_batch_size)
+    return lambda: load_encoder(
+        settings.model, settings.device, settings.torch_threads, settings.max_batch_size
+    )
 
 
 def _model_context(load: EncoderLoader) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -92,7 +94,12 @@ async def _serve_model(app: web.Application, load: EncoderLoader, executor: Thre
     if settings.cache_ttl_s > 0:
         cache = VectorCache(app[REDIS_KEY], encoder.name, encoder.dimension, settings.cache_ttl_s)
     state.service = EmbeddingService(
-        encoder, batcher, cache, metrics.cache_hits, metrics.cache_misses,
-        settings.max_inputs_per_request, settings.max_chars_per_input,
+        encoder,
+        batcher,
+        cache,
+        metrics.cache_hits,
+        metrics.cache_misses,
+        settings.max_inputs_per_request,
+        settings.max_chars_per_input,
     )
     await batcher.run()

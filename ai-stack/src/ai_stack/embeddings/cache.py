@@ -42,6 +42,7 @@ class VectorCache:
 
     async def put_many(self, texts: list[str], normalize: bool, vectors: Vectors) -> None:
         """Stores vectors with the TTL; failures are logged and ignored."""
+
         async def write(client: Any) -> None:
             async with client.pipeline(transaction=False) as pipe:
                 for text, vector in zip(texts, vectors, strict=True):

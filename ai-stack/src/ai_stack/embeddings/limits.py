@@ -35,9 +35,7 @@ def fit_lengths(texts: list[str], max_chars: int, truncate: bool) -> list[str]:
     return texts
 
 
-def check_tokens(
-    texts: list[str], max_tokens: int, count_tokens: Callable[[list[str]], list[int]]
-) -> None:
+def check_tokens(texts: list[str], max_tokens: int, count_tokens: Callable[[list[str]], list[int]]) -> None:
     """Refuses texts the model would silently cut (when the caller did not ask for that)."""
     # A WordPiece/BPE token covers at least one character, so short texts cannot overflow;
     # only the longer ones are worth tokenizing.

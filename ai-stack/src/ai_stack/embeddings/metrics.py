@@ -17,9 +17,7 @@ class EmbeddingsMetrics:
         self.batch_size = Histogram(
             f"{prefix}_batch_size", "Texts per model batch.", buckets=BATCH_BUCKETS, registry=registry
         )
-        self.queue_depth = Gauge(
-            f"{prefix}_queue_depth", "Texts waiting for the model.", registry=registry
-        )
+        self.queue_depth = Gauge(f"{prefix}_queue_depth", "Texts waiting for the model.", registry=registry)
         self.queue_wait = Histogram(
             f"{prefix}_queue_wait_seconds",
             "Time a request waited before its batch started.",

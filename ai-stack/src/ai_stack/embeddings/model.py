@@ -17,9 +17,14 @@ Vectors = npt.NDArray[np.float32]
 class Encoder(Protocol):
     """What the service needs from a model; tests may pass any object with this shape."""
 
-    name: str
-    dimension: int
-    max_seq_length: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_seq_length(self) -> int: ...
 
     def encode(self, texts: list[str]) -> Vectors:
         """Unnormalised float32 vectors, one row per text, in order."""

@@ -6,13 +6,22 @@ from aiohttp import web
 
 from ai_stack.core.openapi import Operation
 from ai_stack.embeddings import handlers
-from ai_stack.embeddings.schemas import EmbedRequest, ModelInfo, OpenAIEmbeddingRequest, OpenAIEmbeddingResponse
+from ai_stack.embeddings.schemas import (
+    EmbedRequest,
+    ModelInfo,
+    OpenAIEmbeddingRequest,
+    OpenAIEmbeddingResponse,
+)
 
 OPERATIONS = (
     Operation("POST", "/embed", "Embed texts (TEI-compatible).", EmbedRequest, None, (400, 413, 422, 503)),
     Operation(
-        "POST", "/v1/embeddings", "Embed texts (OpenAI-compatible).",
-        OpenAIEmbeddingRequest, OpenAIEmbeddingResponse, (400, 413, 422, 503),
+        "POST",
+        "/v1/embeddings",
+        "Embed texts (OpenAI-compatible).",
+        OpenAIEmbeddingRequest,
+        OpenAIEmbeddingResponse,
+        (400, 413, 422, 503),
     ),
     Operation("GET", "/info", "The served model and the request limits.", None, ModelInfo, (503,)),
 )

@@ -16,7 +16,8 @@ from ai_stack.embeddings.model import Encoder, Vectors
 def normalize_rows(vectors: Vectors) -> Vectors:
     """Unit-length rows; an all-zero row stays zero instead of becoming NaN."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    normalized: Vectors = (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return normalized
 
 
 @dataclass

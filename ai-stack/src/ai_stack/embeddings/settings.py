@@ -26,9 +26,7 @@ class EmbeddingsSettings(CoreSettings):
     device: str = Field("cpu", description="torch device for the model.")
     torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0: torch's default).")
     max_batch_size: int = Field(32, ge=1, le=1024, description="Most texts in one model batch.")
-    max_wait_ms: float = Field(
-        5.0, ge=0, description="Longest a request waits for others to fill a batch."
-    )
+    max_wait_ms: float = Field(5.0, ge=0, description="Longest a request waits for others to fill a batch.")
     max_queue_texts: int = Field(
         2048, ge=1, description="Texts waiting for the model before requests get 503."
     )
@@ -39,9 +37,7 @@ class EmbeddingsSettings(CoreSettings):
     cache_ttl_s: int = Field(
         7 * 86_400, ge=0, description="Lifetime of cached vectors in Redis (0 disables the cache)."
     )
-    load_retry_max_s: float = Field(
-        60.0, gt=0, description="Longest back-off between model load attempts."
-    )
+    load_retry_max_s: float = Field(60.0, gt=0, description="Longest back-off between model load attempts.")
 
     @model_validator(mode="after")
     def _queue_holds_a_request(self) -> EmbeddingsSettings:

@@ -57,9 +57,7 @@ def _locations(upstream: Upstream) -> str:
 
 def _listen(addresses: tuple[str, ...], port: int, tls: bool) -> str:
     suffix = " ssl http2" if tls else ""
-    return "\n".join(
-        f"        listen {f'[{a}]' if ':' in a else a}:{port}{suffix};" for a in addresses
-    )
+    return "\n".join(f"        listen {f'[{a}]' if ':' in a else a}:{port}{suffix};" for a in addresses)
 
 
 def render_nginx_conf(config: GatewayConfig) -> str:
