@@ -56,7 +56,7 @@ def create_app(
 
 def _default_loader(settings: EmbeddingsSettings) -> EncoderLoader:
     return lambda: load_encoder(
-        settings.model, settings.device, settings.torch_threads, settings.max_batch_size
+        settings.model, settings.device, settings.torch_threads, settings.encode_batch_size
     )
 
 

@@ -26,6 +26,13 @@ class EmbeddingsSettings(CoreSettings):
     device: str = Field("cpu", description="torch device for the model.")
     torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0: torch's default).")
     max_batch_size: int = Field(32, ge=1, le=1024, description="Most texts in one model batch.")
+    encode_batch_size: int = Field(
+        8,
+        ge=1,
+        le=1024,
+        description="Texts per forward pass inside a batch; batches are length-sorted first, so "
+        "small passes waste little on padding.",
+    )
     max_wait_ms: float = Field(5.0, ge=0, description="Longest a request waits for others to fill a batch.")
     max_queue_texts: int = Field(
         2048, ge=1, description="Texts waiting for the model before requests get 503."
