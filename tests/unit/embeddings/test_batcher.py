@@ -119,3 +119,35 @@ def test_rejects_nonsense_limits() -> None:
         MicroBatcher(
             lambda t: np.zeros((0, 1), dtype=np.float32), max_batch=0, max_wait_s=0, max_queue_texts=1
         )
+
+
+async def test_concurrency_runs_batches_side_by_side() -> None:
+    inside = 0
+    peak = 0
+    lock = threading.Lock()
+    release = threading.Event()
+
+    def encode(texts: list[str]) -> np.ndarray:
+        nonlocal inside, peak
+        with lock:
+            inside += 1
+            peak = max(peak, inside)
+        release.wait(5)
+        with lock:
+            inside -= 1
+        return np.zeros((len(texts), 2), dtype=np.float32)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as executor:
+        batcher = MicroBatcher(
+            encode, max_batch=2, max_wait_s=0.0, max_queue_texts=10, executor=executor, concurrency=2
+        )
+        task = asyncio.create_task(batcher.run())
+        calls = [asyncio.create_task(batcher.embed([f"t{i}", f"u{i}"])) for i in range(3)]
+        await asyncio.sleep(0.1)
+        assert peak == 2  # two batches inside the model, the third waits for a free worker
+        release.set()
+        results = await asyncio.gather(*calls)
+        task.cancel()
+    assert all(r.shape == (2, 2) for r in results)

