@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# check.sh — lint and type-check: ruff check, ruff format --check, mypy --strict on src/.
+# check.sh — lint and type-check: ruff check, ruff format --check, shellcheck, mypy --strict.
 #
 # Exit codes: 0 clean, 1 a check failed.
 set -Eeuo pipefail
 
-readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-readonly REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
+readonly SCRIPT_DIR REPO_ROOT
 # shellcheck source=scripts/lib.sh
 source "${SCRIPT_DIR}/lib.sh"
 
@@ -16,6 +17,8 @@ main() {
   "${venv}/bin/ruff" check --config ai-stack/pyproject.toml ai-stack/src tests bench
   info "ruff format --check"
   "${venv}/bin/ruff" format --check --config ai-stack/pyproject.toml ai-stack/src tests bench
+  info "shellcheck"
+  shellcheck -x scripts/*.sh .ci/run
   info "mypy --strict ai-stack/src"
   "${venv}/bin/mypy" --config-file ai-stack/pyproject.toml ai-stack/src
 }

@@ -40,7 +40,8 @@ pid_alive() {
   [[ "${pid}" =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null
 }
 
-# wait_for_url URL TIMEOUT_S DELAY_S [CAFILE]: polls until URL answers 2xx.
+# wait_for_url URL TIMEOUT_S DELAY_S [CAFILE]: polls until URL answers 2xx; each try has a 2 s
+# timeout and the pause between tries doubles from DELAY_S up to 5 s.
 wait_for_url() {
   local url="$1" timeout_s="$2" delay="$3" cafile="${4:-}" deadline
   deadline=$((SECONDS + timeout_s))
@@ -49,6 +50,7 @@ wait_for_url() {
   until curl "${curl_args[@]}" "${url}" 2>/dev/null; do
     ((SECONDS >= deadline)) && return 1
     sleep "${delay}"
+    delay=$((delay * 2 > 5 ? 5 : delay * 2))
   done
 }
 
@@ -81,7 +83,7 @@ ensure_system_packages() {
 ensure_venv() {
   local repo="$1" venv="$2" stamp wanted
   stamp="${venv}/.ai-stack-installed"
-  wanted="$(cat "${repo}/ai-stack/pyproject.toml" | sha256sum | cut -c1-64)"
+  wanted="$(sha256sum <"${repo}/ai-stack/pyproject.toml" | cut -c1-64)"
   if [[ -x "${venv}/bin/python" && -f "${stamp}" && "$(cat "${stamp}")" == "${wanted}" ]]; then
     return 0
   fi

@@ -11,14 +11,15 @@
 #   3 a system package is missing and cannot be installed, 6 lint/type check failed.
 set -Eeuo pipefail
 
-readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-readonly REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
+readonly SCRIPT_DIR REPO_ROOT
 # shellcheck source=scripts/lib.sh
 source "${SCRIPT_DIR}/lib.sh"
 
 main() {
   cd "${REPO_ROOT}"
-  ensure_system_packages postgresql redis-server nginx openssl curl
+  ensure_system_packages postgresql redis-server nginx openssl curl shellcheck
   ensure_venv "${REPO_ROOT}" "${REPO_ROOT}/.venv"
   if [[ "${AI_STACK_SKIP_CHECK:-0}" != "1" ]]; then
     "${SCRIPT_DIR}/check.sh" || exit 6

@@ -160,6 +160,7 @@ async def test_full_queue_answers_503_with_retry_after(
         max_inputs_per_request=8,
         max_batch_size=4,
         cache_ttl_s=0,
+        model_workers=1,
     )
     gate.set()  # let the readiness-independent path through; hold from here on
     gate.clear()
@@ -263,8 +264,12 @@ async def test_trace_context_is_continued(
     client = await aiohttp_client(app)
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     headers = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
-    await client.get("/health/live", headers=headers)
+    response = await client.post("/embed", json={"inputs": "traced"}, headers=headers)
+    assert response.status == 200
     spans = exporter.get_finished_spans()
     assert spans, "no server span was recorded"
-    assert format(spans[-1].context.trace_id, "032x") == trace_id
-    assert spans[-1].parent is not None and format(spans[-1].parent.span_id, "016x") == "00f067aa0ba902b7"
+    server = [span for span in spans if span.name == "POST /embed"]
+    assert len(server) == 1
+    assert format(server[0].context.trace_id, "032x") == trace_id
+    assert server[0].parent is not None and format(server[0].parent.span_id, "016x") == "00f067aa0ba902b7"
+    assert server[0].attributes is not None and server[0].attributes["http.response.status_code"] == 200

@@ -23,6 +23,7 @@ from ai_stack.core.middlewares import access_middleware, error_middleware, reque
 from ai_stack.core.openapi import ApiDescription, Operation
 from ai_stack.core.requests import json_response
 from ai_stack.core.settings import CoreSettings
+from ai_stack.core.tracing_middleware import tracing_middleware
 
 CORE_OPERATIONS = (
     Operation("GET", "/health/live", "The process is up."),
@@ -43,12 +44,13 @@ def create_service_app(
     """An Application with the core middlewares, health, metrics and OpenAPI routes."""
     registry = registry or CollectorRegistry()
     metrics = ServiceMetrics(service, registry)
-    # Outermost first: the request id must be bound before anything logs; the access
-    # middleware sits outside the error middleware so it records the final status; tracing
-    # is innermost so its span is current while handlers (and their outbound calls) run.
-    middlewares = [request_id_middleware, access_middleware(metrics), error_middleware]
+    # Outermost first: the request id is bound before anything logs; the span wraps the rest
+    # so the access line and every handler log carry its trace id; the access middleware sits
+    # outside the error middleware so it records the final status of every request.
+    middlewares: list[Middleware] = [request_id_middleware]
     if tracer_provider is not None:
-        middlewares.append(_tracing_middleware(tracer_provider))
+        middlewares.append(tracing_middleware(tracer_provider))
+    middlewares += [access_middleware(metrics), error_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[SETTINGS_KEY] = settings
     app[REGISTRY_KEY] = registry
@@ -65,18 +67,6 @@ def create_service_app(
     if tracer_provider is not None:
         app.on_shutdown.append(_flush_spans)
     return app
-
-
-def _tracing_middleware(tracer_provider: TracerProvider) -> Middleware:
-    from opentelemetry.instrumentation import aiohttp_server
-    from opentelemetry.util.http import get_excluded_urls
-
-    # The middleware reads a module-level exclusion list that only the global instrumentor
-    # sets; we use the per-app middleware (no monkey-patching), so we set it here.
-    if aiohttp_server._excluded_urls is None:
-        aiohttp_server._excluded_urls = get_excluded_urls("AIOHTTP_SERVER")
-    middleware: Middleware = aiohttp_server.create_aiohttp_middleware(tracer_provider=tracer_provider)
-    return middleware
 
 
 async def _live(request: web.Request) -> web.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -76,6 +77,9 @@ def access_middleware(metrics: ServiceMetrics) -> Middleware:
             response = await handler(request)
             status = response.status
             return response
+        except asyncio.CancelledError:
+            status = 499  # the client went away (nginx's convention), not a server error
+            raise
         finally:
             elapsed = time.perf_counter() - started
             metrics.in_flight.dec()

@@ -30,8 +30,11 @@ def run_service(service: str, settings_cls: type[SettingsT], build: AppBuilder[S
     configure_logging(service, __version__, settings.log_level)
     tracer_provider = build_tracer_provider(service, __version__, os.environ)
     if tracer_provider is not None:
-        # Library instrumentations (redis, asyncpg) read the global provider.
+        # Library instrumentations (redis, asyncpg) patch their clients process-wide.
         trace.set_tracer_provider(tracer_provider)
+        from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+        RedisInstrumentor().instrument(tracer_provider=tracer_provider)
     app = build(settings, tracer_provider)
     web.run_app(
         app,

@@ -1,0 +1,94 @@
+"""HTTP client for calling other ai-stack services: pooled, traced, behind a breaker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from opentelemetry.sdk.trace import TracerProvider
+
+from ai_stack.core.breaker import CircuitBreaker
+from ai_stack.core.errors import ServiceUnavailableError
+from ai_stack.core.health import DependencyCheck
+from ai_stack.core.keys import HEALTH_KEY, SETTINGS_KEY, TRACER_PROVIDER_KEY
+from ai_stack.core.middlewares import REQUEST_ID_HEADER, REQUEST_ID_KEY
+
+
+class UpstreamError(Exception):
+    """The other service answered 5xx: counts against its breaker."""
+
+
+class ServiceClient:
+    """JSON calls to one service; 5xx, timeouts and refused connections count as failures."""
+
+    def __init__(
+        self, name: str, base_url: str, session: aiohttp.ClientSession, breaker: CircuitBreaker
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.session = session
+        self.breaker = breaker
+
+    async def request_json(
+        self, method: str, path: str, *, json: Any = None, request: web.Request | None = None
+    ) -> tuple[int, Any]:
+        """(status, decoded body); 4xx are returned to the caller, 5xx raise UpstreamError."""
+        headers = {}
+        if request is not None and REQUEST_ID_KEY in request:
+            headers[REQUEST_ID_HEADER] = request[REQUEST_ID_KEY]
+
+        async def call() -> tuple[int, Any]:
+            url = f"{self.base_url}{path}"
+            async with self.session.request(method, url, json=json, headers=headers) as response:
+                body = await response.json(content_type=None)
+                if response.status >= 500:
+                    raise UpstreamError(f"{self.name} answered {response.status}")
+                return response.status, body
+
+        try:
+            return await self.breaker.call(call)
+        except (aiohttp.ClientError, UpstreamError, TimeoutError) as exc:
+            raise ServiceUnavailableError(f"{self.name} is unavailable: {type(exc).__name__}") from exc
+
+    async def probe(self) -> None:
+        """Readiness of the other service (its /health/live)."""
+        status, _ = await self.request_json("GET", "/health/live")
+        if status != 200:
+            raise ConnectionError(f"{self.name} answered {status}")
+
+
+def trace_configs(tracer_provider: TracerProvider | None) -> list[aiohttp.TraceConfig]:
+    """Client spans and W3C traceparent injection, when tracing is on."""
+    if tracer_provider is None:
+        return []
+    from opentelemetry.instrumentation.aiohttp_client import create_trace_config
+
+    return [create_trace_config(tracer_provider=tracer_provider)]
+
+
+def service_client_context(
+    key: web.AppKey[ServiceClient], name: str, base_url: str, *, required: bool = True
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup_ctx that opens a pooled session to another service and registers its check."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS_KEY]
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
+            trace_configs=trace_configs(app[TRACER_PROVIDER_KEY]),
+        )
+        breaker = CircuitBreaker(
+            name,
+            failure_threshold=settings.breaker_failure_threshold,
+            reset_timeout_s=settings.breaker_reset_s,
+            call_timeout_s=settings.dependency_timeout_s,
+        )
+        client = ServiceClient(name, base_url, session, breaker)
+        app[key] = client
+        app[HEALTH_KEY].add(DependencyCheck(name, client.probe, required=required, breaker=breaker))
+        yield
+        await session.close()
+
+    return context
