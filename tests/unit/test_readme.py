@@ -1,0 +1,28 @@
+"""The README documents every setting the services read."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings
+
+from ai_stack.auth.settings import AuthSettings
+from ai_stack.cli.stack import StackSettings
+from ai_stack.embeddings.settings import EmbeddingsSettings
+from tests.harness.processes import REPO_ROOT
+
+SETTINGS: tuple[type[BaseSettings], ...] = (EmbeddingsSettings, AuthSettings, StackSettings)
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    missing = [
+        f"{cls.model_config['env_prefix']}{name.upper()}"
+        for cls in SETTINGS
+        for name in cls.model_fields
+        if f"`{cls.model_config['env_prefix']}{name.upper()}`" not in readme
+    ]
+    assert missing == []
+
+
+def test_every_setting_has_a_description() -> None:
+    undocumented = [name for cls in SETTINGS for name, f in cls.model_fields.items() if not f.description]
+    assert undocumented == []
