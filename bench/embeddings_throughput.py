@@ -175,7 +175,7 @@ def main() -> None:
     rounds = args.rounds
     pool = docstring_sentences(200 + args.texts)
     warmup, texts = pool[:200], pool[200:]
-    console = Console()
+    console = Console(width=130)
     mean_chars = statistics.mean(map(len, texts))
     console.print(
         f"[bold]embeddings throughput[/]: {args.texts} texts per measurement, mean {mean_chars:.0f} chars"
