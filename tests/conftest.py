@@ -9,7 +9,7 @@ import pytest
 from ai_stack.embeddings.model import SentenceTransformerEncoder, load_encoder
 from ai_stack.embeddings.settings import DEFAULT_MODEL
 
-from tests.harness.processes import RedisServer
+from tests.harness.processes import PostgresServer, RedisServer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,3 +34,12 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL cluster shared by the session."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.destroy()

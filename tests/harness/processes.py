@@ -158,3 +158,74 @@ class NginxServer:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@dataclass
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (trust auth on 127.0.0.1), run as `postgres` when root."""
+
+    port: int = field(default_factory=free_port)
+    datadir: Path | None = None
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *args: str) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
+
+    def start(self) -> None:
+        if self.datadir is None:
+            # pytest's tmp tree is 0700 root; the postgres user needs its own reachable dir.
+            base = Path(tempfile.mkdtemp(prefix="ai-stack-pg-", dir="/tmp"))
+            self.datadir = base / "data"
+            if os.geteuid() == 0:
+                shutil.chown(base, "postgres", "postgres")
+            subprocess.run(
+                self._as_postgres(
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ),
+                check=True,
+                capture_output=True,
+            )
+        subprocess.run(
+            self._as_postgres(
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-w",
+                "-l",
+                str(self.datadir.parent / "pg.log"),
+                "-o",
+                f"-p {self.port} -k {self.datadir.parent} -c listen_addresses=127.0.0.1 "
+                "-c fsync=off -c full_page_writes=off",
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self) -> None:
+        if self.datadir is not None:
+            subprocess.run(
+                self._as_postgres(
+                    str(PG_BIN / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"
+                ),
+                capture_output=True,
+            )
+
+    def destroy(self) -> None:
+        self.stop()
+        if self.datadir is not None:
+            shutil.rmtree(self.datadir.parent, ignore_errors=True)

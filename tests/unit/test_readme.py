@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings
-
 from ai_stack.auth.settings import AuthSettings
 from ai_stack.cli.stack import StackSettings
 from ai_stack.embeddings.settings import EmbeddingsSettings
+from pydantic_settings import BaseSettings
+
 from tests.harness.processes import REPO_ROOT
 
 SETTINGS: tuple[type[BaseSettings], ...] = (EmbeddingsSettings, AuthSettings, StackSettings)

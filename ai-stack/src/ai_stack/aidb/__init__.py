@@ -1,0 +1,1 @@
+"""aidb: the knowledge store (documents, chunks, hybrid search)."""
