@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ai_stack.aidb.settings import AidbSettings
 from ai_stack.auth.settings import AuthSettings
 from ai_stack.cli.stack import StackSettings
 from ai_stack.embeddings.settings import EmbeddingsSettings
@@ -9,7 +10,7 @@ from pydantic_settings import BaseSettings
 
 from tests.harness.processes import REPO_ROOT
 
-SETTINGS: tuple[type[BaseSettings], ...] = (EmbeddingsSettings, AuthSettings, StackSettings)
+SETTINGS: tuple[type[BaseSettings], ...] = (EmbeddingsSettings, AuthSettings, AidbSettings, StackSettings)
 
 
 def test_every_setting_is_in_the_readme() -> None:

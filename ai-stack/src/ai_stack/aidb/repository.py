@@ -1,0 +1,190 @@
+"""SQL for documents, chunks, collections and the outbox (asyncpg, no business rules)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from ai_stack.aidb.chunking import Chunk
+from ai_stack.aidb.schemas import DocumentIn
+
+DOCUMENT_COLUMNS = (
+    "id, collection, project, path, title, content_type, content, metadata, status, sha256, version,"
+    " indexed_version, created_at, updated_at, expires_at"
+)
+
+
+@dataclass(frozen=True)
+class Existing:
+    id: uuid.UUID
+    sha256: str
+    version: int
+    attributes: tuple[Any, ...]
+
+
+def attributes_of(doc: DocumentIn) -> tuple[Any, ...]:
+    """What besides the content makes two upserts different."""
+    return (doc.title, doc.content_type, doc.metadata, doc.status, doc.expires_at)
+
+
+async def find_for_update(conn: asyncpg.Connection, doc: DocumentIn) -> Existing | None:
+    row = await conn.fetchrow(
+        "SELECT id, sha256, version, title, content_type, metadata, status, expires_at FROM documents"
+        " WHERE collection = $1 AND project = $2 AND path = $3 FOR UPDATE",
+        doc.collection,
+        doc.project,
+        doc.path,
+    )
+    if row is None:
+        return None
+    attributes = (row["title"], row["content_type"], row["metadata"], row["status"], row["expires_at"])
+    return Existing(row["id"], row["sha256"], row["version"], attributes)
+
+
+async def insert_document(conn: asyncpg.Connection, doc: DocumentIn, sha256: str) -> uuid.UUID | None:
+    """Inserts version 1; None when a concurrent writer created the same path first."""
+    document_id = uuid.uuid4()
+    inserted = await conn.fetchval(
+        "INSERT INTO documents (id, collection, project, path, title, content_type, content, metadata,"
+        " status, sha256, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " ON CONFLICT (collection, project, path) DO NOTHING RETURNING id",
+        document_id,
+        doc.collection,
+        doc.project,
+        doc.path,
+        doc.title,
+        doc.content_type,
+        doc.content,
+        doc.metadata,
+        doc.status,
+        sha256,
+        doc.expires_at,
+    )
+    return inserted  # type: ignore[no-any-return]
+
+
+async def update_document(
+    conn: asyncpg.Connection, document_id: uuid.UUID, doc: DocumentIn, sha256: str, version: int
+) -> None:
+    await conn.execute(
+        "UPDATE documents SET title = $2, content_type = $3, content = $4, metadata = $5, status = $6,"
+        " sha256 = $7, version = $8, expires_at = $9, updated_at = now() WHERE id = $1",
+        document_id,
+        doc.title,
+        doc.content_type,
+        doc.content,
+        doc.metadata,
+        doc.status,
+        sha256,
+        version,
+        doc.expires_at,
+    )
+
+
+async def insert_chunks(
+    conn: asyncpg.Connection, document_id: uuid.UUID, version: int, chunks: list[Chunk]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO chunks (id, document_id, document_version, position, text, heading_path, token_count)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (document_id, document_version, position) DO NOTHING",
+        [
+            (uuid.uuid4(), document_id, version, c.position, c.text, list(c.heading_path), c.token_count)
+            for c in chunks
+        ],
+    )
+
+
+async def enqueue(
+    conn: asyncpg.Connection, document_id: uuid.UUID, collection: str, operation: str, version: int | None
+) -> None:
+    await conn.execute(
+        "INSERT INTO index_outbox (document_id, collection, operation, document_version)"
+        " VALUES ($1, $2, $3, $4)",
+        document_id,
+        collection,
+        operation,
+        version,
+    )
+
+
+async def get_document(conn: asyncpg.Connection, document_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1", document_id)
+
+
+async def chunks_of(conn: asyncpg.Connection, document_id: uuid.UUID, version: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT id, position, text, heading_path, token_count FROM chunks"
+        " WHERE document_id = $1 AND document_version = $2 ORDER BY position",
+        document_id,
+        version,
+    )
+    return rows
+
+
+async def delete_documents(conn: asyncpg.Connection, where: str, args: list[Any]) -> list[asyncpg.Record]:
+    """Deletes matching documents (chunks cascade) and queues their vectors' removal."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"DELETE FROM documents WHERE {where} RETURNING id, collection", *args
+    )
+    await conn.executemany(
+        "INSERT INTO index_outbox (document_id, collection, operation) VALUES ($1, $2, 'delete')",
+        [(r["id"], r["collection"]) for r in rows],
+    )
+    return rows
+
+
+async def list_documents(
+    conn: asyncpg.Connection,
+    where: str,
+    args: list[Any],
+    limit: int,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+) -> list[asyncpg.Record]:
+    """A page ordered by (updated_at DESC, id); `after` is the keyset cursor of the previous page."""
+    params = list(args)
+    if after is not None:
+        params += [after[0], after[1]]
+        where += f" AND (updated_at, id) < (${len(params) - 1}, ${len(params)})"
+    params.append(limit)
+    columns = DOCUMENT_COLUMNS.replace(" content,", "")
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {columns} FROM documents WHERE {where}"
+        f" ORDER BY updated_at DESC, id DESC LIMIT ${len(params)}",
+        *params,
+    )
+    return rows
+
+
+async def collections(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT c.name, c.description, c.created_at, count(d.id) AS documents"
+        " FROM collections c LEFT JOIN documents d ON d.collection = c.name"
+        " GROUP BY c.name ORDER BY c.name"
+    )
+    return rows
+
+
+async def create_collection(conn: asyncpg.Connection, name: str, description: str) -> bool:
+    """False when it already exists."""
+    created = await conn.fetchval(
+        "INSERT INTO collections (name, description) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING name",
+        name,
+        description,
+    )
+    return created is not None
+
+
+async def collection_exists(conn: asyncpg.Connection, name: str) -> bool:
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM collections WHERE name = $1)", name))
+
+
+async def outbox_backlog(conn: asyncpg.Connection) -> asyncpg.Record:
+    return await conn.fetchrow(
+        "SELECT count(*) AS pending, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest_s,"
+        " count(*) FILTER (WHERE attempts > 0) AS retrying FROM index_outbox"
+    )

@@ -1,0 +1,61 @@
+"""Request and response bodies of the aidb API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["pending", "approved", "rejected"]
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class DocumentIn(BaseModel):
+    """One document to upsert, identified by (collection, project, path)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    collection: str = Field("documents", pattern=NAME_PATTERN)
+    project: str = Field("default", min_length=1, max_length=200)
+    path: str = Field(
+        min_length=1, max_length=2000, description="Path or URI, unique per collection + project."
+    )
+    title: str = Field("", max_length=1000)
+    content_type: str = Field("text/markdown", max_length=100)
+    content: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    status: Status = "approved"
+    expires_at: dt.datetime | None = None
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    documents: list[DocumentIn] = Field(min_length=1)
+
+
+class CollectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = Field("", max_length=1000)
+
+
+class DeleteFilter(BaseModel):
+    """Delete by path, project or metadata filter (within one collection)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    collection: str = Field(pattern=NAME_PATTERN)
+    project: str | None = None
+    path: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class UpsertResult(BaseModel):
+    id: uuid.UUID
+    version: int
+    outcome: Literal["created", "updated", "unchanged"]
+    indexing: Literal["pending", "done"]

@@ -1,0 +1,61 @@
+"""Settings of aidb (env prefix AI_STACK_AIDB_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from ai_stack.core.settings import CoreSettings, default_home
+from ai_stack.embeddings.settings import DEFAULT_MODEL
+
+
+class AidbSettings(CoreSettings):
+    """What aidb can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="AI_STACK_AIDB_")
+
+    port: int = Field(8091, ge=1, le=65535, description="TCP port the service listens on.")
+    max_body_bytes: int = Field(
+        16 * 1_048_576, ge=1024, description="Largest request body accepted (413 above it)."
+    )
+    postgres_host: str = Field("127.0.0.1", description="PostgreSQL host.")
+    postgres_port: int = Field(55432, ge=1, le=65535, description="PostgreSQL port.")
+    postgres_user: str = Field("ai_stack", description="PostgreSQL user.")
+    postgres_password: SecretStr = Field(
+        SecretStr(""), description="PostgreSQL password (use the _FILE variant)."
+    )
+    postgres_db: str = Field("ai_stack", description="PostgreSQL database.")
+    embeddings_url: str = Field("http://127.0.0.1:8081", description="Base URL of the embeddings service.")
+    qdrant_url: str | None = Field(
+        None, description="Qdrant server URL; unset: the embedded engine under data_dir."
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: default_home() / "aidb", description="Directory of the embedded vector index."
+    )
+    tokenizer_model: str = Field(DEFAULT_MODEL, description="Model whose tokenizer sizes the chunks.")
+    chunk_max_tokens: int = Field(256, ge=16, le=8192, description="Largest chunk, in model tokens.")
+    chunk_overlap_tokens: int = Field(32, ge=0, description="Tokens repeated between neighbouring chunks.")
+    max_document_bytes: int = Field(
+        4 * 1_048_576, ge=1, description="Largest document content accepted (413 above it)."
+    )
+    max_bulk_items: int = Field(200, ge=1, description="Most documents in one bulk request (413 above it).")
+    max_query_chars: int = Field(2000, ge=1, description="Longest search query (413 above it).")
+    indexer_batch: int = Field(16, ge=1, description="Outbox items the indexer claims at once.")
+    indexer_idle_s: float = Field(0.5, gt=0, description="Indexer poll interval when the outbox is empty.")
+    indexer_max_backoff_s: float = Field(60.0, gt=0, description="Longest retry delay of a failing item.")
+    purge_interval_s: float = Field(60.0, gt=0, description="How often expired documents are purged.")
+
+    @model_validator(mode="after")
+    def _overlap_fits(self) -> AidbSettings:
+        if self.chunk_overlap_tokens * 2 >= self.chunk_max_tokens:
+            raise ValueError("chunk_overlap_tokens must be less than half of chunk_max_tokens")
+        return self
+
+    def postgres_dsn(self) -> str:
+        """The asyncpg DSN (password URL-quoted)."""
+        password = quote(self.postgres_password.get_secret_value(), safe="")
+        auth = f"{self.postgres_user}:{password}" if password else self.postgres_user
+        return f"postgresql://{auth}@{self.postgres_host}:{self.postgres_port}/{self.postgres_db}"

@@ -1,0 +1,199 @@
+"""aidb's document API against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from ai_stack.aidb.app import create_app
+from ai_stack.aidb.settings import AidbSettings
+from ai_stack.core.migrations import discover, migrate
+from aiohttp.test_utils import TestClient
+from prometheus_client import CollectorRegistry
+
+from tests.harness.processes import PostgresServer
+
+
+async def fresh_database(server: PostgresServer) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server.dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return name
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, postgres_server: PostgresServer) -> AsyncIterator[TestClient]:
+    database = await fresh_database(postgres_server)
+    settings = AidbSettings(
+        postgres_port=postgres_server.port,
+        postgres_user="postgres",
+        postgres_db=database,
+        max_document_bytes=10_000,
+        max_bulk_items=5,
+        chunk_max_tokens=64,
+        chunk_overlap_tokens=8,
+    )
+    yield await aiohttp_client(create_app(settings, registry=CollectorRegistry()))
+
+
+def doc(path: str, content: str = "# Title\n\nSome text about PostgreSQL.", **extra: Any) -> dict[str, Any]:
+    return {"collection": "documents", "project": "p1", "path": path, "content": content, **extra}
+
+
+async def test_create_unchanged_update_delete(client: TestClient) -> None:
+    created = await client.post("/documents", json=doc("a.md", title="A"))
+    body = await created.json()
+    assert created.status == 202
+    assert body["outcome"] == "created" and body["version"] == 1 and body["indexing"] == "pending"
+
+    same = await client.post("/documents", json=doc("a.md", title="A"))
+    assert same.status == 200
+    assert (await same.json())["outcome"] == "unchanged"
+
+    changed = await client.post("/documents", json=doc("a.md", "# Title\n\nNew text.", title="A"))
+    assert changed.status == 202
+    changed_body = await changed.json()
+    assert changed_body["outcome"] == "updated" and changed_body["version"] == 2
+    assert changed_body["id"] == body["id"]
+
+    fetched = await (await client.get(f"/documents/{body['id']}")).json()
+    assert fetched["content"] == "# Title\n\nNew text."
+    assert fetched["version"] == 2 and fetched["indexed"] is False
+
+    assert (await client.delete(f"/documents/{body['id']}")).status == 200
+    assert (await client.get(f"/documents/{body['id']}")).status == 404
+    assert (await client.delete(f"/documents/{body['id']}")).status == 404
+    status = await (await client.get("/index/status")).json()
+    assert status["outbox"]["pending"] == 3  # index v1, index v2, delete
+
+
+async def test_attribute_change_is_a_new_version(client: TestClient) -> None:
+    await client.post("/documents", json=doc("m.md", metadata={"lang": "en"}))
+    again = await (await client.post("/documents", json=doc("m.md", metadata={"lang": "de"}))).json()
+    assert again["outcome"] == "updated"
+
+
+async def test_bad_input_gets_the_right_4xx(client: TestClient) -> None:
+    cases: list[tuple[Any, int, str]] = [
+        (b"{oops", 400, "malformed_json"),
+        ({"path": "x"}, 422, "validation_error"),
+        (doc("x.md", content=123), 422, "validation_error"),
+        (doc("x.md", collection="Bad Name"), 422, "validation_error"),
+        (doc("x.md", collection="nope"), 404, "unknown_collection"),
+        (doc("x.md", content="x" * 10_001), 413, "payload_too_large"),
+        (doc("x.md", content="key: AKIAABCDEFGHIJKLMNOP"), 422, "content_rejected"),
+        (doc("x.md", content="-----BEGIN RSA PRIVATE KEY-----\nMII..."), 422, "content_rejected"),
+        (doc("x.md", content="a\x00b"), 422, "content_rejected"),
+        (doc("x.md", status="maybe"), 422, "validation_error"),
+    ]
+    for payload, status, code in cases:
+        kwargs = {"data": payload} if isinstance(payload, bytes) else {"json": payload}
+        response = await client.post("/documents", **kwargs)
+        body = await response.json()
+        assert (response.status, body["error"]["code"]) == (status, code), payload
+    assert (await client.get("/documents/not-a-uuid")).status == 404
+    assert (await client.get(f"/documents/{uuid.uuid4()}")).status == 404
+    assert (await client.get("/documents?cursor=garbage")).status == 400
+    assert (await client.get("/documents?limit=0")).status == 422
+    assert (await client.get("/documents?limit=ten")).status == 422
+    secret = await (await client.post("/documents", json=doc("k.md", content="AKIAABCDEFGHIJKLMNOP"))).json()
+    assert "AWS access key" in secret["error"]["message"]
+
+
+async def test_bulk_answers_per_item(client: TestClient) -> None:
+    response = await client.post(
+        "/documents/bulk",
+        json={
+            "documents": [
+                doc("b1.md"),
+                doc("b2.md", content="ghp_" + "a" * 36),
+                doc("b3.md", collection="missing"),
+                doc("b1.md"),
+            ]
+        },
+    )
+    body = await response.json()
+    assert response.status == 200
+    assert [item["status"] for item in body["items"]] == [202, 422, 404, 200]
+    assert body["failed"] == 2 and body["succeeded"] == 2
+    too_many = await client.post("/documents/bulk", json={"documents": [doc(f"x{i}.md") for i in range(6)]})
+    assert too_many.status == 413
+
+
+async def test_delete_by_path_project_and_metadata(client: TestClient) -> None:
+    for i in range(4):
+        await client.post("/documents", json=doc(f"d{i}.md", metadata={"team": "red" if i % 2 else "blue"}))
+    await client.post("/documents", json={**doc("other.md"), "project": "p2"})
+    by_meta = await (
+        await client.post("/documents/delete", json={"collection": "documents", "metadata": {"team": "red"}})
+    ).json()
+    assert by_meta["deleted"] == 2
+    by_path = await (
+        await client.post("/documents/delete", json={"collection": "documents", "path": "d0.md"})
+    ).json()
+    assert by_path["deleted"] == 1
+    by_project = await (
+        await client.post("/documents/delete", json={"collection": "documents", "project": "p2"})
+    ).json()
+    assert by_project["deleted"] == 1
+    refused = await client.post("/documents/delete", json={"collection": "documents"})
+    assert refused.status == 422
+    listing = await (await client.get("/documents?collection=documents")).json()
+    assert [d["path"] for d in listing["documents"]] == ["d2.md"]
+
+
+async def test_pagination_is_stable_under_concurrent_inserts(client: TestClient) -> None:
+    for i in range(25):
+        await client.post("/documents", json=doc(f"page{i:02}.md"))
+    seen: list[str] = []
+    cursor = None
+    while True:
+        url = "/documents?project=p1&limit=10" + (f"&cursor={cursor}" if cursor else "")
+        page = await (await client.get(url)).json()
+        seen += [d["path"] for d in page["documents"]]
+        await client.post("/documents", json=doc(f"late{len(seen)}.md"))  # newer: must not shift pages
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == [f"page{i:02}.md" for i in range(25)]
+    assert len(seen) == len(set(seen))
+
+
+async def test_collections(client: TestClient) -> None:
+    listed = await (await client.get("/collections")).json()
+    names = {c["name"] for c in listed["collections"]}
+    assert {
+        "documents",
+        "codebase-context",
+        "skills-patterns",
+        "error-solutions",
+        "best-practices",
+        "interaction-history",
+        "docs",
+    } <= names
+    assert (await client.post("/collections", json={"name": "runbooks"})).status == 201
+    assert (await client.post("/collections", json={"name": "runbooks"})).status == 409
+    assert (await client.post("/collections", json={"name": "Has Spaces"})).status == 422
+    assert (await client.post("/documents", json=doc("r.md", collection="runbooks"))).status == 202
+
+
+async def test_concurrent_replicas_migrate_once(postgres_server: PostgresServer) -> None:
+    database = await fresh_database(postgres_server)
+    dsn = f"postgresql://postgres@127.0.0.1:{postgres_server.port}/{database}"
+    connections = [await asyncpg.connect(dsn) for _ in range(3)]
+    try:
+        migrations = discover("ai_stack.aidb.migrations")
+        results = await asyncio.gather(*(migrate(c, migrations) for c in connections))
+        assert sorted(len(r) for r in results) == [0, 0, len(migrations)]
+        count = await connections[0].fetchval("SELECT count(*) FROM schema_migrations")
+        assert count == len(migrations)
+    finally:
+        for connection in connections:
+            await connection.close()
