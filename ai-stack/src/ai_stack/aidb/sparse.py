@@ -1,6 +1,6 @@
 """BM25 keyword vectors, computed here so every vector backend ranks alike (pure).
 
-Documents get BM25's term-frequency part, tf·(k1+1) / (tf + k1·(1 − b + b·len/avg_len)); the
+Documents get BM25's term-frequency part, tf·(k1+1) / (tf + k1·(1 - b + b·len/avg_len)); the
 engine applies IDF (Qdrant's `Modifier.IDF`), and a query term weighs 1. This mirrors
 fastembed's Bm25 (Snowball stemming, murmur3 term ids) without downloading anything.
 """
