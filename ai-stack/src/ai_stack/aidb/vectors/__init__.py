@@ -1,0 +1,1 @@
+"""The vector index behind one small interface (see base.py)."""

@@ -1,0 +1,78 @@
+"""What aidb needs from a vector engine: upsert, delete, per-signal query, count, recreate."""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ai_stack.aidb.sparse import SparseVector
+
+DENSE = "dense"
+SPARSE = "bm25"
+
+
+@dataclass(frozen=True)
+class ChunkPoint:
+    """One chunk as the index stores it."""
+
+    chunk_id: uuid.UUID
+    dense: list[float]
+    sparse: SparseVector
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Which chunks a query may return."""
+
+    collections: tuple[str, ...] = ()
+    project: str | None = None
+    statuses: tuple[str, ...] = ("approved",)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk and its score for one signal."""
+
+    chunk_id: str
+    score: float
+    payload: dict[str, Any]
+
+
+class VectorStore(abc.ABC):
+    """A vector engine; implementations live beside this file and are built by factory.py."""
+
+    @abc.abstractmethod
+    async def ensure(self, dimension: int) -> None:
+        """Creates the index if it does not exist."""
+
+    @abc.abstractmethod
+    async def recreate(self, dimension: int) -> None:
+        """Drops and creates the index (reindex starts here)."""
+
+    @abc.abstractmethod
+    async def upsert(self, points: list[ChunkPoint]) -> None:
+        """Adds or replaces chunks."""
+
+    @abc.abstractmethod
+    async def delete_document(self, document_id: uuid.UUID, keep_version: int | None = None) -> None:
+        """Removes a document's chunks, except those of `keep_version` when given."""
+
+    @abc.abstractmethod
+    async def query(
+        self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
+    ) -> tuple[list[Hit], list[Hit]]:
+        """Top `limit` hits per signal (dense, keyword); a signal not asked for yields []."""
+
+    @abc.abstractmethod
+    async def count(self, collection: str | None = None) -> int:
+        """Chunks in the index (in one collection)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Releases files and connections."""

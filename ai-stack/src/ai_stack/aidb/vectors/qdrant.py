@@ -1,0 +1,171 @@
+"""VectorStore on qdrant-client: a Qdrant server by URL, or the client's embedded local mode."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Any
+
+from qdrant_client import AsyncQdrantClient, models
+
+from ai_stack.aidb.sparse import SparseVector
+from ai_stack.aidb.vectors.base import DENSE, SPARSE, ChunkPoint, Hit, SearchFilter, VectorStore
+
+COLLECTION = "aidb_chunks"
+KEYWORD_FIELDS = ("collection", "project", "status", "document_id")
+
+
+def _epoch(value: dt.datetime) -> float:
+    return value.timestamp()
+
+
+def metadata_condition(key: str, spec: Any) -> models.Condition:
+    """`{"in": [...]}`, `{"gte"/"gt"/"lte"/"lt": number or ISO date}` or a plain value (equality)."""
+    field = f"metadata.{key}"
+    if isinstance(spec, dict) and "in" in spec:
+        return models.FieldCondition(key=field, match=models.MatchAny(any=list(spec["in"])))
+    if isinstance(spec, dict):
+        bounds = {k: spec[k] for k in ("gt", "gte", "lt", "lte") if k in spec}
+        if any(isinstance(v, str) for v in bounds.values()):
+            return models.FieldCondition(key=field, range=models.DatetimeRange(**bounds))
+        return models.FieldCondition(key=field, range=models.Range(**bounds))
+    return models.FieldCondition(key=field, match=models.MatchValue(value=spec))
+
+
+def build_filter(where: SearchFilter) -> models.Filter:
+    """The Qdrant filter for `where`: scope, status, not expired, metadata."""
+    must: list[models.Condition] = [
+        models.FieldCondition(key="status", match=models.MatchAny(any=list(where.statuses))),
+        models.Filter(
+            should=[
+                models.IsNullCondition(is_null=models.PayloadField(key="expires_at")),
+                models.FieldCondition(key="expires_at", range=models.Range(gt=_epoch(where.now))),
+            ]
+        ),
+    ]
+    if where.collections:
+        must.append(
+            models.FieldCondition(key="collection", match=models.MatchAny(any=list(where.collections)))
+        )
+    if where.project is not None:
+        must.append(models.FieldCondition(key="project", match=models.MatchValue(value=where.project)))
+    must += [metadata_condition(k, v) for k, v in where.metadata.items()]
+    return models.Filter(must=must)
+
+
+def _sparse(vector: SparseVector) -> models.SparseVector:
+    return models.SparseVector(indices=vector.indices, values=vector.values)
+
+
+class QdrantStore(VectorStore):
+    """One Qdrant collection holds every aidb collection (a `collection` payload field scopes it)."""
+
+    def __init__(self, client: AsyncQdrantClient, collection: str = COLLECTION) -> None:
+        self._client = client
+        self._collection = collection
+
+    @classmethod
+    def connect(cls, url: str | None, path: Path, timeout_s: float) -> QdrantStore:
+        """A server client when `url` is set, else the embedded local mode under `path`."""
+        if url:
+            return cls(AsyncQdrantClient(url=url, timeout=int(max(1, timeout_s))))
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(AsyncQdrantClient(path=str(path)))
+
+    async def ensure(self, dimension: int) -> None:
+        if await self._client.collection_exists(self._collection):
+            return
+        await self._create(dimension)
+
+    async def recreate(self, dimension: int) -> None:
+        if await self._client.collection_exists(self._collection):
+            await self._client.delete_collection(self._collection)
+        await self._create(dimension)
+
+    async def _create(self, dimension: int) -> None:
+        await self._client.create_collection(
+            self._collection,
+            vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        )
+        for name in KEYWORD_FIELDS:
+            await self._client.create_payload_index(self._collection, name, models.PayloadSchemaType.KEYWORD)
+        await self._client.create_payload_index(
+            self._collection, "expires_at", models.PayloadSchemaType.FLOAT
+        )
+
+    async def upsert(self, points: list[ChunkPoint]) -> None:
+        if not points:
+            return
+        await self._client.upsert(
+            self._collection,
+            points=[
+                models.PointStruct(
+                    id=str(p.chunk_id), vector={DENSE: p.dense, SPARSE: _sparse(p.sparse)}, payload=p.payload
+                )
+                for p in points
+            ],
+            wait=True,
+        )
+
+    async def delete_document(self, document_id: uuid.UUID, keep_version: int | None = None) -> None:
+        condition = models.Filter(
+            must=[models.FieldCondition(key="document_id", match=models.MatchValue(value=str(document_id)))],
+            must_not=(
+                [models.FieldCondition(key="version", match=models.MatchValue(value=keep_version))]
+                if keep_version is not None
+                else None
+            ),
+        )
+        await self._client.delete(
+            self._collection, points_selector=models.FilterSelector(filter=condition), wait=True
+        )
+
+    async def query(
+        self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
+    ) -> tuple[list[Hit], list[Hit]]:
+        query_filter = build_filter(where)
+        requests: list[tuple[str, models.QueryRequest]] = []
+        if dense is not None:
+            requests.append(
+                (
+                    DENSE,
+                    models.QueryRequest(
+                        query=dense, using=DENSE, filter=query_filter, limit=limit, with_payload=True
+                    ),
+                )
+            )
+        if sparse is not None and sparse.indices:
+            requests.append(
+                (
+                    SPARSE,
+                    models.QueryRequest(
+                        query=_sparse(sparse),
+                        using=SPARSE,
+                        filter=query_filter,
+                        limit=limit,
+                        with_payload=True,
+                    ),
+                )
+            )
+        if not requests:
+            return [], []
+        # Both signals in one engine round trip; fusion happens in aidb (weights, explain).
+        responses = await self._client.query_batch_points(self._collection, requests=[r for _, r in requests])
+        results: dict[str, list[Hit]] = {DENSE: [], SPARSE: []}
+        for (name, _), response in zip(requests, responses, strict=True):
+            results[name] = [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+        return results[DENSE], results[SPARSE]
+
+    async def count(self, collection: str | None = None) -> int:
+        count_filter = None
+        if collection is not None:
+            count_filter = models.Filter(
+                must=[models.FieldCondition(key="collection", match=models.MatchValue(value=collection))]
+            )
+        result = await self._client.count(self._collection, count_filter=count_filter, exact=True)
+        return int(result.count)
+
+    async def close(self) -> None:
+        await self._client.close()
