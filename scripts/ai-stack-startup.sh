@@ -40,9 +40,10 @@ readonly TIMEOUT="${AI_STACK_STARTUP_TIMEOUT:-180}"
 readonly RUN_DIR="${AI_STACK_HOME}/run"
 readonly TLS_DIR="${AI_STACK_HOME}/tls"
 readonly VENV="${REPO_ROOT}/.venv"
-readonly PG_BIN="/usr/lib/postgresql/15/bin"
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+readonly NGINX
 
-export AI_STACK_EMBEDDINGS_REDIS_URL="${AI_STACK_EMBEDDINGS_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/0}"
+export AI_STACK_EMBEDDINGS_REDIS_URL_FILE="${AI_STACK_EMBEDDINGS_REDIS_URL_FILE:-${AI_STACK_HOME}/secrets/redis-url}"
 export AI_STACK_AUTH_KEYS_FILE="${AI_STACK_AUTH_KEYS_FILE:-${AI_STACK_HOME}/api-keys.json}"
 
 # PostgreSQL refuses to run as root and its user cannot enter /root, so when we are root its
@@ -52,6 +53,14 @@ system_dir() {
   local slug
   slug="$(printf '%s' "${AI_STACK_HOME}" | sha256sum | cut -c1-12)"
   printf '/var/lib/ai-stack/%s' "${slug}"
+}
+
+# The newest installed PostgreSQL major version (15 on Debian 12, 17 on Debian 13, …).
+pg_bin() {
+  local dir
+  dir="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)"
+  [[ -n "${dir}" ]] || die "no PostgreSQL server binaries under /usr/lib/postgresql" 3
+  printf '%s' "${dir}"
 }
 
 as_pg() {
@@ -71,7 +80,8 @@ pg_data_dir() {
 }
 
 ensure_postgres() {
-  local data socket_dir password_file
+  local data socket_dir password_file PG_BIN
+  PG_BIN="$(pg_bin)"
   data="$(pg_data_dir)"
   socket_dir="${data}/socket"
   password_file="${AI_STACK_HOME}/secrets/postgres-password"
@@ -99,27 +109,47 @@ ensure_postgres() {
   fi
   local password
   password="$(cat "${password_file}")"
+  # The password travels on stdin (hex, so it needs no quoting), never on a command line.
   as_pg psql -h "${socket_dir}" -p "${PG_PORT}" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 \
-    -v pw="${password}" >/dev/null <<'SQL'
+    >/dev/null <<SQL
+\\set pw '${password}'
 SELECT format('CREATE ROLE ai_stack LOGIN PASSWORD %L', :'pw')
- WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ai_stack') \gexec
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ai_stack') \\gexec
 SELECT 'CREATE DATABASE ai_stack OWNER ai_stack'
- WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'ai_stack') \gexec
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'ai_stack') \\gexec
 SQL
 }
 
 ensure_redis() {
-  if pid_alive "${RUN_DIR}/redis.pid"; then
+  local secrets="${AI_STACK_HOME}/secrets" conf="${AI_STACK_HOME}/redis/redis.conf"
+  mkdir -p "${secrets}" "${AI_STACK_HOME}/redis"
+  if [[ ! -s "${secrets}/redis-password" ]]; then
+    (umask 077 && openssl rand -hex 24 >"${secrets}/redis-password")
+  fi
+  local password
+  password="$(cat "${secrets}/redis-password")"
+  # Services read the URL (with the password) from a 0600 file, never from argv or env.
+  (umask 077 && printf 'redis://:%s@127.0.0.1:%s/0\n' "${password}" "${REDIS_PORT}" >"${secrets}/redis-url")
+  if pid_alive "${RUN_DIR}/redis.pid" redis-server; then
     info "Redis already running"
     return
   fi
   info "starting Redis on 127.0.0.1:${REDIS_PORT}"
-  mkdir -p "${AI_STACK_HOME}/redis"
-  redis-server --port "${REDIS_PORT}" --bind 127.0.0.1 --dir "${AI_STACK_HOME}/redis" \
-    --appendonly yes --daemonize yes --pidfile "${RUN_DIR}/redis.pid" \
-    --logfile "${AI_STACK_LOG_DIR}/redis.log" --protected-mode yes
+  (umask 077 && cat >"${conf}" <<CONF
+port ${REDIS_PORT}
+bind 127.0.0.1
+protected-mode yes
+requirepass ${password}
+dir ${AI_STACK_HOME}/redis
+appendonly yes
+daemonize yes
+pidfile ${RUN_DIR}/redis.pid
+logfile ${AI_STACK_LOG_DIR}/redis.log
+CONF
+)
+  redis-server "${conf}"
   local tries=0
-  until redis-cli -p "${REDIS_PORT}" ping >/dev/null 2>&1; do
+  until REDISCLI_AUTH="${password}" redis-cli -p "${REDIS_PORT}" ping 2>/dev/null | grep -q PONG; do
     tries=$((tries + 1))
     ((tries > 50)) && die_service redis "${AI_STACK_LOG_DIR}/redis.log"
     sleep 0.2
@@ -138,7 +168,8 @@ ensure_tls() {
   (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -days 825 -subj "/CN=localhost" \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" \
-    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+    -addext "nameConstraints=critical,permitted;DNS:localhost,permitted;IP:127.0.0.1/255.255.255.255,permitted;IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" \
     -keyout "${TLS_DIR}/key.pem" -out "${TLS_DIR}/cert.pem" 2>/dev/null)
   chmod 644 "${TLS_DIR}/cert.pem"
 }
@@ -147,7 +178,7 @@ start_python_service() {
   local name="$1" port="$2" log_file pid_file
   log_file="${AI_STACK_LOG_DIR}/${name}.log"
   pid_file="${RUN_DIR}/${name}.pid"
-  if pid_alive "${pid_file}"; then
+  if pid_alive "${pid_file}" "ai_stack.${name}"; then
     info "${name} already running (pid $(cat "${pid_file}"))"
   else
     info "starting ${name} on 127.0.0.1:${port}"
@@ -155,7 +186,7 @@ start_python_service() {
     setsid nohup "${VENV}/bin/python" -m "ai_stack.${name}" >>"${log_file}" 2>&1 </dev/null &
     echo "$!" >"${pid_file}"
   fi
-  wait_for_url "http://127.0.0.1:${port}/health/ready" "${TIMEOUT}" 1 \
+  wait_for_url "http://127.0.0.1:${port}/health/ready" "${TIMEOUT}" 1 "" "$(cat "${pid_file}")" \
     || die_service "${name}" "${log_file}"
 }
 
@@ -172,36 +203,37 @@ start_gateway() {
   temp_dir="$(nginx_temp_dir)"
   mkdir -p "${temp_dir}" "$(dirname "${conf}")"
   local render_args=(--out "${conf}.new" --temp-dir "${temp_dir}" --listen 127.0.0.1)
-  [[ -r /proc/net/if_inet6 ]] && render_args+=(--listen ::1)
+  # ::1 only when the loopback really has it (the file exists but is empty with IPv6 disabled).
+  grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null && render_args+=(--listen ::1)
   if [[ "${EUID}" -eq 0 ]]; then
     chown www-data "${temp_dir}"
     render_args+=(--user www-data)
   fi
   "${VENV}/bin/ai-stack" gateway render "${render_args[@]}"
   new_conf="${conf}.new"
-  nginx -t -q -c "${new_conf}" -e "${AI_STACK_LOG_DIR}/nginx-error.log" \
+  "${NGINX}" -t -q -c "${new_conf}" -e "${AI_STACK_LOG_DIR}/nginx-error.log" \
     || die_service gateway "${AI_STACK_LOG_DIR}/nginx-error.log"
-  if pid_alive "${RUN_DIR}/nginx.pid"; then
+  if pid_alive "${RUN_DIR}/nginx.pid" nginx; then
     if cmp -s "${new_conf}" "${conf}"; then
       info "gateway already running, configuration unchanged"
       rm -f "${new_conf}"
     else
       info "gateway configuration changed: reloading"
       mv "${new_conf}" "${conf}"
-      nginx -c "${conf}" -e "${AI_STACK_LOG_DIR}/nginx-error.log" -s reload
+      "${NGINX}" -c "${conf}" -e "${AI_STACK_LOG_DIR}/nginx-error.log" -s reload
     fi
   else
     mv "${new_conf}" "${conf}"
     info "starting the gateway on https://127.0.0.1:${HTTPS_PORT}"
-    nginx -c "${conf}" -e "${AI_STACK_LOG_DIR}/nginx-error.log"
+    "${NGINX}" -c "${conf}" -e "${AI_STACK_LOG_DIR}/nginx-error.log"
   fi
   wait_for_url "https://127.0.0.1:${HTTPS_PORT}/health" 30 1 "${TLS_DIR}/cert.pem" \
     || die_service gateway "${AI_STACK_LOG_DIR}/nginx-error.log"
 }
 
 stop_pid_file() {
-  local name="$1" pid_file="${RUN_DIR}/$1.pid" pid
-  pid_alive "${pid_file}" || { rm -f "${pid_file}"; return 0; }
+  local name="$1" pattern="$2" pid_file="${RUN_DIR}/$1.pid" pid
+  pid_alive "${pid_file}" "${pattern}" || { rm -f "${pid_file}"; return 0; }
   pid="$(cat "${pid_file}")"
   info "stopping ${name} (pid ${pid})"
   kill -TERM "${pid}" 2>/dev/null || true
@@ -219,11 +251,12 @@ stop_pid_file() {
 }
 
 stop_stack() {
-  stop_pid_file nginx
-  stop_pid_file embeddings
-  stop_pid_file auth
-  stop_pid_file redis
-  local data
+  stop_pid_file nginx nginx
+  stop_pid_file embeddings ai_stack.embeddings
+  stop_pid_file auth ai_stack.auth
+  stop_pid_file redis redis-server
+  local data PG_BIN
+  PG_BIN="$(pg_bin)"
   data="$(pg_data_dir)"
   if [[ -f "${data}/PG_VERSION" ]] && as_pg "${PG_BIN}/pg_ctl" -D "${data}" status >/dev/null 2>&1; then
     info "stopping PostgreSQL"

@@ -33,22 +33,29 @@ die_service() {
   exit 4
 }
 
+# pid_alive PID_FILE PATTERN: the pid is running AND its command line matches PATTERN, so a
+# stale pid file (after a reboot the number may belong to anything) is never trusted.
 pid_alive() {
-  local pid_file="$1" pid
+  local pid_file="$1" pattern="$2" pid
   [[ -s "${pid_file}" ]] || return 1
   pid="$(cat "${pid_file}")"
-  [[ "${pid}" =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null
+  [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "${pid}" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | grep -q -- "${pattern}"
 }
 
-# wait_for_url URL TIMEOUT_S DELAY_S [CAFILE]: polls until URL answers 2xx; each try has a 2 s
-# timeout and the pause between tries doubles from DELAY_S up to 5 s.
+# wait_for_url URL TIMEOUT_S DELAY_S [CAFILE] [PID]: polls until URL answers 2xx; each try has a
+# 2 s timeout, the pause between tries doubles from DELAY_S up to 5 s, and a dead PID ends it.
 wait_for_url() {
-  local url="$1" timeout_s="$2" delay="$3" cafile="${4:-}" deadline
+  local url="$1" timeout_s="$2" delay="$3" cafile="${4:-}" pid="${5:-}" deadline
   deadline=$((SECONDS + timeout_s))
   local curl_args=(-fsS -o /dev/null --max-time 2)
   [[ -n "${cafile}" ]] && curl_args+=(--cacert "${cafile}")
   until curl "${curl_args[@]}" "${url}" 2>/dev/null; do
     ((SECONDS >= deadline)) && return 1
+    if [[ -n "${pid}" ]] && ! kill -0 "${pid}" 2>/dev/null; then
+      return 1
+    fi
     sleep "${delay}"
     delay=$((delay * 2 > 5 ? 5 : delay * 2))
   done
@@ -89,9 +96,13 @@ ensure_venv() {
   fi
   [[ "${AI_STACK_SKIP_INSTALL:-0}" == "1" ]] && die "the venv ${venv} is missing or stale" 3
   if [[ ! -x "${venv}/bin/python" ]]; then
+    local python
+    python="$(command -v python3.11 || command -v python3)"
+    "${python}" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+      || die "ai-stack needs Python 3.11 (the torch 2.13.0 wheel); found $("${python}" --version)" 3
     info "creating the virtualenv ${venv}"
-    python3 -c 'import ensurepip' 2>/dev/null || ensure_system_packages python3-venv
-    python3 -m venv "${venv}" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)" 3
+    "${python}" -c 'import ensurepip' 2>/dev/null || ensure_system_packages python3-venv
+    "${python}" -m venv "${venv}" || die "python -m venv failed (on Debian: apt-get install python3-venv)" 3
     "${venv}/bin/pip" install -q --progress-bar off --upgrade pip
   fi
   info "installing ai-stack into ${venv} (first run takes a few minutes)"

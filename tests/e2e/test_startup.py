@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import ssl
@@ -39,7 +40,7 @@ def test_start_status_stop(tmp_path: Path) -> None:
         "AI_STACK_REDIS_PORT": str(free_port()),
         "AI_STACK_GATEWAY_HTTPS_PORT": str(https := free_port()),
         "AI_STACK_GATEWAY_HTTP_PORT": str(free_port()),
-        "AI_STACK_EMBEDDINGS_PORT": str(free_port()),
+        "AI_STACK_EMBEDDINGS_PORT": str(embeddings_port := free_port()),
         "AI_STACK_AUTH_PORT": str(free_port()),
     }
     env.pop("AI_STACK_EMBEDDINGS_REDIS_URL", None)
@@ -72,6 +73,11 @@ def test_start_status_stop(tmp_path: Path) -> None:
         )
         with urllib.request.urlopen(request, context=context, timeout=10) as response:
             assert response.status == 200
+
+        ready_url = f"http://127.0.0.1:{embeddings_port}/health/ready"
+        with urllib.request.urlopen(ready_url, timeout=10) as response:
+            ready = json.loads(response.read())
+        assert ready["dependencies"]["redis"]["state"] == "up"  # the password-protected Redis works
 
         stopped = run(env, "--stop")
         assert stopped.returncode == 0, stopped.stderr

@@ -26,7 +26,10 @@ def make_self_signed(directory: Path) -> tuple[Path, Path]:
             "-addext",
             "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
             "-addext",
-            "basicConstraints=critical,CA:TRUE",
+            "basicConstraints=critical,CA:TRUE,pathlen:0",
+            "-addext",
+            "nameConstraints=critical,permitted;DNS:localhost,permitted;IP:127.0.0.1/255.255.255.255,"
+            "permitted;IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
             "-keyout",
             str(key),
             "-out",

@@ -42,7 +42,9 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def metric(text: str, name: str, labels: str = "") -> float:
     pattern = re.escape(name + (("{" + labels + "}") if labels else "")) + r" ([0-9.e+-]+)"
     match = re.search(pattern, text)
-    return float(match.group(1)) if match else 0.0
+    if match is None:
+        raise AssertionError(f"metric {name}{{{labels}}} is not exported")
+    return float(match.group(1))
 
 
 ClientFactory = Callable[..., Any]
@@ -125,7 +127,8 @@ async def test_limits(make_client: ClientFactory) -> None:
     cut = await client.post("/embed", json={"inputs": ["x" * 51], "truncate": True})
     assert cut.status == 200
     empty = await client.post("/embed", json={"inputs": []})
-    assert empty.status == 413
+    assert empty.status == 422
+    assert (await empty.json())["error"]["code"] == "empty_input"
     wrong = await client.post("/embed", json={"inputs": [1, 2]})
     assert wrong.status == 422
     unknown = await client.post("/embed", json={"inputs": "a", "colour": "red"})
@@ -162,8 +165,6 @@ async def test_full_queue_answers_503_with_retry_after(
         cache_ttl_s=0,
         model_workers=1,
     )
-    gate.set()  # let the readiness-independent path through; hold from here on
-    gate.clear()
     inflight = [
         asyncio.create_task(client.post("/embed", json={"inputs": [f"q{i}-{j}" for j in range(4)]}))
         for i in range(3)

@@ -160,3 +160,37 @@ async def test_embeddings_down_is_503_envelope(gateway_stack: GatewayStack) -> N
         started = time.monotonic()
         gateway_stack.embeddings.start()
         assert time.monotonic() - started < 120
+
+
+async def _embed_requests(stack: GatewayStack) -> float:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{stack.embeddings.port}/metrics") as response:
+            text = await response.text()
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("embeddings_http_requests_total{") and 'route="/embed"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def test_rejected_requests_never_reach_the_service(gateway_stack: GatewayStack) -> None:
+    before = await _embed_requests(gateway_stack)
+    for headers in ({}, {"X-API-Key": "aisk_forged"}):
+        status, _, response_headers = await request(
+            gateway_stack, "POST", "/embeddings/embed", json={"inputs": "x"}, headers=headers
+        )
+        assert status == 401
+        # Error pages carry the same security headers as everything else.
+        assert response_headers["Strict-Transport-Security"].startswith("max-age=")
+        assert response_headers["X-Content-Type-Options"] == "nosniff"
+        assert response_headers["WWW-Authenticate"].startswith("Bearer")
+    assert await _embed_requests(gateway_stack) == before
+    status, _, _ = await request(
+        gateway_stack,
+        "POST",
+        "/embeddings/embed",
+        json={"inputs": "x"},
+        headers={"X-API-Key": gateway_stack.key},
+    )
+    assert status == 200
+    assert await _embed_requests(gateway_stack) == before + 1

@@ -41,3 +41,21 @@ def test_verifier_follows_the_file(tmp_path: Path) -> None:
     assert verifier.verify(key)  # cached until the next reload interval
     now[0] = 4.0
     assert not verifier.verify(key)
+
+
+def test_concurrent_creates_lose_no_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = KeyStore(tmp_path / "keys.json")
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: KeyStore(store.path).create(f"k{i}"), range(40)))
+    assert sorted(k.name for k in store.load()) == sorted(f"k{i}" for i in range(40))
+
+
+def test_corrupt_key_file_is_a_clear_error(tmp_path: Path) -> None:
+    from ai_stack.auth.keystore import KeyFileError
+
+    path = tmp_path / "keys.json"
+    path.write_text("{not json")
+    with pytest.raises(KeyFileError, match="not a valid key file"):
+        KeyStore(path).load()

@@ -157,3 +157,33 @@ async def test_cancelled_probe_frees_the_half_open_slot() -> None:
 def test_rejects_nonsense_configuration() -> None:
     with pytest.raises(ValueError, match="failure_threshold"):
         CircuitBreaker("x", failure_threshold=0)
+
+
+async def test_a_late_call_cannot_decide_a_half_open_breaker() -> None:
+    clock = FakeClock()
+    breaker, _ = make(clock)
+    release_late = asyncio.Event()
+
+    async def late() -> str:
+        await release_late.wait()
+        return "late"
+
+    straggler = asyncio.create_task(breaker.call(late))  # admitted while closed
+    await asyncio.sleep(0)
+    await open_it(breaker)
+    clock.now = 11
+    release_probe = asyncio.Event()
+
+    async def probe() -> None:
+        await release_probe.wait()
+        raise ConnectionError("still down")
+
+    probing = asyncio.create_task(breaker.call(probe))
+    await asyncio.sleep(0)
+    release_late.set()
+    assert await straggler == "late"
+    assert breaker.state is BreakerState.HALF_OPEN  # the straggler's success did not close it
+    release_probe.set()
+    with pytest.raises(ConnectionError):
+        await probing
+    assert breaker.state is BreakerState.OPEN

@@ -151,3 +151,24 @@ async def test_concurrency_runs_batches_side_by_side() -> None:
         results = await asyncio.gather(*calls)
         task.cancel()
     assert all(r.shape == (2, 2) for r in results)
+
+
+async def test_stopping_fails_waiting_and_running_callers() -> None:
+    from ai_stack.embeddings.batcher import BatcherStoppedError
+
+    release = threading.Event()
+
+    def held(texts: list[str]) -> np.ndarray:
+        release.wait(5)
+        return np.zeros((len(texts), 2), dtype=np.float32)
+
+    batcher = MicroBatcher(held, max_batch=2, max_wait_s=0.0, max_queue_texts=10)
+    task = asyncio.create_task(batcher.run())
+    running = asyncio.create_task(batcher.embed(["a", "b"]))
+    await asyncio.sleep(0.05)
+    waiting = asyncio.create_task(batcher.embed(["c"]))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    results = await asyncio.gather(running, waiting, return_exceptions=True)
+    release.set()
+    assert all(isinstance(r, BatcherStoppedError) for r in results)

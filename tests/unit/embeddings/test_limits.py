@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from ai_stack.embeddings.limits import InputLimitError, as_list, check_count, check_tokens, fit_lengths
+from ai_stack.embeddings.limits import (
+    EmptyInputError,
+    InputLimitError,
+    as_list,
+    check_count,
+    check_tokens,
+    fit_lengths,
+)
 
 
 def test_single_text_becomes_a_list() -> None:
@@ -12,7 +19,7 @@ def test_single_text_becomes_a_list() -> None:
 
 
 def test_count_limits() -> None:
-    with pytest.raises(InputLimitError, match="empty"):
+    with pytest.raises(EmptyInputError, match="empty"):
         check_count([], 4)
     with pytest.raises(InputLimitError, match="5 inputs sent, at most 4"):
         check_count(["x"] * 5, 4)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import secrets
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,8 +27,12 @@ class StoredKey:
     revoked: bool = False
 
 
+class KeyFileError(RuntimeError):
+    """The key file exists but cannot be read as a key file."""
+
+
 class KeyStore:
-    """Reads and writes `api-keys.json`."""
+    """Reads and writes `api-keys.json`; writers serialise on a lock file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -34,9 +41,19 @@ class KeyStore:
         """All stored keys; an absent file means no keys."""
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
+            return [StoredKey(**item) for item in raw.get("keys", [])]
         except FileNotFoundError:
             return []
-        return [StoredKey(**item) for item in raw.get("keys", [])]
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise KeyFileError(f"{self.path} is not a valid key file ({exc}); fix or remove it") from None
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Two concurrent `ai-stack keys create` must not lose a key (read-modify-write)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def active_hashes(self) -> list[str]:
         """Hashes of the keys that are not revoked."""
@@ -53,17 +70,19 @@ class KeyStore:
             hash=hash_key(key),
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
-        self._save([*self.load(), stored])
+        with self._locked():
+            self._save([*self.load(), stored])
         return key, stored
 
     def revoke(self, key_id: str) -> StoredKey:
         """Marks a key revoked; raises KeyError for an unknown id."""
-        keys = self.load()
-        found = [k for k in keys if k.id == key_id]
-        if not found:
-            raise KeyError(key_id)
-        revoked = StoredKey(**{**asdict(found[0]), "revoked": True})
-        self._save([revoked if k.id == key_id else k for k in keys])
+        with self._locked():
+            keys = self.load()
+            found = [k for k in keys if k.id == key_id]
+            if not found:
+                raise KeyError(key_id)
+            revoked = StoredKey(**{**asdict(found[0]), "revoked": True})
+            self._save([revoked if k.id == key_id else k for k in keys])
         return revoked
 
     def _save(self, keys: list[StoredKey]) -> None:

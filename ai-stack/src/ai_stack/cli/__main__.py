@@ -6,10 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from ai_stack.auth.keystore import KeyStore
+from ai_stack.auth.keystore import KeyFileError, KeyStore
 from ai_stack.auth.settings import AuthSettings
 from ai_stack.cli.stack import StackSettings, upstreams
 from ai_stack.cli.status import print_status
+from ai_stack.core.settings import SettingsError, load_settings
 from ai_stack.gateway.config import GatewayConfig, render_nginx_conf
 
 
@@ -35,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _keys(args: argparse.Namespace) -> int:
-    store = KeyStore(AuthSettings().keys_file)
+    store = KeyStore(load_settings(AuthSettings).keys_file)
     if args.action == "create":
         key, _ = store.create(args.name)
         print(key)
@@ -53,7 +54,7 @@ def _keys(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    stack = StackSettings()
+    stack = load_settings(StackSettings)
     config = GatewayConfig(
         https_port=stack.gateway_https_port,
         http_port=stack.gateway_http_port,
@@ -62,7 +63,7 @@ def _render(args: argparse.Namespace) -> int:
         run_dir=stack.run_dir,
         log_dir=stack.log_dir,
         temp_dir=args.temp_dir,
-        auth_port=AuthSettings().port,
+        auth_port=load_settings(AuthSettings).port,
         upstreams=upstreams(),
         listen_addresses=tuple(args.listen or ["127.0.0.1"]),
         worker_user=args.user,
@@ -76,11 +77,18 @@ def _render(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ai-stack` console script."""
     args = _parser().parse_args(argv)
-    if args.command == "keys":
-        return _keys(args)
-    if args.command == "gateway":
-        return _render(args)
-    return print_status(StackSettings())
+    try:
+        if args.command == "keys":
+            return _keys(args)
+        if args.command == "gateway":
+            return _render(args)
+        return print_status(load_settings(StackSettings))
+    except SettingsError as exc:
+        print(f"ai-stack: {exc}", file=sys.stderr)
+        return 2
+    except KeyFileError as exc:
+        print(f"ai-stack: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ class ServiceEntry:
     name: str
     health_url: str
     pid_file: str
+    command: str  # a pid only counts when its command line contains this
 
 
 def upstreams() -> tuple[Upstream, ...]:
@@ -55,14 +56,15 @@ def service_entries(stack: StackSettings) -> list[ServiceEntry]:
     """Every process the startup script manages, in start order."""
     auth = AuthSettings()
     entries = [
-        ServiceEntry("postgres", "", "postgres.pid"),
-        ServiceEntry("redis", "", "redis.pid"),
-        ServiceEntry("auth", f"http://127.0.0.1:{auth.port}/health/ready", "auth.pid"),
+        ServiceEntry("postgres", "", "postgres.pid", "postgres"),
+        ServiceEntry("redis", "", "redis.pid", "redis-server"),
+        ServiceEntry("auth", f"http://127.0.0.1:{auth.port}/health/ready", "auth.pid", "ai_stack.auth"),
     ]
     entries += [
-        ServiceEntry(u.name, f"http://127.0.0.1:{u.port}/health/ready", f"{u.name}.pid") for u in upstreams()
+        ServiceEntry(u.name, f"http://127.0.0.1:{u.port}/health/ready", f"{u.name}.pid", f"ai_stack.{u.name}")
+        for u in upstreams()
     ]
     entries.append(
-        ServiceEntry("gateway", f"https://127.0.0.1:{stack.gateway_https_port}/health", "nginx.pid")
+        ServiceEntry("gateway", f"https://127.0.0.1:{stack.gateway_https_port}/health", "nginx.pid", "nginx")
     )
     return entries

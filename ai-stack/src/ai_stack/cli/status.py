@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import ssl
 import urllib.error
 import urllib.request
@@ -14,18 +13,14 @@ from rich.table import Table
 from ai_stack.cli.stack import ServiceEntry, StackSettings, service_entries
 
 
-def _pid(run_dir: Path, pid_file: str) -> int | None:
+def _pid(run_dir: Path, pid_file: str, command: str) -> int | None:
+    """The pid in `pid_file` if that process runs and is what we started (pids get reused)."""
     try:
         pid = int((run_dir / pid_file).read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except (OSError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return pid
+    return pid if command in cmdline else None
 
 
 def _health(url: str, cafile: Path) -> str:
@@ -45,7 +40,7 @@ def collect(stack: StackSettings) -> list[tuple[ServiceEntry, int | None, str]]:
     """(entry, pid or None, state) for every managed process."""
     rows = []
     for entry in service_entries(stack):
-        pid = _pid(stack.run_dir, entry.pid_file)
+        pid = _pid(stack.run_dir, entry.pid_file, entry.command)
         state = _health(entry.health_url, stack.tls_dir / "cert.pem") if pid else "stopped"
         if pid and not entry.health_url:
             state = "running"

@@ -82,7 +82,9 @@ async def _ready(request: web.Request) -> web.Response:
 
 async def _brief_health(request: web.Request) -> web.Response:
     status, _ = await request.app[HEALTH_KEY].report()
-    return json_response({"status": status}, status=200 if status == "ready" else 503)
+    if status == "ready":
+        return json_response({"status": status})
+    return json_response({"status": status}, status=503, headers={"Retry-After": "2"})
 
 
 async def _openapi(request: web.Request) -> web.Response:

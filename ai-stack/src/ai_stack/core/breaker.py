@@ -83,9 +83,9 @@ class CircuitBreaker:
                 self._probe_in_flight = False
             raise
         except Exception as exc:
-            self._record_failure(exc)
+            self._record_failure(exc, is_probe)
             raise
-        self._record_success()
+        self._record_success(is_probe)
         return result
 
     def _cool_down_over(self) -> bool:
@@ -109,13 +109,19 @@ class CircuitBreaker:
             f"{self.name} is unavailable (circuit open)", retry_after=max(1, round(remaining))
         )
 
-    def _record_success(self) -> None:
-        self._failures = 0
-        self._probe_in_flight = False
-        if self._state is not BreakerState.CLOSED:
+    def _record_success(self, is_probe: bool) -> None:
+        if self._state is BreakerState.CLOSED:
+            self._failures = 0
+        elif is_probe:
+            # Only the probe decides a half-open breaker; a call admitted before it opened
+            # and finishing late says nothing about the dependency now.
+            self._failures = 0
+            self._probe_in_flight = False
             self._transition(BreakerState.CLOSED)
 
-    def _record_failure(self, exc: BaseException) -> None:
+    def _record_failure(self, exc: BaseException, is_probe: bool) -> None:
+        if self._state is not BreakerState.CLOSED and not is_probe:
+            return
         self._failures += 1
         self._probe_in_flight = False
         reopen = self._state is BreakerState.HALF_OPEN

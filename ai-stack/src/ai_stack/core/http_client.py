@@ -42,10 +42,12 @@ class ServiceClient:
         async def call() -> tuple[int, Any]:
             url = f"{self.base_url}{path}"
             async with self.session.request(method, url, json=json, headers=headers) as response:
-                body = await response.json(content_type=None)
                 if response.status >= 500:
                     raise UpstreamError(f"{self.name} answered {response.status}")
-                return response.status, body
+                try:
+                    return response.status, await response.json(content_type=None)
+                except ValueError as exc:  # a proxy's HTML page, a truncated body
+                    raise UpstreamError(f"{self.name} answered {response.status} without JSON") from exc
 
         try:
             return await self.breaker.call(call)

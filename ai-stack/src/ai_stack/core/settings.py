@@ -74,7 +74,7 @@ class CoreSettings(BaseSettings):
         return (init_settings, env_settings, FileVariantSource(settings_cls))
 
 
-SettingsT = TypeVar("SettingsT", bound=CoreSettings)
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
 class SettingsError(RuntimeError):

@@ -106,4 +106,8 @@ async def _serve_model(app: web.Application, load: EncoderLoader, executor: Thre
         settings.max_inputs_per_request,
         settings.max_chars_per_input,
     )
-    await batcher.run()
+    try:
+        await batcher.run()
+    except Exception as exc:  # readiness must turn red, not keep promising a dead worker
+        state.stopped = f"{type(exc).__name__}: {exc}"
+        raise

@@ -18,6 +18,10 @@ class QueueFullError(Exception):
     """The bounded queue has no room for this request."""
 
 
+class BatcherStoppedError(Exception):
+    """The batcher shut down before this request was encoded."""
+
+
 @dataclass
 class _Job:
     texts: list[str]
@@ -94,6 +98,10 @@ class MicroBatcher:
         finally:
             for task in self._in_flight:
                 task.cancel()
+            stopped = BatcherStoppedError("the embedding worker stopped")
+            self._fail(list(self._pending), stopped)
+            self._pending.clear()
+            self._queued_texts = 0
 
     async def _encode_batch(self, jobs: list[_Job]) -> None:
         texts = [t for job in jobs for t in job.texts]
@@ -101,14 +109,21 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         try:
             vectors = await loop.run_in_executor(self._executor, self._encode, texts)
+        except asyncio.CancelledError:
+            self._fail(jobs, BatcherStoppedError("the embedding worker stopped"))
+            raise
         except Exception as exc:  # the model failed: every caller in the batch learns why
-            for job in jobs:
-                if not job.future.done():
-                    job.future.set_exception(exc)
+            self._fail(jobs, exc)
             return
         finally:
             self._slots.release()
         self._deliver(jobs, vectors)
+
+    @staticmethod
+    def _fail(jobs: list[_Job], exc: BaseException) -> None:
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_exception(exc)
 
     async def _wait_for_batch(self) -> None:
         while not self._pending:

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import numpy as np
 from aiohttp import web
 
-from ai_stack.core.errors import PayloadTooLargeError, ServiceUnavailableError
+from ai_stack.core.errors import PayloadTooLargeError, ServiceUnavailableError, ValidationFailedError
 from ai_stack.core.requests import json_response, read_model
-from ai_stack.embeddings.batcher import QueueFullError
+from ai_stack.embeddings.batcher import BatcherStoppedError, QueueFullError
 from ai_stack.embeddings.keys import EMBEDDINGS_SETTINGS_KEY, MODEL_STATE_KEY
-from ai_stack.embeddings.limits import InputLimitError, as_list
+from ai_stack.embeddings.limits import EmptyInputError, InputLimitError, as_list
 from ai_stack.embeddings.model import Vectors
 from ai_stack.embeddings.schemas import EmbedRequest, OpenAIEmbeddingRequest
 from ai_stack.embeddings.service import EmbeddingService
 
+OFF_LOOP_CHARS = 16_384
+
 
 def _service(request: web.Request) -> EmbeddingService:
-    service = request.app[MODEL_STATE_KEY].service
+    state = request.app[MODEL_STATE_KEY]
+    service = state.service
+    if state.stopped is not None:
+        raise ServiceUnavailableError("the embedding worker stopped", code="unavailable")
     if service is None:
         raise ServiceUnavailableError("the model is still loading", retry_after=5, code="loading")
     return service
@@ -26,13 +32,21 @@ def _service(request: web.Request) -> EmbeddingService:
 
 async def _embed(service: EmbeddingService, texts: list[str], normalize: bool, truncate: bool) -> Vectors:
     try:
-        prepared = service.prepare(texts, truncate)
+        if sum(map(len, texts)) > OFF_LOOP_CHARS:
+            # Tokenizing megabytes would stall health checks and every other request.
+            prepared = await asyncio.to_thread(service.prepare, texts, truncate)
+        else:
+            prepared = service.prepare(texts, truncate)
+    except EmptyInputError as exc:
+        raise ValidationFailedError(str(exc), code="empty_input") from None
     except InputLimitError as exc:
         raise PayloadTooLargeError(str(exc), code="input_limit") from None
     try:
         return await service.embed(prepared, normalize)
     except QueueFullError as exc:
         raise ServiceUnavailableError(f"the embedding queue is full: {exc}", code="overloaded") from None
+    except BatcherStoppedError as exc:
+        raise ServiceUnavailableError(str(exc), code="stopping") from None
 
 
 async def embed(request: web.Request) -> web.Response:
@@ -49,7 +63,7 @@ async def openai_embeddings(request: web.Request) -> web.Response:
     service = _service(request)
     texts = as_list(body.input)
     vectors = await _embed(service, texts, normalize=True, truncate=False)
-    tokens = sum(service.encoder.count_tokens(texts))
+    tokens = sum(await asyncio.to_thread(service.encoder.count_tokens, texts))
     data = [
         {"object": "embedding", "index": i, "embedding": _encode_vector(v, body.encoding_format)}
         for i, v in enumerate(vectors)

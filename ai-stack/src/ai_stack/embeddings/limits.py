@@ -9,6 +9,10 @@ class InputLimitError(ValueError):
     """An input breaks a limit and the caller did not ask for truncation."""
 
 
+class EmptyInputError(ValueError):
+    """No text to embed: a validation error, not an over-limit body."""
+
+
 def as_list(inputs: str | list[str]) -> list[str]:
     """A single text becomes a one-item list."""
     return [inputs] if isinstance(inputs, str) else inputs
@@ -17,7 +21,7 @@ def as_list(inputs: str | list[str]) -> list[str]:
 def check_count(texts: Sequence[str], max_inputs: int) -> None:
     """Refuses an empty request or one with more than `max_inputs` texts."""
     if not texts:
-        raise InputLimitError("inputs is empty; send at least one text")
+        raise EmptyInputError("the input list is empty; send at least one text")
     if len(texts) > max_inputs:
         raise InputLimitError(f"{len(texts)} inputs sent, at most {max_inputs} per request")
 

@@ -24,9 +24,12 @@ class ModelState:
     service: EmbeddingService | None = None
     attempts: int = 0
     last_error: str | None = None
+    stopped: str | None = None
 
     async def probe(self) -> None:
         """Readiness probe: raises NotReadyYet until the test encode succeeded."""
+        if self.stopped is not None:
+            raise RuntimeError(f"the embedding worker stopped: {self.stopped}")
         if self.service is None:
             detail = f"loading model (attempt {self.attempts})"
             if self.last_error:
