@@ -274,3 +274,28 @@ async def test_trace_context_is_continued(
     assert format(server[0].context.trace_id, "032x") == trace_id
     assert server[0].parent is not None and format(server[0].parent.span_id, "016x") == "00f067aa0ba902b7"
     assert server[0].attributes is not None and server[0].attributes["http.response.status_code"] == 200
+
+
+async def test_health_answers_while_the_model_is_busy(
+    make_client: ClientFactory, encoder: SentenceTransformerEncoder
+) -> None:
+    gate = threading.Event()
+
+    class HeldEncoder:
+        name, dimension, max_seq_length = encoder.name, encoder.dimension, encoder.max_seq_length
+        count_tokens = staticmethod(encoder.count_tokens)
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            gate.wait(10)
+            return encoder.encode(texts)
+
+    client = await make_client(load=lambda: HeldEncoder(), cache_ttl_s=0)
+    busy = asyncio.create_task(client.post("/embed", json={"inputs": ["x" * 20_000], "truncate": True}))
+    await asyncio.sleep(0.2)
+    assert not busy.done()
+    live = await asyncio.wait_for(client.get("/health/live"), timeout=2)
+    metrics = await asyncio.wait_for(client.get("/metrics"), timeout=2)
+    assert live.status == 200 and metrics.status == 200
+    assert "embeddings_queue_depth" in await metrics.text()
+    gate.set()
+    assert (await busy).status == 200
