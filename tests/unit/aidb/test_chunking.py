@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from ai_stack.aidb.chunking import ChunkingOptions, chunk_text, markdown_blocks
-from ai_stack.aidb.tokens import TokenCounter
 from ai_stack.embeddings.settings import DEFAULT_MODEL
+from ai_stack.embeddings.tokens import TokenCounter
 
 
 def words(text: str) -> int:

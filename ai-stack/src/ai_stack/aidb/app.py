@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
+import structlog
 from aiohttp import web
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from ai_stack.aidb.chunking import Chunk, ChunkingOptions, chunk_text
-from ai_stack.aidb.keys import AIDB_SETTINGS_KEY, POOL_KEY, STORE_KEY
+from ai_stack.aidb.embedder import RemoteEmbedder
+from ai_stack.aidb.indexer import Indexer, purge_expired
+from ai_stack.aidb.keys import (
+    AIDB_SETTINGS_KEY,
+    EMBEDDINGS_CLIENT_KEY,
+    POOL_KEY,
+    SEARCH_KEY,
+    STORE_KEY,
+    VECTORS_BREAKER_KEY,
+    VECTORS_KEY,
+)
 from ai_stack.aidb.routes import OPERATIONS, add_routes
+from ai_stack.aidb.search import SearchService
 from ai_stack.aidb.settings import AidbSettings
+from ai_stack.aidb.sparse import Bm25Encoder
 from ai_stack.aidb.store import DocumentStore
-from ai_stack.aidb.tokens import TokenCounter
+from ai_stack.aidb.vectors.factory import create_vector_store
 from ai_stack.core.app import create_service_app
-from ai_stack.core.keys import API_KEY
-from ai_stack.core.postgres import postgres_context
+from ai_stack.core.breaker import CircuitBreaker
+from ai_stack.core.health import DependencyCheck
+from ai_stack.core.http_client import service_client_context
+from ai_stack.core.keys import API_KEY, HEALTH_KEY
+from ai_stack.core.postgres import GuardedPool, postgres_context
+from ai_stack.embeddings.tokens import TokenCounter
 
+log = structlog.get_logger(__name__)
 SERVICE = "aidb"
 MARKDOWN_TYPES = {"text/markdown", "text/x-markdown", "text/html"}
 
@@ -33,7 +53,13 @@ def create_app(
     app[AIDB_SETTINGS_KEY] = settings
     app[API_KEY].operations.extend(OPERATIONS)
     app.cleanup_ctx.append(postgres_context(POOL_KEY, settings.postgres_dsn, "ai_stack.aidb.migrations"))
+    # Embeddings are optional: without them writes queue up and search degrades to keyword.
+    app.cleanup_ctx.append(
+        service_client_context(EMBEDDINGS_CLIENT_KEY, "embeddings", settings.embeddings_url, required=False)
+    )
+    app.cleanup_ctx.append(_vectors_context)
     app.cleanup_ctx.append(_store_context)
+    app.cleanup_ctx.append(_background_context)
     add_routes(app)
     return app
 
@@ -50,7 +76,66 @@ def make_chunker(settings: AidbSettings) -> Callable[[str, str], list[Chunk]]:
     return chunk
 
 
+async def _vectors_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[AIDB_SETTINGS_KEY]
+    store = create_vector_store(settings.qdrant_url, settings.data_dir, settings.dependency_timeout_s)
+    breaker = CircuitBreaker(
+        "qdrant",
+        failure_threshold=settings.breaker_failure_threshold,
+        reset_timeout_s=settings.breaker_reset_s,
+        call_timeout_s=max(settings.dependency_timeout_s, 10.0),
+    )
+    await breaker.call(lambda: store.ensure(settings.embedding_dimension))
+    app[VECTORS_KEY] = store
+    app[VECTORS_BREAKER_KEY] = breaker
+
+    async def probe() -> None:
+        await breaker.call(lambda: store.count(None))
+
+    app[HEALTH_KEY].add(DependencyCheck("qdrant", probe, required=True, breaker=breaker))
+    yield
+    await store.close()
+
+
 async def _store_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[AIDB_SETTINGS_KEY]
     app[STORE_KEY] = DocumentStore(app[POOL_KEY], make_chunker(settings), settings.max_document_bytes)
+    app[SEARCH_KEY] = SearchService(
+        app[VECTORS_KEY], app[VECTORS_BREAKER_KEY], RemoteEmbedder(app[EMBEDDINGS_CLIENT_KEY]), Bm25Encoder()
+    )
     yield
+
+
+async def _background_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[AIDB_SETTINGS_KEY]
+    embedder = RemoteEmbedder(app[EMBEDDINGS_CLIENT_KEY])
+    indexer = Indexer(
+        app[POOL_KEY],
+        app[VECTORS_KEY],
+        embedder.embed,
+        Bm25Encoder(),
+        batch=settings.indexer_batch,
+        idle_s=settings.indexer_idle_s,
+        max_backoff_s=settings.indexer_max_backoff_s,
+    )
+    tasks = [
+        asyncio.create_task(indexer.run(), name="aidb-indexer"),
+        asyncio.create_task(_purge_loop(app[POOL_KEY], settings.purge_interval_s), name="aidb-purge"),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _purge_loop(pool: GuardedPool, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            purged = await purge_expired(pool)
+            if purged:
+                log.info("expired_documents_purged", count=purged)
+        except Exception as exc:  # try again next interval
+            log.warning("purge_failed", error=f"{type(exc).__name__}: {exc}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 
@@ -12,8 +13,16 @@ import orjson
 from aiohttp import web
 
 from ai_stack.aidb import repository as repo
-from ai_stack.aidb.keys import AIDB_SETTINGS_KEY, POOL_KEY, STORE_KEY
-from ai_stack.aidb.schemas import BulkIn, CollectionIn, DeleteFilter, DocumentIn
+from ai_stack.aidb.keys import (
+    AIDB_SETTINGS_KEY,
+    POOL_KEY,
+    SEARCH_KEY,
+    STORE_KEY,
+    VECTORS_BREAKER_KEY,
+    VECTORS_KEY,
+)
+from ai_stack.aidb.schemas import BulkIn, CollectionIn, DeleteFilter, DocumentIn, SearchIn
+from ai_stack.aidb.search import BadCursor
 from ai_stack.aidb.serialize import document_json
 from ai_stack.aidb.store import DocumentTooLarge, UnknownCollection
 from ai_stack.aidb.validation import ContentRejected
@@ -191,8 +200,42 @@ async def create_collection(request: web.Request) -> web.Response:
     return json_response({"name": body.name, "description": body.description}, status=201)
 
 
+async def search(request: web.Request) -> web.Response:
+    """Hybrid, vector or keyword search with filters, paging and explain."""
+    body = await read_model(request, SearchIn)
+    limit = request.app[AIDB_SETTINGS_KEY].max_query_chars
+    if len(body.query) > limit:
+        raise PayloadTooLargeError(f"query has {len(body.query)} characters, at most {limit} are allowed")
+    if "\x00" in body.query:
+        raise ValidationFailedError("query contains a NUL byte")
+    try:
+        return json_response(await request.app[SEARCH_KEY].search(body))
+    except BadCursor as exc:
+        raise BadRequestError(str(exc), code="bad_cursor") from None
+
+
+async def reindex(request: web.Request) -> web.Response:
+    """Rebuilds the vector index from PostgreSQL: drops it, queues every document."""
+    settings = request.app[AIDB_SETTINGS_KEY]
+    vectors = request.app[VECTORS_KEY]
+    await request.app[VECTORS_BREAKER_KEY].call(lambda: vectors.recreate(settings.embedding_dimension))
+
+    async def work(conn: asyncpg.Connection) -> int:
+        async with conn.transaction():
+            await conn.execute("DELETE FROM index_outbox WHERE operation = 'index'")
+            await conn.execute("UPDATE documents SET indexed_version = NULL")
+            result = await conn.execute(
+                "INSERT INTO index_outbox (document_id, collection, operation, document_version)"
+                " SELECT id, collection, 'index', version FROM documents"
+            )
+            return int(result.split()[-1])
+
+    queued = await request.app[POOL_KEY].run(work)
+    return json_response({"queued": queued, "indexing": "pending"}, status=202)
+
+
 async def index_status(request: web.Request) -> web.Response:
-    """Outbox backlog (size, age, retrying) and per-collection document counts."""
+    """Outbox backlog (size, age, retrying), per-collection document and indexed-chunk counts."""
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
         backlog = await repo.outbox_backlog(conn)
@@ -206,4 +249,12 @@ async def index_status(request: web.Request) -> web.Response:
             "collections": {r["name"]: {"documents": r["documents"]} for r in counts},
         }
 
-    return json_response(await request.app[POOL_KEY].run(work))
+    status = await request.app[POOL_KEY].run(work)
+    vectors = request.app[VECTORS_KEY]
+    try:
+        for name, entry in status["collections"].items():
+            count = functools.partial(vectors.count, name)
+            entry["chunks_indexed"] = await request.app[VECTORS_BREAKER_KEY].call(count)
+    except Exception:  # the counts are informative; the backlog above still answers
+        status["vector_index"] = "unavailable"
+    return json_response(status)

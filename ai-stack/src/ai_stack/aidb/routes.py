@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ai_stack.aidb import handlers
-from ai_stack.aidb.schemas import BulkIn, CollectionIn, DeleteFilter, DocumentIn, UpsertResult
+from ai_stack.aidb.schemas import BulkIn, CollectionIn, DeleteFilter, DocumentIn, SearchIn, UpsertResult
 from ai_stack.core.openapi import Operation
 
 OPERATIONS = (
@@ -29,6 +29,8 @@ OPERATIONS = (
     Operation("GET", "/collections", "Collections with document counts."),
     Operation("POST", "/collections", "Create a collection.", CollectionIn, None, (409, 422)),
     Operation("GET", "/index/status", "Outbox backlog and per-collection counts."),
+    Operation("POST", "/search", "Hybrid, vector or keyword search.", SearchIn, None, (400, 413, 422, 503)),
+    Operation("POST", "/reindex", "Rebuild the vector index from PostgreSQL."),
 )
 
 
@@ -43,3 +45,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/collections", handlers.list_collections)
     app.router.add_post("/collections", handlers.create_collection)
     app.router.add_get("/index/status", handlers.index_status)
+    app.router.add_post("/search", handlers.search)
+    app.router.add_post("/reindex", handlers.reindex)

@@ -59,3 +59,28 @@ class UpsertResult(BaseModel):
     version: int
     outcome: Literal["created", "updated", "unchanged"]
     indexing: Literal["pending", "done"]
+
+
+class SearchIn(BaseModel):
+    """`POST /search`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1)
+    mode: Literal["vector", "keyword", "hybrid"] = "hybrid"
+    collections: list[str] = Field(default_factory=list)
+    project: str | None = None
+    filters: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Metadata filters: {"key": value}, {"key": {"in": [...]}}, {"key": {"gte": 1, "lt": 5}} '
+        "(numbers or ISO dates).",
+    )
+    limit: int = Field(10, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=1000)
+    cursor: str | None = None
+    min_score: float | None = None
+    explain: bool = False
+    include_unapproved: bool = False
+    rrf_k: float = Field(60.0, gt=0)
+    dense_weight: float = Field(1.0, ge=0)
+    keyword_weight: float = Field(1.0, ge=0)

@@ -35,6 +35,7 @@ class AidbSettings(CoreSettings):
     data_dir: Path = Field(
         default_factory=lambda: default_home() / "aidb", description="Directory of the embedded vector index."
     )
+    embedding_dimension: int = Field(384, ge=1, description="Dimension of the embedding model's vectors.")
     tokenizer_model: str = Field(DEFAULT_MODEL, description="Model whose tokenizer sizes the chunks.")
     chunk_max_tokens: int = Field(256, ge=16, le=8192, description="Largest chunk, in model tokens.")
     chunk_overlap_tokens: int = Field(32, ge=0, description="Tokens repeated between neighbouring chunks.")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -51,6 +55,9 @@ class SentenceTransformerEncoder:
     name: str
     model: Any
     batch_size: int
+    # Counting uses its own tokenizer: the model's is reconfigured (truncation) on every encode,
+    # and sharing it across threads fails with "Already borrowed".
+    counter: Callable[[list[str]], list[int]] | None = None
 
     @property
     def dimension(self) -> int:
@@ -71,10 +78,26 @@ class SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
-        encoded = self.model.tokenizer(
-            texts, add_special_tokens=True, truncation=False, return_attention_mask=False
-        )
+        if self.counter is None:
+            raise RuntimeError("this encoder was built without a token counter")
+        return self.counter(texts)
+
+
+def _independent_counter(path: str, model: Any) -> Callable[[list[str]], list[int]]:
+    from ai_stack.embeddings.tokens import TokenCounter
+
+    tokenizer_file = Path(path) / "tokenizer.json"
+    if tokenizer_file.exists():
+        return TokenCounter(tokenizer_file).count_many
+    private = copy.deepcopy(model.tokenizer)  # a hub model without tokenizer.json
+    lock = threading.Lock()
+
+    def count(texts: list[str]) -> list[int]:
+        with lock:
+            encoded = private(texts, add_special_tokens=True, truncation=False, return_attention_mask=False)
         return [len(ids) for ids in encoded["input_ids"]]
+
+    return count
 
 
 def load_encoder(name: str, device: str, torch_threads: int, batch_size: int) -> SentenceTransformerEncoder:
@@ -86,8 +109,9 @@ def load_encoder(name: str, device: str, torch_threads: int, batch_size: int) ->
 
     if torch_threads:
         torch.set_num_threads(torch_threads)
-    model = SentenceTransformer(resolve_model_path(name), device=device)
-    encoder = SentenceTransformerEncoder(name=name, model=model, batch_size=batch_size)
+    path = resolve_model_path(name)
+    model = SentenceTransformer(path, device=device)
+    encoder = SentenceTransformerEncoder(name, model, batch_size, _independent_counter(path, model))
     probe = encoder.encode(["readiness probe"])
     if probe.shape != (1, encoder.dimension) or not np.isfinite(probe).all():
         raise RuntimeError(f"test encode returned {probe.shape}, expected (1, {encoder.dimension})")

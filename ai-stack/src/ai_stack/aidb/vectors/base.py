@@ -64,6 +64,10 @@ class VectorStore(abc.ABC):
         """Removes a document's chunks, except those of `keep_version` when given."""
 
     @abc.abstractmethod
+    async def delete_chunks(self, chunk_ids: list[uuid.UUID]) -> None:
+        """Removes exactly these chunks."""
+
+    @abc.abstractmethod
     async def query(
         self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
     ) -> tuple[list[Hit], list[Hit]]:

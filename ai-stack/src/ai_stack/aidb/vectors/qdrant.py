@@ -61,17 +61,21 @@ def _sparse(vector: SparseVector) -> models.SparseVector:
 class QdrantStore(VectorStore):
     """One Qdrant collection holds every aidb collection (a `collection` payload field scopes it)."""
 
-    def __init__(self, client: AsyncQdrantClient, collection: str = COLLECTION) -> None:
+    def __init__(
+        self, client: AsyncQdrantClient, collection: str = COLLECTION, *, payload_indexes: bool
+    ) -> None:
         self._client = client
         self._collection = collection
+        self._payload_indexes = payload_indexes
 
     @classmethod
     def connect(cls, url: str | None, path: Path, timeout_s: float) -> QdrantStore:
         """A server client when `url` is set, else the embedded local mode under `path`."""
         if url:
-            return cls(AsyncQdrantClient(url=url, timeout=int(max(1, timeout_s))))
+            return cls(AsyncQdrantClient(url=url, timeout=int(max(1, timeout_s))), payload_indexes=True)
         path.mkdir(parents=True, exist_ok=True)
-        return cls(AsyncQdrantClient(path=str(path)))
+        # Local mode filters by brute force; payload indexes only make it warn.
+        return cls(AsyncQdrantClient(path=str(path)), payload_indexes=False)
 
     async def ensure(self, dimension: int) -> None:
         if await self._client.collection_exists(self._collection):
@@ -89,6 +93,8 @@ class QdrantStore(VectorStore):
             vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
         )
+        if not self._payload_indexes:
+            return
         for name in KEYWORD_FIELDS:
             await self._client.create_payload_index(self._collection, name, models.PayloadSchemaType.KEYWORD)
         await self._client.create_payload_index(
@@ -121,6 +127,11 @@ class QdrantStore(VectorStore):
         await self._client.delete(
             self._collection, points_selector=models.FilterSelector(filter=condition), wait=True
         )
+
+    async def delete_chunks(self, chunk_ids: list[uuid.UUID]) -> None:
+        if chunk_ids:
+            selector = models.PointIdsList(points=[str(c) for c in chunk_ids])
+            await self._client.delete(self._collection, points_selector=selector, wait=True)
 
     async def query(
         self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int

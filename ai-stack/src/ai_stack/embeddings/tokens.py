@@ -25,3 +25,8 @@ class TokenCounter:
 
     def __call__(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def count_many(self, texts: list[str], *, special_tokens: bool = True) -> list[int]:
+        """Token counts of many texts (special tokens included by default, as the model sees them)."""
+        encoded = self._tokenizer.encode_batch(texts, add_special_tokens=special_tokens)
+        return [len(e.ids) for e in encoded]

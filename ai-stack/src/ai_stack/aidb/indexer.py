@@ -1,0 +1,192 @@
+"""Works off the durable outbox: embeds new chunk versions into the index, removes old ones."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+
+from ai_stack.aidb import repository as repo
+from ai_stack.aidb.sparse import Bm25Encoder
+from ai_stack.aidb.vectors.base import ChunkPoint, VectorStore
+from ai_stack.core.postgres import GuardedPool
+
+log = structlog.get_logger(__name__)
+Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
+LEASE_S = 120
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    document_id: uuid.UUID
+    operation: str
+    version: int | None
+    attempts: int
+
+
+def retry_delay(attempts: int, max_s: float) -> float:
+    """1, 2, 4, … seconds after each failed attempt, capped."""
+    return float(min(max_s, 2 ** max(0, attempts - 1)))
+
+
+def chunk_payload(document: asyncpg.Record, chunk: asyncpg.Record) -> dict[str, Any]:
+    """What a point carries: enough to filter on and to render a result without PostgreSQL."""
+    expires = document["expires_at"]
+    return {
+        "document_id": str(document["id"]),
+        "chunk_id": str(chunk["id"]),
+        "collection": document["collection"],
+        "project": document["project"],
+        "path": document["path"],
+        "title": document["title"],
+        "status": document["status"],
+        "version": document["version"],
+        "metadata": document["metadata"],
+        "expires_at": expires.timestamp() if expires else None,
+        "position": chunk["position"],
+        "heading_path": list(chunk["heading_path"]),
+        "text": chunk["text"],
+    }
+
+
+class Indexer:
+    """One background loop per replica; replicas share the outbox through leases."""
+
+    def __init__(
+        self,
+        pool: GuardedPool,
+        store: VectorStore,
+        embed: Embed,
+        sparse: Bm25Encoder,
+        *,
+        batch: int,
+        idle_s: float,
+        max_backoff_s: float,
+    ) -> None:
+        self._pool = pool
+        self._store = store
+        self._embed = embed
+        self._sparse = sparse
+        self._batch = batch
+        self._idle_s = idle_s
+        self._max_backoff_s = max_backoff_s
+
+    async def run(self) -> None:
+        """Drains forever; failures are retried per item, a broken database is waited out."""
+        while True:
+            try:
+                done = await self.drain_once()
+            except Exception as exc:  # PostgreSQL down: the breaker fails fast, try again later
+                log.warning("indexer_cycle_failed", error=f"{type(exc).__name__}: {exc}")
+                done = 0
+            if done == 0:
+                await asyncio.sleep(self._idle_s)
+
+    async def drain_once(self) -> int:
+        """Claims due items, processes them; returns how many were claimed."""
+        items = await self._pool.run(self._claim)
+        for item in items:
+            try:
+                await self._process(item)
+            except Exception as exc:
+                await self._pool.run(functools.partial(self._retry_later, item=item, exc=exc))
+            else:
+                await self._pool.run(functools.partial(self._done, item_id=item.id))
+        return len(items)
+
+    async def _claim(self, conn: asyncpg.Connection) -> list[OutboxItem]:
+        # A lease instead of a long transaction: SKIP LOCKED keeps replicas apart while claiming,
+        # and an item whose worker died becomes due again when the lease runs out.
+        rows = await conn.fetch(
+            "UPDATE index_outbox SET next_attempt_at = now() + make_interval(secs => $2)"
+            " WHERE id IN (SELECT id FROM index_outbox WHERE next_attempt_at <= now()"
+            "  ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+            " RETURNING id, document_id, operation, document_version, attempts",
+            self._batch,
+            LEASE_S,
+        )
+        items = [
+            OutboxItem(r["id"], r["document_id"], r["operation"], r["document_version"], r["attempts"])
+            for r in rows
+        ]
+        return sorted(items, key=lambda i: i.id)
+
+    @staticmethod
+    async def _done(conn: asyncpg.Connection, item_id: int) -> None:
+        await conn.execute("DELETE FROM index_outbox WHERE id = $1", item_id)
+
+    async def _retry_later(self, conn: asyncpg.Connection, item: OutboxItem, exc: Exception) -> None:
+        delay = retry_delay(item.attempts + 1, self._max_backoff_s)
+        log.warning(
+            "indexing_failed",
+            document_id=str(item.document_id),
+            attempts=item.attempts + 1,
+            retry_in_s=delay,
+            error=f"{type(exc).__name__}: {exc}"[:300],
+        )
+        await conn.execute(
+            "UPDATE index_outbox SET attempts = attempts + 1, last_error = $2,"
+            " next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
+            item.id,
+            f"{type(exc).__name__}: {exc}"[:1000],
+            delay,
+        )
+
+    async def _process(self, item: OutboxItem) -> None:
+        if item.operation == "delete":
+            await self._store.delete_document(item.document_id)
+            return
+        document = await self._pool.run(lambda c: repo.get_document(c, item.document_id))
+        if document is None:
+            await self._store.delete_document(item.document_id)
+            return
+        if document["version"] != item.version:
+            return  # a newer version has its own outbox item
+        chunks = await self._pool.run(lambda c: repo.chunks_of(c, item.document_id, document["version"]))
+        vectors = await self._embed([c["text"] for c in chunks])
+        points = [
+            ChunkPoint(
+                chunk["id"], vector, self._sparse.document(chunk["text"]), chunk_payload(document, chunk)
+            )
+            for chunk, vector in zip(chunks, vectors, strict=True)
+        ]
+        # New points first, then the old version's: a failure in between never leaves a gap.
+        await self._store.upsert(points)
+        current = await self._pool.run(
+            lambda c: c.fetchval("SELECT version FROM documents WHERE id = $1", item.document_id)
+        )
+        if current != document["version"]:
+            # Another replica may already have indexed the newer version: take back only ours.
+            await self._store.delete_chunks([p.chunk_id for p in points])
+            return
+        await self._store.delete_document(item.document_id, keep_version=document["version"])
+        await self._pool.run(lambda c: self._mark_indexed(c, item.document_id, document["version"]))
+
+    @staticmethod
+    async def _mark_indexed(conn: asyncpg.Connection, document_id: uuid.UUID, version: int) -> None:
+        async with conn.transaction():
+            await conn.execute(
+                "DELETE FROM chunks WHERE document_id = $1 AND document_version < $2", document_id, version
+            )
+            await conn.execute(
+                "UPDATE documents SET indexed_version = $2 WHERE id = $1 AND version = $2",
+                document_id,
+                version,
+            )
+
+
+async def purge_expired(pool: GuardedPool) -> int:
+    """Deletes expired documents (search already hides them) and queues their vectors' removal."""
+
+    async def work(conn: asyncpg.Connection) -> int:
+        async with conn.transaction():
+            return len(await repo.delete_documents(conn, "expires_at <= now()", []))
+
+    return await pool.run(work)

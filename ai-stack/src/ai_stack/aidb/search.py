@@ -1,0 +1,122 @@
+"""Search: query vectors, per-signal retrieval, fusion, paging, graceful degradation."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ai_stack.aidb.embedder import EmbeddingsUnavailable, RemoteEmbedder
+from ai_stack.aidb.fusion import Ranked, rrf, single
+from ai_stack.aidb.schemas import SearchIn
+from ai_stack.aidb.sparse import Bm25Encoder
+from ai_stack.aidb.vectors.base import SearchFilter, VectorStore
+from ai_stack.core.breaker import CircuitBreaker
+
+SNIPPET_CHARS = 320
+MAX_CANDIDATES = 1000
+
+
+class BadCursor(ValueError):
+    """A cursor this service did not issue."""
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"o": offset})).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        offset = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))["o"]
+    except (ValueError, TypeError, KeyError):
+        raise BadCursor("cursor is not one this service issued") from None
+    if not isinstance(offset, int) or offset < 0:
+        raise BadCursor("cursor is not one this service issued")
+    return offset
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The start of a chunk, cut at a word boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + " …"
+
+
+def result_json(item: Ranked, explain: bool) -> dict[str, Any]:
+    p = item.payload
+    body: dict[str, Any] = {
+        "document_id": p.get("document_id"),
+        "chunk_id": item.chunk_id,
+        "collection": p.get("collection"),
+        "project": p.get("project"),
+        "path": p.get("path"),
+        "title": p.get("title"),
+        "heading_path": p.get("heading_path", []),
+        "snippet": snippet(p.get("text", "")),
+        "score": item.score,
+        "metadata": p.get("metadata", {}),
+    }
+    if explain:
+        body["explain"] = {
+            "dense": item.dense,
+            "keyword": item.keyword,
+            "fused": item.score,
+            "dense_rank": item.dense_rank,
+            "keyword_rank": item.keyword_rank,
+        }
+    return body
+
+
+@dataclass
+class SearchService:
+    store: VectorStore
+    store_breaker: CircuitBreaker
+    embedder: RemoteEmbedder
+    sparse: Bm25Encoder
+
+    async def search(self, request: SearchIn) -> dict[str, Any]:
+        offset = decode_cursor(request.cursor) if request.cursor else request.offset
+        mode, degraded_reason = request.mode, None
+        dense = None
+        if mode in ("vector", "hybrid"):
+            try:
+                dense = (await self.embedder.embed([request.query]))[0]
+            except EmbeddingsUnavailable as exc:
+                mode, degraded_reason = "keyword", f"embeddings unavailable ({exc}); keyword results only"
+        sparse = self.sparse.query(request.query) if mode in ("keyword", "hybrid") else None
+        where = SearchFilter(
+            collections=tuple(request.collections),
+            project=request.project,
+            metadata=request.filters,
+            statuses=("pending", "approved", "rejected") if request.include_unapproved else ("approved",),
+        )
+        candidates = min(MAX_CANDIDATES, max(50, 3 * (offset + request.limit)))
+        dense_hits, keyword_hits = await self.store_breaker.call(
+            lambda: self.store.query(dense, sparse, where, candidates)
+        )
+        if mode == "hybrid":
+            ranked = rrf(
+                dense_hits,
+                keyword_hits,
+                k=request.rrf_k,
+                dense_weight=request.dense_weight,
+                keyword_weight=request.keyword_weight,
+            )
+        else:
+            ranked = single(dense_hits, "dense") if mode == "vector" else single(keyword_hits, "keyword")
+        if request.min_score is not None:
+            ranked = [r for r in ranked if r.score >= request.min_score]
+        page = ranked[offset : offset + request.limit]
+        more = len(ranked) > offset + request.limit
+        body: dict[str, Any] = {
+            "mode": mode,
+            "results": [result_json(r, request.explain) for r in page],
+            "next_cursor": encode_cursor(offset + request.limit) if more else None,
+            "degraded": degraded_reason is not None,
+        }
+        if degraded_reason:
+            body["reason"] = degraded_reason
+        return body

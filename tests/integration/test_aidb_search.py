@@ -1,0 +1,248 @@
+"""aidb indexing and search: real PostgreSQL, the real model behind the embeddings app, and
+Qdrant through qdrant-client's local mode (the same client API a Qdrant server speaks)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ai_stack.aidb.app import create_app
+from ai_stack.aidb.indexer import purge_expired
+from ai_stack.aidb.keys import POOL_KEY, VECTORS_KEY
+from ai_stack.aidb.settings import AidbSettings
+from ai_stack.embeddings.app import create_app as create_embeddings_app
+from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.settings import EmbeddingsSettings
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
+
+from tests.harness.processes import PostgresServer, RedisServer, free_port
+from tests.integration.test_aidb_documents import fresh_database
+
+pytestmark = pytest.mark.slow
+
+CORPUS = {
+    "vacuum.md": "# VACUUM\n\nVACUUM reclaims storage occupied by dead tuples in PostgreSQL tables.",
+    "ssh.md": "# OpenSSH on NixOS\n\nSet services.openssh.enable = true in configuration.nix to run sshd.",
+    "redis.md": "# Redis persistence\n\nAppend-only files make Redis writes survive a restart.",
+    "python.md": "# asyncio\n\nThe event loop runs coroutines; never block it with CPU-bound work.",
+}
+
+
+class Stack:
+    def __init__(self, client: TestClient, new_embeddings: Any, embeddings_port: int) -> None:
+        self.client = client
+        self.new_embeddings = new_embeddings
+        self.embeddings: TestServer = new_embeddings()
+        self.embeddings_port = embeddings_port
+
+    async def restart_embeddings(self) -> None:
+        self.embeddings = self.new_embeddings()
+        await self.embeddings.start_server()
+
+    async def put(self, path: str, content: str, **extra: Any) -> dict[str, Any]:
+        body = {"collection": "docs", "project": "demo", "path": path, "content": content, **extra}
+        response = await self.client.post("/documents", json=body)
+        assert response.status in (200, 202), await response.text()
+        return dict(await response.json())
+
+    async def drained(self, timeout_s: float = 60) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            status = dict(await (await self.client.get("/index/status")).json())
+            if status["outbox"]["pending"] == 0:
+                return status
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"outbox never drained: {status}")
+            await asyncio.sleep(0.1)
+
+    async def search(self, query: str, **extra: Any) -> dict[str, Any]:
+        response = await self.client.post("/search", json={"query": query, **extra})
+        assert response.status == 200, await response.text()
+        return dict(await response.json())
+
+
+@pytest.fixture
+async def stack(
+    aiohttp_client: Any,
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    encoder: SentenceTransformerEncoder,
+    tmp_path: Path,
+) -> AsyncIterator[Stack]:
+    port = free_port()
+
+    def new_embeddings() -> TestServer:
+        app = create_embeddings_app(
+            EmbeddingsSettings(redis_url=redis_server.url), load=lambda: encoder, registry=CollectorRegistry()
+        )
+        return TestServer(app, port=port)
+
+    settings = AidbSettings(
+        postgres_port=postgres_server.port,
+        postgres_user="postgres",
+        postgres_db=await fresh_database(postgres_server),
+        embeddings_url=f"http://127.0.0.1:{port}",
+        data_dir=tmp_path / "aidb",
+        indexer_idle_s=0.05,
+        indexer_max_backoff_s=0.5,
+        breaker_reset_s=0.5,
+        dependency_timeout_s=5,
+        chunk_max_tokens=64,
+        chunk_overlap_tokens=8,
+    )
+    stack = Stack(None, new_embeddings, port)  # type: ignore[arg-type]
+    await stack.embeddings.start_server()
+    stack.client = await aiohttp_client(create_app(settings, registry=CollectorRegistry()))
+    yield stack
+    await stack.embeddings.close()
+
+
+async def test_index_and_search_every_mode(stack: Stack) -> None:
+    for path, content in CORPUS.items():
+        await stack.put(path, content)
+    status = await stack.drained()
+    assert status["collections"]["docs"]["chunks_indexed"] == len(CORPUS)
+    for mode in ("hybrid", "vector", "keyword"):
+        found = await stack.search("how do I reclaim space from dead tuples", mode=mode, explain=True)
+        assert found["results"][0]["path"] == "vacuum.md", (mode, found)
+        assert found["degraded"] is False and found["mode"] == mode
+    hybrid = (await stack.search("enable sshd on NixOS", explain=True))["results"][0]
+    assert hybrid["path"] == "ssh.md"
+    assert hybrid["explain"]["dense"] is not None and hybrid["explain"]["keyword"] is not None
+    assert hybrid["heading_path"] == ["OpenSSH on NixOS"]
+    assert "services.openssh.enable" in hybrid["snippet"]
+
+
+async def test_new_version_replaces_old_chunks(stack: Stack) -> None:
+    await stack.put("note.md", "# Note\n\nThe zebra migration happens in spring.")
+    await stack.drained()
+    assert (await stack.search("zebra", mode="keyword"))["results"]
+    await stack.put("note.md", "# Note\n\nThe giraffe feeding happens at noon.")
+    status = await stack.drained()
+    assert (await stack.search("zebra", mode="keyword"))["results"] == []
+    assert (await stack.search("giraffe", mode="keyword"))["results"][0]["path"] == "note.md"
+    assert status["collections"]["docs"]["chunks_indexed"] == 1
+    pool = stack.client.app[POOL_KEY]
+    assert await pool.run(lambda c: c.fetchval("SELECT count(*) FROM chunks")) == 1
+
+
+async def test_delete_removes_vectors(stack: Stack) -> None:
+    created = await stack.put("gone.md", "# Gone\n\nPlatypus facts.")
+    await stack.drained()
+    assert (await stack.client.delete(f"/documents/{created['id']}")).status == 200
+    status = await stack.drained()
+    assert status["collections"]["docs"]["chunks_indexed"] == 0
+    assert (await stack.search("platypus", mode="keyword"))["results"] == []
+
+
+async def test_embeddings_down_writes_queue_and_search_degrades(stack: Stack) -> None:
+    await stack.put("vacuum.md", CORPUS["vacuum.md"])
+    await stack.drained()
+    await stack.embeddings.close()
+    queued = await stack.put("redis.md", CORPUS["redis.md"])
+    assert queued["indexing"] == "pending"
+    await asyncio.sleep(1.0)
+    status = dict(await (await stack.client.get("/index/status")).json())
+    assert status["outbox"]["pending"] == 1 and status["outbox"]["retrying"] == 1
+    degraded = await stack.search("dead tuples", mode="hybrid")
+    assert (
+        degraded["degraded"] is True and degraded["mode"] == "keyword" and "embeddings" in degraded["reason"]
+    )
+    assert degraded["results"][0]["path"] == "vacuum.md"
+    await stack.restart_embeddings()
+    await stack.drained()
+    assert (await stack.search("append-only file persistence"))["results"][0]["path"] == "redis.md"
+
+
+async def test_reindex_restores_everything(stack: Stack) -> None:
+    for path, content in CORPUS.items():
+        await stack.put(path, content * 3)
+    before = (await stack.drained())["collections"]["docs"]["chunks_indexed"]
+    await stack.client.app[VECTORS_KEY].recreate(384)  # Qdrant's data is gone
+    assert (await stack.client.get("/index/status")).status == 200
+    assert (await (await stack.client.get("/index/status")).json())["collections"]["docs"][
+        "chunks_indexed"
+    ] == 0
+    response = await stack.client.post("/reindex")
+    assert response.status == 202 and (await response.json())["queued"] == len(CORPUS)
+    after = (await stack.drained())["collections"]["docs"]["chunks_indexed"]
+    pool = stack.client.app[POOL_KEY]
+    assert after == before == await pool.run(lambda c: c.fetchval("SELECT count(*) FROM chunks"))
+
+
+async def test_expiry_and_status_filters(stack: Stack) -> None:
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)).isoformat()
+    await stack.put("ttl.md", "# Temporary\n\nEphemeral wombat notes.", expires_at=soon)
+    await stack.put("draft.md", "# Draft\n\nWombat draft awaiting review.", status="pending")
+    await stack.drained()
+    assert [r["path"] for r in (await stack.search("wombat", mode="keyword"))["results"]] == ["ttl.md"]
+    everything = await stack.search("wombat", mode="keyword", include_unapproved=True)
+    assert {r["path"] for r in everything["results"]} == {"ttl.md", "draft.md"}
+    await asyncio.sleep(2.2)
+    assert (await stack.search("wombat", mode="keyword"))["results"] == []  # expired: out of search at once
+    assert await purge_expired(stack.client.app[POOL_KEY]) == 1
+    assert (await stack.client.get("/documents?path=ttl.md")).status == 200
+    listing = await (await stack.client.get("/documents?path=ttl.md")).json()
+    assert listing["documents"] == []
+
+
+async def test_metadata_project_and_collection_filters(stack: Stack) -> None:
+    await stack.put(
+        "a.md", "kestrel notes", metadata={"lang": "en", "year": 2021, "day": "2024-03-01T00:00:00Z"}
+    )
+    await stack.put(
+        "b.md", "kestrel notes", metadata={"lang": "de", "year": 2023, "day": "2024-06-01T00:00:00Z"}
+    )
+    await stack.put(
+        "c.md", "kestrel notes", metadata={"lang": "fr", "year": 2025, "day": "2024-09-01T00:00:00Z"}
+    )
+    await stack.put("d.md", "kestrel notes", project="other")
+    await stack.drained()
+
+    async def paths(**extra: Any) -> set[str]:
+        return {r["path"] for r in (await stack.search("kestrel", mode="keyword", **extra))["results"]}
+
+    assert await paths(project="demo", filters={"lang": "en"}) == {"a.md"}
+    assert await paths(project="demo", filters={"lang": {"in": ["en", "fr"]}}) == {"a.md", "c.md"}
+    assert await paths(project="demo", filters={"year": {"gte": 2022, "lt": 2025}}) == {"b.md"}
+    assert await paths(project="demo", filters={"day": {"gte": "2024-05-01T00:00:00Z"}}) == {"b.md", "c.md"}
+    assert await paths(project="other") == {"d.md"}
+    assert await paths(collections=["documents"]) == set()
+    assert await paths(collections=["docs"]) == {"a.md", "b.md", "c.md", "d.md"}
+
+
+async def test_pages_are_stable_and_disjoint(stack: Stack) -> None:
+    for i in range(12):
+        await stack.put(f"p{i:02}.md", f"# Page {i}\n\nheron observation number {i}")
+    await stack.drained()
+    seen: list[str] = []
+    cursor = None
+    while True:
+        body = await stack.search("heron observation", limit=5, **({"cursor": cursor} if cursor else {}))
+        seen += [r["chunk_id"] for r in body["results"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 12
+    offset_page = await stack.search("heron observation", limit=5, offset=5)
+    assert [r["chunk_id"] for r in offset_page["results"]] == seen[5:10]
+
+
+async def test_search_bad_input(stack: Stack) -> None:
+    cases = [
+        ({"query": ""}, 422),
+        ({"query": "x", "mode": "fuzzy"}, 422),
+        ({"query": "x" * 2001}, 413),
+        ({"query": "x", "cursor": "bogus"}, 400),
+        ({"query": "x", "limit": 0}, 422),
+        ({"query": "a\x00b"}, 422),
+    ]
+    for body, status in cases:
+        response = await stack.client.post("/search", json=body)
+        assert response.status == status, (body, await response.text())
+        assert "error" in await response.json()
