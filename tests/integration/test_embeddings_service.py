@@ -50,6 +50,24 @@ def metric(text: str, name: str, labels: str = "") -> float:
 ClientFactory = Callable[..., Any]
 
 
+class HeldEncoder:
+    """The real encoder, but each encode waits until the test opens `gate`."""
+
+    def __init__(self, encoder: SentenceTransformerEncoder, gate: threading.Event) -> None:
+        self.name, self.dimension, self.max_seq_length = (
+            encoder.name,
+            encoder.dimension,
+            encoder.max_seq_length,
+        )
+        self.count_tokens = encoder.count_tokens
+        self._encoder = encoder
+        self._gate = gate
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self._gate.wait(10)
+        return self._encoder.encode(texts)
+
+
 @pytest.fixture
 def make_client(
     aiohttp_client: Any, encoder: SentenceTransformerEncoder, redis_server: RedisServer
@@ -148,17 +166,10 @@ async def test_full_queue_answers_503_with_retry_after(
     make_client: ClientFactory, encoder: SentenceTransformerEncoder
 ) -> None:
     gate = threading.Event()
-
-    class HeldEncoder:
-        name, dimension, max_seq_length = encoder.name, encoder.dimension, encoder.max_seq_length
-        count_tokens = staticmethod(encoder.count_tokens)
-
-        def encode(self, texts: list[str]) -> np.ndarray:
-            gate.wait(10)
-            return encoder.encode(texts)
+    held = HeldEncoder(encoder, gate)
 
     client = await make_client(
-        load=lambda: HeldEncoder(),
+        load=lambda: held,
         max_queue_texts=8,
         max_inputs_per_request=8,
         max_batch_size=4,
@@ -280,16 +291,9 @@ async def test_health_answers_while_the_model_is_busy(
     make_client: ClientFactory, encoder: SentenceTransformerEncoder
 ) -> None:
     gate = threading.Event()
+    held = HeldEncoder(encoder, gate)
 
-    class HeldEncoder:
-        name, dimension, max_seq_length = encoder.name, encoder.dimension, encoder.max_seq_length
-        count_tokens = staticmethod(encoder.count_tokens)
-
-        def encode(self, texts: list[str]) -> np.ndarray:
-            gate.wait(10)
-            return encoder.encode(texts)
-
-    client = await make_client(load=lambda: HeldEncoder(), cache_ttl_s=0)
+    client = await make_client(load=lambda: held, cache_ttl_s=0)
     busy = asyncio.create_task(client.post("/embed", json={"inputs": ["x" * 20_000], "truncate": True}))
     await asyncio.sleep(0.2)
     assert not busy.done()
