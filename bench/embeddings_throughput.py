@@ -29,13 +29,12 @@ import aiohttp
 from ai_stack.auth.keystore import KeyStore
 from ai_stack.embeddings.model import load_encoder
 from ai_stack.embeddings.settings import DEFAULT_MODEL
-from ai_stack.gateway.config import GatewayConfig, Upstream, render_nginx_conf
 from rich.console import Console
 from rich.table import Table
 
 from bench.corpus import docstring_sentences
+from tests.harness.gateway import gateway_nginx
 from tests.harness.processes import (
-    NginxServer,
     RedisServer,
     ServiceProcess,
     free_port,
@@ -140,24 +139,15 @@ def start_stack(workdir: Path) -> tuple[list[object], str, str, str, Path]:
     )
     auth.start()
     embeddings.start()
-    conf = shared / "nginx.conf"
-    conf.write_text(
-        render_nginx_conf(
-            GatewayConfig(
-                https_port=https_port,
-                http_port=http_port,
-                cert=cert,
-                key=key_file,
-                run_dir=shared,
-                log_dir=shared,
-                temp_dir=shared,
-                auth_port=auth_port,
-                upstreams=(Upstream("embeddings", "embeddings", emb_port, 4 * 1048576),),
-                worker_user="www-data" if os.geteuid() == 0 else None,
-            )
-        )
+    nginx = gateway_nginx(
+        shared,
+        cert,
+        key_file,
+        https_port=https_port,
+        http_port=http_port,
+        auth_port=auth_port,
+        embeddings_port=emb_port,
     )
-    nginx = NginxServer(conf)
     nginx.start(https_port)
     direct = f"http://127.0.0.1:{emb_port}"
     return [nginx, embeddings, auth, redis], f"https://127.0.0.1:{https_port}", direct, key, cert

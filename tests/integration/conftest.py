@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from ai_stack.auth.keystore import KeyStore
-from ai_stack.gateway.config import GatewayConfig, Upstream, render_nginx_conf
 
+from tests.harness.gateway import gateway_nginx
 from tests.harness.processes import NginxServer, RedisServer, ServiceProcess, free_port, world_writable_dir
 from tests.harness.tls import make_self_signed
 
@@ -57,25 +56,15 @@ def gateway_stack(
         },
         home / "embeddings.log",
     )
-    conf = shared / "nginx.conf"
-    conf.write_text(
-        render_nginx_conf(
-            GatewayConfig(
-                https_port=https_port,
-                http_port=http_port,
-                cert=cert,
-                key=key_file,
-                run_dir=shared,
-                log_dir=shared,
-                temp_dir=shared,
-                auth_port=auth_port,
-                upstreams=(Upstream("embeddings", "embeddings", embeddings_port, 4 * 1048576),),
-                listen_addresses=("127.0.0.1",),
-                worker_user="www-data" if os.geteuid() == 0 else None,
-            )
-        )
+    nginx = gateway_nginx(
+        shared,
+        cert,
+        key_file,
+        https_port=https_port,
+        http_port=http_port,
+        auth_port=auth_port,
+        embeddings_port=embeddings_port,
     )
-    nginx = NginxServer(conf)
     started: list[ServiceProcess | NginxServer] = []
     try:
         for process in (auth, embeddings):

@@ -1,0 +1,39 @@
+"""nginx configured as the gateway in front of test services (shared by tests and benchmarks)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ai_stack.gateway.config import GatewayConfig, Upstream, render_nginx_conf
+
+from tests.harness.processes import NginxServer
+
+
+def gateway_nginx(
+    shared: Path,
+    cert: Path,
+    key: Path,
+    *,
+    https_port: int,
+    http_port: int,
+    auth_port: int,
+    embeddings_port: int,
+) -> NginxServer:
+    """Renders nginx.conf into the world-writable `shared` dir and returns the (unstarted) server."""
+    conf = shared / "nginx.conf"
+    config = GatewayConfig(
+        https_port=https_port,
+        http_port=http_port,
+        cert=cert,
+        key=key,
+        run_dir=shared,
+        log_dir=shared,
+        temp_dir=shared,
+        auth_port=auth_port,
+        upstreams=(Upstream("embeddings", "embeddings", embeddings_port, 4 * 1048576),),
+        listen_addresses=("127.0.0.1",),
+        worker_user="www-data" if os.geteuid() == 0 else None,
+    )
+    conf.write_text(render_nginx_conf(config))
+    return NginxServer(conf)
