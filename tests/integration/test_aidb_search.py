@@ -1,5 +1,6 @@
-"""aidb indexing and search: real PostgreSQL, the real model behind the embeddings app, and
-Qdrant through qdrant-client's local mode (the same client API a Qdrant server speaks)."""
+"""aidb indexing and search: real PostgreSQL, the real model behind the embeddings app, and each
+embedded engine: qdrant-edge-py (the default) and qdrant-client's local mode (the same client API
+a Qdrant server speaks)."""
 
 from __future__ import annotations
 
@@ -66,8 +67,9 @@ class Stack:
         return dict(await response.json())
 
 
-@pytest.fixture
+@pytest.fixture(params=["edge", "local"])
 async def stack(
+    request: pytest.FixtureRequest,
     aiohttp_client: Any,
     postgres_server: PostgresServer,
     redis_server: RedisServer,
@@ -88,6 +90,7 @@ async def stack(
         postgres_db=await fresh_database(postgres_server),
         embeddings_url=f"http://127.0.0.1:{port}",
         data_dir=tmp_path / "aidb",
+        embedded_engine=request.param,
         indexer_idle_s=0.05,
         indexer_max_backoff_s=0.5,
         breaker_reset_s=0.5,
@@ -212,8 +215,17 @@ async def test_metadata_project_and_collection_filters(stack: Stack) -> None:
     assert await paths(project="demo", filters={"year": {"gte": 2022, "lt": 2025}}) == {"b.md"}
     assert await paths(project="demo", filters={"day": {"gte": "2024-05-01T00:00:00Z"}}) == {"b.md", "c.md"}
     assert await paths(project="other") == {"d.md"}
+    await stack.put("e.md", "kestrel notes", metadata={"lang": "en", "reviewed": True, "tags": [True]})
+    await stack.put("f.md", "kestrel notes", metadata={"lang": "en", "reviewed": False, "level": 3})
+    await stack.drained()
+    assert await paths(filters={"reviewed": True}) == {"e.md"}
+    assert await paths(filters={"reviewed": False}) == {"f.md"}
+    assert await paths(filters={"reviewed": {"in": [True, "x"]}}) == {"e.md"}
+    assert await paths(filters={"tags": True}) == {"e.md"}
+    assert await paths(filters={"level": {"in": [3, "three"]}}) == {"f.md"}
+    assert await paths(filters={"lang": "en", "level": 3}) == {"f.md"}
     assert await paths(collections=["documents"]) == set()
-    assert await paths(collections=["docs"]) == {"a.md", "b.md", "c.md", "d.md"}
+    assert await paths(collections=["docs"]) == {"a.md", "b.md", "c.md", "d.md", "e.md", "f.md"}
 
 
 async def test_pages_are_stable_and_disjoint(stack: Stack) -> None:
@@ -241,6 +253,12 @@ async def test_search_bad_input(stack: Stack) -> None:
         ({"query": "x", "cursor": "bogus"}, 400),
         ({"query": "x", "limit": 0}, 422),
         ({"query": "a\x00b"}, 422),
+        ({"query": "x", "filters": {"year": {"in": 5}}}, 422),
+        ({"query": "x", "filters": {"year": {"gte": 1, "lt": "2024-01-01"}}}, 422),
+        ({"query": "x", "filters": {"year": {"near": 5}}}, 422),
+        ({"query": "x", "filters": {"year": [1, 2]}}, 422),
+        ({"query": "x", "filters": {"year": 1.5}}, 422),
+        ({"query": "x", "filters": {"a..b": 1}}, 422),
     ]
     for body, status in cases:
         response = await stack.client.post("/search", json=body)

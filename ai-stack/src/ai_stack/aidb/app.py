@@ -78,7 +78,9 @@ def make_chunker(settings: AidbSettings) -> Callable[[str, str], list[Chunk]]:
 
 async def _vectors_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[AIDB_SETTINGS_KEY]
-    store = create_vector_store(settings.qdrant_url, settings.data_dir, settings.dependency_timeout_s)
+    store = create_vector_store(
+        settings.qdrant_url, settings.data_dir, settings.dependency_timeout_s, settings.embedded_engine
+    )
     breaker = CircuitBreaker(
         "qdrant",
         failure_threshold=settings.breaker_failure_threshold,

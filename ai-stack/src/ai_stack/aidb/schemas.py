@@ -6,7 +6,9 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ai_stack.aidb.vectors.conditions import parse_metadata_condition
 
 Status = Literal["pending", "approved", "rejected"]
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -84,3 +86,10 @@ class SearchIn(BaseModel):
     rrf_k: float = Field(60.0, gt=0)
     dense_weight: float = Field(1.0, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
+
+    @field_validator("filters")
+    @classmethod
+    def _filters_are_well_formed(cls, filters: dict[str, Any]) -> dict[str, Any]:
+        for key, spec in filters.items():
+            parse_metadata_condition(key, spec)
+        return filters

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr, model_validator
@@ -31,6 +32,11 @@ class AidbSettings(CoreSettings):
     embeddings_url: str = Field("http://127.0.0.1:8081", description="Base URL of the embeddings service.")
     qdrant_url: str | None = Field(
         None, description="Qdrant server URL; unset: the embedded engine under data_dir."
+    )
+    embedded_engine: Literal["edge", "local"] = Field(
+        "edge",
+        description="Embedded engine when qdrant_url is unset: edge (qdrant-edge-py) or local "
+        "(qdrant-client local mode).",
     )
     data_dir: Path = Field(
         default_factory=lambda: default_home() / "aidb", description="Directory of the embedded vector index."

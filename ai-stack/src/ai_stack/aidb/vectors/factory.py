@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from ai_stack.aidb.vectors.base import VectorStore
 
+EmbeddedEngine = Literal["edge", "local"]
 
-def create_vector_store(url: str | None, data_dir: Path, timeout_s: float) -> VectorStore:
-    """A Qdrant server when `url` is set, otherwise the embedded engine under `data_dir/qdrant`."""
-    from ai_stack.aidb.vectors.qdrant import QdrantStore
 
-    return QdrantStore.connect(url, data_dir / "qdrant", timeout_s)
+def create_vector_store(
+    url: str | None, data_dir: Path, timeout_s: float, embedded: EmbeddedEngine = "edge"
+) -> VectorStore:
+    """A Qdrant server when `url` is set, otherwise an embedded engine under `data_dir`.
+
+    Embedded: "edge" is qdrant-edge-py (Qdrant's Rust engine, the default); "local" is
+    qdrant-client's local mode (pure Python, kept because it speaks the server's client API).
+    """
+    if url or embedded == "local":
+        from ai_stack.aidb.vectors.qdrant import QdrantStore
+
+        return QdrantStore.connect(url, data_dir / "qdrant", timeout_s)
+    from ai_stack.aidb.vectors.edge import EdgeStore
+
+    return EdgeStore(data_dir / "qdrant-edge")

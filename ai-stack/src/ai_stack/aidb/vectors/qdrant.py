@@ -11,6 +11,7 @@ from qdrant_client import AsyncQdrantClient, models
 
 from ai_stack.aidb.sparse import SparseVector
 from ai_stack.aidb.vectors.base import DENSE, SPARSE, ChunkPoint, Hit, SearchFilter, VectorStore
+from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
 
 COLLECTION = "aidb_chunks"
 KEYWORD_FIELDS = ("collection", "project", "status", "document_id")
@@ -21,16 +22,25 @@ def _epoch(value: dt.datetime) -> float:
 
 
 def metadata_condition(key: str, spec: Any) -> models.Condition:
-    """`{"in": [...]}`, `{"gte"/"gt"/"lte"/"lt": number or ISO date}` or a plain value (equality)."""
-    field = f"metadata.{key}"
-    if isinstance(spec, dict) and "in" in spec:
-        return models.FieldCondition(key=field, match=models.MatchAny(any=list(spec["in"])))
-    if isinstance(spec, dict):
-        bounds = {k: spec[k] for k in ("gt", "gte", "lt", "lte") if k in spec}
-        if any(isinstance(v, str) for v in bounds.values()):
-            return models.FieldCondition(key=field, range=models.DatetimeRange(**bounds))
-        return models.FieldCondition(key=field, range=models.Range(**bounds))
-    return models.FieldCondition(key=field, match=models.MatchValue(value=spec))
+    """The Qdrant condition for one metadata filter (see conditions.py for the spec)."""
+    condition = parse_metadata_condition(key, spec)
+    field = f"metadata.{condition.key}"
+    if isinstance(condition, AnyOf):
+        # MatchAny takes strings or integers, one type at a time; booleans match one by one.
+        conditions: list[models.Condition] = []
+        for kind, group in group_by_kind(condition.values).items():
+            if kind is bool:
+                conditions += [
+                    models.FieldCondition(key=field, match=models.MatchValue(value=v)) for v in group
+                ]
+            else:
+                conditions.append(models.FieldCondition(key=field, match=models.MatchAny(any=group)))
+        return conditions[0] if len(conditions) == 1 else models.Filter(should=conditions)
+    if isinstance(condition, Between) and condition.dates:
+        return models.FieldCondition(key=field, range=models.DatetimeRange(**condition.bounds))
+    if isinstance(condition, Between):
+        return models.FieldCondition(key=field, range=models.Range(**condition.bounds))
+    return models.FieldCondition(key=field, match=models.MatchValue(value=condition.value))
 
 
 def build_filter(where: SearchFilter) -> models.Filter:

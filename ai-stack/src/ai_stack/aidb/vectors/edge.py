@@ -1,0 +1,226 @@
+"""VectorStore on qdrant-edge-py: Qdrant's own Rust engine, embedded in this process.
+
+Why these choices (figures in PRODUCTION-HARDENING-ROADMAP.md, from bench/vector_engines.py):
+- Every call holds the GIL for its whole duration, so calls run on one dedicated thread: they
+  never overlap (the shard would serialise them anyway) and the event loop's own code never
+  runs inside the engine.
+- No HNSW: `optimize()` builds it while holding the GIL (34 s at 50,000 points here, a frozen
+  service), while the Rust brute-force scan with payload indexes answers a filtered hybrid
+  query over 50,000 chunks in about 9 ms. Past a few hundred thousand chunks, run a Qdrant
+  server (AI_STACK_QDRANT_URL), which builds HNSW in the background.
+- The WAL stays on: an acknowledged upsert survives a crash without a flush.
+- Booleans: the engine turns `MatchValue(True)` into the integer 1, which never matches a JSON
+  `true`; boolean metadata is mirrored as "true"/"false" strings under `_bool` to filter on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import qdrant_edge as qe
+
+from ai_stack.aidb.sparse import SparseVector
+from ai_stack.aidb.vectors.base import DENSE, SPARSE, ChunkPoint, Hit, SearchFilter, VectorStore
+from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
+
+KEYWORD_FIELDS = ("collection", "project", "status", "document_id")
+BOOL_MIRROR = "_bool"
+T = TypeVar("T")
+
+
+def mirror_bools(value: Any) -> Any:
+    """The booleans inside `value` as "true"/"false", same shape; None when there are none."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        mirrored = {k: m for k, v in value.items() if (m := mirror_bools(v)) is not None}
+        return mirrored or None
+    if isinstance(value, list):
+        items = [m for v in value if (m := mirror_bools(v)) is not None]
+        return items or None
+    return None
+
+
+def _match_values(key: str, values: tuple[Any, ...]) -> qe.Filter | qe.FieldCondition:
+    """Any of `values`; the engine's MatchAny takes one type, so mixed lists become a `should`."""
+    conditions = [
+        qe.FieldCondition(key=f"{BOOL_MIRROR}.{key}", match=qe.MatchAny([mirror_bools(v) for v in group]))
+        if kind is bool
+        else qe.FieldCondition(key=f"metadata.{key}", match=qe.MatchAny(group))
+        for kind, group in group_by_kind(values).items()
+    ]
+    return conditions[0] if len(conditions) == 1 else qe.Filter(should=list(conditions))
+
+
+def metadata_condition(key: str, spec: Any) -> qe.Filter | qe.FieldCondition:
+    """The engine condition for one metadata filter (see conditions.py for the spec)."""
+    condition = parse_metadata_condition(key, spec)
+    field = f"metadata.{condition.key}"
+    if isinstance(condition, AnyOf):
+        return _match_values(condition.key, condition.values)
+    if isinstance(condition, Between) and condition.dates:
+        return qe.FieldCondition(key=field, range=qe.RangeDateTime(**condition.bounds))
+    if isinstance(condition, Between):
+        return qe.FieldCondition(key=field, range=qe.RangeFloat(**condition.bounds))
+    return _match_values(condition.key, (condition.value,))
+
+
+def build_filter(where: SearchFilter) -> qe.Filter:
+    """The engine filter for `where`: scope, status, not expired, metadata."""
+    must: list[Any] = [
+        qe.FieldCondition(key="status", match=qe.MatchAny(list(where.statuses))),
+        qe.Filter(
+            should=[
+                qe.IsNullCondition("expires_at"),
+                qe.FieldCondition(key="expires_at", range=qe.RangeFloat(gt=where.now.timestamp())),
+            ]
+        ),
+    ]
+    if where.collections:
+        must.append(qe.FieldCondition(key="collection", match=qe.MatchAny(list(where.collections))))
+    if where.project is not None:
+        must.append(qe.FieldCondition(key="project", match=qe.MatchValue(where.project)))
+    must += [metadata_condition(k, v) for k, v in where.metadata.items()]
+    return qe.Filter(must=must)
+
+
+def _point(point: ChunkPoint) -> qe.Point:
+    payload = dict(point.payload)
+    bools = mirror_bools(payload.get("metadata"))
+    if bools is not None:
+        payload[BOOL_MIRROR] = bools
+    vectors: dict[str, list[float] | qe.SparseVector | list[list[float]]] = {
+        DENSE: point.dense,
+        SPARSE: qe.SparseVector(point.sparse.indices, point.sparse.values),
+    }
+    return qe.Point(str(point.chunk_id), vectors, payload)
+
+
+def _hit(point: qe.ScoredPoint) -> Hit:
+    payload = dict(point.payload or {})
+    payload.pop(BOOL_MIRROR, None)
+    return Hit(str(point.id), float(point.score), payload)
+
+
+class EdgeStore(VectorStore):
+    """One shard directory holds every aidb collection (a `collection` payload field scopes it)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._shard: qe.EdgeShard | None = None
+        # One thread: the engine holds the GIL anyway, and the shard is then never used concurrently.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
+
+    @staticmethod
+    def _config(dimension: int) -> qe.EdgeConfig:
+        return qe.EdgeConfig(
+            vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            # Payload in RAM: filters read it for every candidate of a brute-force scan.
+            payload_memory=qe.Memory.Cached,
+        )
+
+    async def _run(self, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+
+    def _open(self) -> qe.EdgeShard:
+        if self._shard is None:
+            raise RuntimeError("the vector index is not open")
+        return self._shard
+
+    def _create_shard(self, dimension: int) -> qe.EdgeShard:
+        shard = qe.EdgeShard.create(str(self._path), self._config(dimension))
+        for name in KEYWORD_FIELDS:
+            shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
+        shard.update(qe.UpdateOperation.create_field_index("expires_at", qe.PayloadSchemaType.Float))
+        return shard
+
+    async def ensure(self, dimension: int) -> None:
+        def open_or_create() -> qe.EdgeShard:
+            if self._path.is_dir() and any(self._path.iterdir()):
+                return qe.EdgeShard.load(str(self._path), self._config(dimension))
+            return self._create_shard(dimension)
+
+        if self._shard is None:
+            self._shard = await self._run(open_or_create)
+
+    async def recreate(self, dimension: int) -> None:
+        def wipe_and_create() -> qe.EdgeShard:
+            if self._shard is not None:
+                self._shard.close()
+                self._shard = None
+            shutil.rmtree(self._path, ignore_errors=True)
+            return self._create_shard(dimension)
+
+        self._shard = await self._run(wipe_and_create)
+
+    async def upsert(self, points: list[ChunkPoint]) -> None:
+        if points:
+            operation = qe.UpdateOperation.upsert_points([_point(p) for p in points])
+            await self._run(lambda: self._open().update(operation))
+
+    async def delete_document(self, document_id: uuid.UUID, keep_version: int | None = None) -> None:
+        condition = qe.Filter(
+            must=[qe.FieldCondition(key="document_id", match=qe.MatchValue(str(document_id)))],
+            must_not=(
+                [qe.FieldCondition(key="version", match=qe.MatchValue(keep_version))]
+                if keep_version is not None
+                else None
+            ),
+        )
+        operation = qe.UpdateOperation.delete_points_by_filter(condition)
+        await self._run(lambda: self._open().update(operation))
+
+    async def delete_chunks(self, chunk_ids: list[uuid.UUID]) -> None:
+        if chunk_ids:
+            operation = qe.UpdateOperation.delete_points([str(c) for c in chunk_ids])
+            await self._run(lambda: self._open().update(operation))
+
+    async def query(
+        self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
+    ) -> tuple[list[Hit], list[Hit]]:
+        query_filter = build_filter(where)
+        requests: list[tuple[str, qe.QueryRequest]] = []
+        if dense is not None:
+            nearest = qe.Query.Nearest(dense, using=DENSE)
+            requests.append(
+                (DENSE, qe.QueryRequest(limit, query=nearest, filter=query_filter, with_payload=True))
+            )
+        if sparse is not None and sparse.indices:
+            nearest = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE)
+            requests.append(
+                (SPARSE, qe.QueryRequest(limit, query=nearest, filter=query_filter, with_payload=True))
+            )
+        if not requests:
+            return [], []
+        # Both signals in one engine call; fusion happens in aidb (weights, explain).
+        batch = qe.QueryBatchRequest([r for _, r in requests])
+        responses = await self._run(lambda: self._open().query_batch(batch))
+        results: dict[str, list[Hit]] = {DENSE: [], SPARSE: []}
+        for (name, _), points in zip(requests, responses, strict=True):
+            results[name] = [_hit(p) for p in points]
+        return results[DENSE], results[SPARSE]
+
+    async def count(self, collection: str | None = None) -> int:
+        count_filter = None
+        if collection is not None:
+            count_filter = qe.Filter(
+                must=[qe.FieldCondition(key="collection", match=qe.MatchValue(collection))]
+            )
+        request = qe.CountRequest(exact=True, filter=count_filter)
+        return int(await self._run(lambda: self._open().count(request)))
+
+    async def close(self) -> None:
+        def close_shard() -> None:
+            if self._shard is not None:
+                self._shard.close()
+                self._shard = None
+
+        await self._run(close_shard)
+        self._thread.shutdown(wait=True)
