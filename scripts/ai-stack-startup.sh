@@ -10,7 +10,7 @@
 #   AI_STACK_PG_PORT         PostgreSQL port (default 55432)
 #   AI_STACK_REDIS_PORT      Redis port (default 56379)
 #   AI_STACK_GATEWAY_HTTPS_PORT / AI_STACK_GATEWAY_HTTP_PORT   gateway ports (8443 / 8088)
-#   AI_STACK_EMBEDDINGS_PORT, AI_STACK_AUTH_PORT               service ports (8081 / 8089)
+#   AI_STACK_EMBEDDINGS_PORT, AI_STACK_AIDB_PORT, AI_STACK_AUTH_PORT   service ports (8081 / 8091 / 8089)
 #   AI_STACK_STARTUP_TIMEOUT seconds to wait for each service to become ready (default 180)
 #   AI_STACK_SKIP_INSTALL    1: never run apt-get or pip (fail if something is missing)
 #   AI_STACK_TLS_CERT / AI_STACK_TLS_KEY  use this certificate instead of a self-signed one
@@ -44,6 +44,10 @@ NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 readonly NGINX
 
 export AI_STACK_EMBEDDINGS_REDIS_URL_FILE="${AI_STACK_EMBEDDINGS_REDIS_URL_FILE:-${AI_STACK_HOME}/secrets/redis-url}"
+export AI_STACK_AIDB_REDIS_URL_FILE="${AI_STACK_AIDB_REDIS_URL_FILE:-${AI_STACK_HOME}/secrets/redis-url}"
+export AI_STACK_AIDB_POSTGRES_PORT="${PG_PORT}"
+export AI_STACK_AIDB_POSTGRES_PASSWORD_FILE="${AI_STACK_AIDB_POSTGRES_PASSWORD_FILE:-${AI_STACK_HOME}/secrets/postgres-password}"
+export AI_STACK_AIDB_EMBEDDINGS_URL="${AI_STACK_AIDB_EMBEDDINGS_URL:-http://127.0.0.1:${AI_STACK_EMBEDDINGS_PORT:-8081}}"
 export AI_STACK_AUTH_KEYS_FILE="${AI_STACK_AUTH_KEYS_FILE:-${AI_STACK_HOME}/api-keys.json}"
 
 # PostgreSQL refuses to run as root and its user cannot enter /root, so when we are root its
@@ -252,6 +256,7 @@ stop_pid_file() {
 
 stop_stack() {
   stop_pid_file nginx nginx
+  stop_pid_file aidb ai_stack.aidb
   stop_pid_file embeddings ai_stack.embeddings
   stop_pid_file auth ai_stack.auth
   stop_pid_file redis redis-server
@@ -284,6 +289,7 @@ start_stack() {
   [[ -f "${AI_STACK_AUTH_KEYS_FILE}" ]] || (umask 077 && printf '{"keys": []}\n' >"${AI_STACK_AUTH_KEYS_FILE}")
   start_python_service auth "${AI_STACK_AUTH_PORT:-8089}"
   start_python_service embeddings "${AI_STACK_EMBEDDINGS_PORT:-8081}"
+  start_python_service aidb "${AI_STACK_AIDB_PORT:-8091}"
   start_gateway
   "${VENV}/bin/ai-stack" status
   info "create an API key with: ${VENV}/bin/ai-stack keys create --name NAME"

@@ -8,8 +8,10 @@ import os
 import shutil
 import ssl
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +32,27 @@ def run(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.Com
     )
 
 
+SSH_NOTE = "# OpenSSH on NixOS\n\nSet services.openssh.enable = true to run sshd."
+
+
+def await_json(context: ssl.SSLContext, url: str, key: str, body: dict[str, Any] | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, headers=headers)
+    with urllib.request.urlopen(request, context=context, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def wait_for_search(context: ssl.SSLContext, https: int, key: str) -> dict[str, Any]:
+    """The document is indexed in the background: search until it shows up (or 60 s pass)."""
+    deadline = time.monotonic() + 60
+    while True:
+        found = await_json(context, f"https://localhost:{https}/aidb/search", key, {"query": "enable sshd"})
+        if found["results"] or time.monotonic() > deadline:
+            return dict(found)
+        time.sleep(0.5)
+
+
 def test_start_status_stop(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {
@@ -42,8 +65,14 @@ def test_start_status_stop(tmp_path: Path) -> None:
         "AI_STACK_GATEWAY_HTTP_PORT": str(free_port()),
         "AI_STACK_EMBEDDINGS_PORT": str(embeddings_port := free_port()),
         "AI_STACK_AUTH_PORT": str(free_port()),
+        "AI_STACK_AIDB_PORT": str(free_port()),
     }
-    env.pop("AI_STACK_EMBEDDINGS_REDIS_URL", None)
+    for inherited in (
+        "AI_STACK_EMBEDDINGS_REDIS_URL",
+        "AI_STACK_AIDB_REDIS_URL",
+        "AI_STACK_AIDB_EMBEDDINGS_URL",
+    ):
+        env.pop(inherited, None)
     try:
         started = run(env)
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
@@ -55,7 +84,7 @@ def test_start_status_stop(tmp_path: Path) -> None:
 
         status = run(env, "--status")
         assert status.returncode == 0, status.stdout
-        for name in ("postgres", "redis", "auth", "embeddings", "gateway"):
+        for name in ("postgres", "redis", "auth", "embeddings", "aidb", "gateway"):
             assert name in status.stdout
         assert "stopped" not in status.stdout
 
@@ -73,6 +102,15 @@ def test_start_status_stop(tmp_path: Path) -> None:
         )
         with urllib.request.urlopen(request, context=context, timeout=10) as response:
             assert response.status == 200
+
+        document = await_json(
+            context,
+            f"https://localhost:{https}/aidb/documents",
+            key,
+            {"collection": "docs", "project": "e2e", "path": "ssh.md", "content": SSH_NOTE},
+        )
+        assert document["outcome"] == "created"
+        assert wait_for_search(context, https, key)["results"][0]["path"] == "ssh.md"
 
         ready_url = f"http://127.0.0.1:{embeddings_port}/health/ready"
         with urllib.request.urlopen(ready_url, timeout=10) as response:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ai_stack.aidb.settings import AidbSettings
 from ai_stack.auth.settings import AuthSettings
 from ai_stack.core.settings import default_home
 from ai_stack.embeddings.settings import EmbeddingsSettings
@@ -49,7 +50,11 @@ class ServiceEntry:
 def upstreams() -> tuple[Upstream, ...]:
     """The services behind the gateway, with the ports their own settings resolve to."""
     embeddings = EmbeddingsSettings()
-    return (Upstream("embeddings", "embeddings", embeddings.port, embeddings.max_body_bytes),)
+    aidb = AidbSettings()
+    return (
+        Upstream("embeddings", "embeddings", embeddings.port, embeddings.max_body_bytes),
+        Upstream("aidb", "aidb", aidb.port, aidb.max_body_bytes),
+    )
 
 
 def service_entries(stack: StackSettings) -> list[ServiceEntry]:
