@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,7 @@ async def stack(
         embedded_engine=request.param,
         indexer_idle_s=0.05,
         indexer_max_backoff_s=0.5,
+        backlog_metrics_interval_s=0.1,
         breaker_reset_s=0.5,
         dependency_timeout_s=5,
         chunk_max_tokens=64,
@@ -152,6 +154,10 @@ async def test_embeddings_down_writes_queue_and_search_degrades(stack: Stack) ->
     await asyncio.sleep(1.0)
     status = dict(await (await stack.client.get("/index/status")).json())
     assert status["outbox"]["pending"] == 1 and status["outbox"]["retrying"] == 1
+    metrics = await (await stack.client.get("/metrics")).text()
+    assert "aidb_outbox_pending 1.0" in metrics and "aidb_outbox_retrying 1.0" in metrics
+    oldest = re.search(r"^aidb_outbox_oldest_seconds (\S+)$", metrics, re.MULTILINE)
+    assert oldest is not None and float(oldest.group(1)) >= 0.5
     degraded = await stack.search("dead tuples", mode="hybrid")
     assert (
         degraded["degraded"] is True and degraded["mode"] == "keyword" and "embeddings" in degraded["reason"]

@@ -23,6 +23,7 @@ from ai_stack.aidb.keys import (
     VECTORS_BREAKER_KEY,
     VECTORS_KEY,
 )
+from ai_stack.aidb.metrics import BacklogMetrics
 from ai_stack.aidb.routes import OPERATIONS, add_routes
 from ai_stack.aidb.search import SearchService
 from ai_stack.aidb.settings import AidbSettings
@@ -33,7 +34,7 @@ from ai_stack.core.app import create_service_app
 from ai_stack.core.breaker import CircuitBreaker
 from ai_stack.core.health import DependencyCheck
 from ai_stack.core.http_client import service_client_context
-from ai_stack.core.keys import API_KEY, HEALTH_KEY
+from ai_stack.core.keys import API_KEY, HEALTH_KEY, METRICS_KEY
 from ai_stack.core.postgres import GuardedPool, postgres_context
 from ai_stack.embeddings.tokens import TokenCounter
 
@@ -120,8 +121,12 @@ async def _background_context(app: web.Application) -> AsyncIterator[None]:
         idle_s=settings.indexer_idle_s,
         max_backoff_s=settings.indexer_max_backoff_s,
     )
+    backlog = BacklogMetrics(app[METRICS_KEY].prefix, app[METRICS_KEY].registry)
     tasks = [
         asyncio.create_task(indexer.run(), name="aidb-indexer"),
+        asyncio.create_task(
+            backlog.run(app[POOL_KEY], settings.backlog_metrics_interval_s), name="aidb-backlog-metrics"
+        ),
         asyncio.create_task(_purge_loop(app[POOL_KEY], settings.purge_interval_s), name="aidb-purge"),
     ]
     yield

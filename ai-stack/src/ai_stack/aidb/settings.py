@@ -54,6 +54,9 @@ class AidbSettings(CoreSettings):
     indexer_idle_s: float = Field(0.5, gt=0, description="Indexer poll interval when the outbox is empty.")
     indexer_max_backoff_s: float = Field(60.0, gt=0, description="Longest retry delay of a failing item.")
     purge_interval_s: float = Field(60.0, gt=0, description="How often expired documents are purged.")
+    backlog_metrics_interval_s: float = Field(
+        5.0, gt=0, description="How often the outbox backlog gauges are refreshed."
+    )
 
     @model_validator(mode="after")
     def _overlap_fits(self) -> AidbSettings:
