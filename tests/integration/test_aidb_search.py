@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio
 from ai_stack.aidb.app import create_app
 from ai_stack.aidb.indexer import purge_expired
 from ai_stack.aidb.keys import POOL_KEY, VECTORS_KEY
@@ -68,6 +69,25 @@ class Stack:
         return dict(await response.json())
 
 
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of this test's own, which the test may stop."""
+    (tmp_path / "redis").mkdir()
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def fresh_redis_db(server: RedisServer) -> str:
+    """Database 1, emptied: cached results of an earlier test must not leak into this one."""
+    url = server.url.rsplit("/", 1)[0] + "/1"
+    client = redis.asyncio.Redis.from_url(url)
+    await client.flushdb()
+    await client.aclose()
+    return url
+
+
 @pytest.fixture(params=["edge", "local"])
 async def stack(
     request: pytest.FixtureRequest,
@@ -95,6 +115,11 @@ async def stack(
         indexer_idle_s=0.05,
         indexer_max_backoff_s=0.5,
         backlog_metrics_interval_s=0.1,
+        redis_url=await fresh_redis_db(
+            request.getfixturevalue("private_redis")
+            if "private_redis" in request.fixturenames
+            else redis_server
+        ),
         breaker_reset_s=0.5,
         dependency_timeout_s=5,
         chunk_max_tokens=64,
@@ -270,3 +295,45 @@ async def test_search_bad_input(stack: Stack) -> None:
         response = await stack.client.post("/search", json=body)
         assert response.status == status, (body, await response.text())
         assert "error" in await response.json()
+
+
+def cache_count(metrics: str, outcome: str, kind: str) -> float:
+    found = re.search(rf'^aidb_cache_{outcome}_total{{kind="{kind}"}} (\S+)$', metrics, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_results_are_cached_until_the_collection_changes(stack: Stack) -> None:
+    await stack.put("owl.md", "# Owls\n\nBarn owls hunt voles at night.")
+    await stack.drained()
+    first = await stack.search("barn owl hunting", collections=["docs"])
+    again = await stack.search("barn owl hunting", collections=["docs"])
+    unscoped = await stack.search("barn owl hunting")
+    assert again == first and [r["path"] for r in unscoped["results"]] == ["owl.md"]
+    metrics = await (await stack.client.get("/metrics")).text()
+    assert cache_count(metrics, "hits", "results") == 1
+    assert cache_count(metrics, "hits", "query_vector") == 1  # the unscoped search reused the vector
+
+    await stack.put("owl2.md", "# Owls\n\nBarn owls nest in old barns.")  # same collection
+    await stack.drained()
+    after = await stack.search("barn owl hunting", collections=["docs"])
+    assert {r["path"] for r in after["results"]} == {"owl.md", "owl2.md"}
+    assert {r["path"] for r in (await stack.search("barn owl hunting"))["results"]} == {"owl.md", "owl2.md"}
+
+    other = await stack.search("barn owl hunting", collections=["documents"])
+    await stack.put("owl3.md", "# Owls\n\nOwls everywhere.", collection="docs")
+    await stack.drained()
+    assert await stack.search("barn owl hunting", collections=["documents"]) == other  # still cached
+
+
+@pytest.mark.usefixtures("private_redis")
+async def test_search_answers_when_redis_dies(stack: Stack, private_redis: RedisServer) -> None:
+    await stack.put("owl.md", "# Owls\n\nBarn owls hunt voles at night.")
+    await stack.drained()
+    assert (await stack.search("barn owl"))["results"][0]["path"] == "owl.md"
+    private_redis.stop()
+    for mode in ("hybrid", "keyword", "hybrid"):  # later calls meet an open breaker: still answers
+        found = await stack.search("barn owl hunting voles", mode=mode)
+        assert [r["path"] for r in found["results"]] == ["owl.md"] and found["degraded"] is False
+    await stack.put("owl2.md", "# Owls\n\nOwls nest in old barns.")
+    await stack.drained()  # indexing (and its cache invalidation) carries on without Redis
+    assert len((await stack.search("owls barns"))["results"]) == 2

@@ -11,13 +11,16 @@ from aiohttp import web
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
+from ai_stack.aidb.cache import CacheMetrics, SearchCache
 from ai_stack.aidb.chunking import Chunk, ChunkingOptions, chunk_text
 from ai_stack.aidb.embedder import RemoteEmbedder
 from ai_stack.aidb.indexer import Indexer, purge_expired
 from ai_stack.aidb.keys import (
     AIDB_SETTINGS_KEY,
+    CACHE_KEY,
     EMBEDDINGS_CLIENT_KEY,
     POOL_KEY,
+    REDIS_KEY,
     SEARCH_KEY,
     STORE_KEY,
     VECTORS_BREAKER_KEY,
@@ -36,6 +39,7 @@ from ai_stack.core.health import DependencyCheck
 from ai_stack.core.http_client import service_client_context
 from ai_stack.core.keys import API_KEY, HEALTH_KEY, METRICS_KEY
 from ai_stack.core.postgres import GuardedPool, postgres_context
+from ai_stack.core.redis import redis_context
 from ai_stack.embeddings.tokens import TokenCounter
 
 log = structlog.get_logger(__name__)
@@ -58,6 +62,8 @@ def create_app(
     app.cleanup_ctx.append(
         service_client_context(EMBEDDINGS_CLIENT_KEY, "embeddings", settings.embeddings_url, required=False)
     )
+    # Redis is optional too: without it nothing is cached and search still answers.
+    app.cleanup_ctx.append(redis_context(REDIS_KEY, required=False))
     app.cleanup_ctx.append(_vectors_context)
     app.cleanup_ctx.append(_store_context)
     app.cleanup_ctx.append(_background_context)
@@ -103,8 +109,20 @@ async def _vectors_context(app: web.Application) -> AsyncIterator[None]:
 async def _store_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[AIDB_SETTINGS_KEY]
     app[STORE_KEY] = DocumentStore(app[POOL_KEY], make_chunker(settings), settings.max_document_bytes)
+    app[CACHE_KEY] = SearchCache(
+        app[REDIS_KEY],
+        settings.tokenizer_model,
+        vector_ttl_s=settings.query_vector_cache_ttl_s,
+        results_ttl_s=settings.results_cache_ttl_s,
+        metrics=CacheMetrics(app[METRICS_KEY].prefix, app[METRICS_KEY].registry),
+    )
     app[SEARCH_KEY] = SearchService(
-        app[VECTORS_KEY], app[VECTORS_BREAKER_KEY], RemoteEmbedder(app[EMBEDDINGS_CLIENT_KEY]), Bm25Encoder()
+        app[VECTORS_KEY],
+        app[VECTORS_BREAKER_KEY],
+        RemoteEmbedder(app[EMBEDDINGS_CLIENT_KEY]),
+        Bm25Encoder(),
+        app[CACHE_KEY],
+        results_ttl_s=settings.results_cache_ttl_s,
     )
     yield
 
@@ -120,6 +138,7 @@ async def _background_context(app: web.Application) -> AsyncIterator[None]:
         batch=settings.indexer_batch,
         idle_s=settings.indexer_idle_s,
         max_backoff_s=settings.indexer_max_backoff_s,
+        on_indexed=app[CACHE_KEY].invalidate,
     )
     backlog = BacklogMetrics(app[METRICS_KEY].prefix, app[METRICS_KEY].registry)
     tasks = [

@@ -15,6 +15,7 @@ from aiohttp import web
 from ai_stack.aidb import repository as repo
 from ai_stack.aidb.keys import (
     AIDB_SETTINGS_KEY,
+    CACHE_KEY,
     POOL_KEY,
     SEARCH_KEY,
     STORE_KEY,
@@ -219,6 +220,7 @@ async def reindex(request: web.Request) -> web.Response:
     settings = request.app[AIDB_SETTINGS_KEY]
     vectors = request.app[VECTORS_KEY]
     await request.app[VECTORS_BREAKER_KEY].call(lambda: vectors.recreate(settings.embedding_dimension))
+    await request.app[CACHE_KEY].invalidate_all()
 
     async def work(conn: asyncpg.Connection) -> int:
         async with conn.transaction():

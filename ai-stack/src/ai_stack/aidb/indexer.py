@@ -26,6 +26,7 @@ LEASE_S = 120
 class OutboxItem:
     id: int
     document_id: uuid.UUID
+    collection: str
     operation: str
     version: int | None
     attempts: int
@@ -69,6 +70,7 @@ class Indexer:
         batch: int,
         idle_s: float,
         max_backoff_s: float,
+        on_indexed: Callable[[set[str]], Awaitable[None]] | None = None,
     ) -> None:
         self._pool = pool
         self._store = store
@@ -77,6 +79,7 @@ class Indexer:
         self._batch = batch
         self._idle_s = idle_s
         self._max_backoff_s = max_backoff_s
+        self._on_indexed = on_indexed
 
     async def run(self) -> None:
         """Drains forever; failures are retried per item, a broken database is waited out."""
@@ -92,13 +95,20 @@ class Indexer:
     async def drain_once(self) -> int:
         """Claims due items, processes them; returns how many were claimed."""
         items = await self._pool.run(self._claim)
-        for item in items:
-            try:
-                await self._process(item)
-            except Exception as exc:
-                await self._pool.run(functools.partial(self._retry_later, item=item, exc=exc))
-            else:
-                await self._pool.run(functools.partial(self._done, item_id=item.id))
+        changed: set[str] = set()
+        try:
+            for item in items:
+                changed.add(item.collection)  # a failure half-way may have changed the index too
+                try:
+                    await self._process(item)
+                except Exception as exc:
+                    await self._pool.run(functools.partial(self._retry_later, item=item, exc=exc))
+                else:
+                    await self._pool.run(functools.partial(self._done, item_id=item.id))
+        finally:
+            # Even when the loop stops half-way, what reached the index must not hide behind a cache.
+            if changed and self._on_indexed is not None:
+                await self._on_indexed(changed)
         return len(items)
 
     async def _claim(self, conn: asyncpg.Connection) -> list[OutboxItem]:
@@ -108,12 +118,19 @@ class Indexer:
             "UPDATE index_outbox SET next_attempt_at = now() + make_interval(secs => $2)"
             " WHERE id IN (SELECT id FROM index_outbox WHERE next_attempt_at <= now()"
             "  ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
-            " RETURNING id, document_id, operation, document_version, attempts",
+            " RETURNING id, document_id, collection, operation, document_version, attempts",
             self._batch,
             LEASE_S,
         )
         items = [
-            OutboxItem(r["id"], r["document_id"], r["operation"], r["document_version"], r["attempts"])
+            OutboxItem(
+                r["id"],
+                r["document_id"],
+                r["collection"],
+                r["operation"],
+                r["document_version"],
+                r["attempts"],
+            )
             for r in rows
         ]
         return sorted(items, key=lambda i: i.id)

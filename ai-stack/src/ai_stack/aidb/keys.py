@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ai_stack.aidb.cache import SearchCache
 from ai_stack.aidb.search import SearchService
 from ai_stack.aidb.settings import AidbSettings
 from ai_stack.aidb.store import DocumentStore
@@ -11,6 +12,7 @@ from ai_stack.aidb.vectors.base import VectorStore
 from ai_stack.core.breaker import CircuitBreaker
 from ai_stack.core.http_client import ServiceClient
 from ai_stack.core.postgres import GuardedPool
+from ai_stack.core.redis import GuardedRedis
 
 AIDB_SETTINGS_KEY = web.AppKey("aidb_settings", AidbSettings)
 POOL_KEY = web.AppKey("pool", GuardedPool)
@@ -19,3 +21,5 @@ EMBEDDINGS_CLIENT_KEY = web.AppKey("embeddings_client", ServiceClient)
 VECTORS_KEY = web.AppKey("vectors", VectorStore)
 VECTORS_BREAKER_KEY = web.AppKey("vectors_breaker", CircuitBreaker)
 SEARCH_KEY = web.AppKey("search", SearchService)
+REDIS_KEY = web.AppKey("redis", GuardedRedis)
+CACHE_KEY = web.AppKey("search_cache", SearchCache)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from ai_stack.aidb.cache import SearchCache
 from ai_stack.aidb.embedder import EmbeddingsUnavailable, RemoteEmbedder
 from ai_stack.aidb.fusion import Ranked, rrf, single
 from ai_stack.aidb.schemas import SearchIn
@@ -70,20 +72,44 @@ def result_json(item: Ranked, explain: bool) -> dict[str, Any]:
     return body
 
 
+def valid_until(ranked: list[Ranked], ttl_s: float) -> float:
+    """When a cached page of `ranked` goes stale by itself: at the TTL or the first expiry in it."""
+    expiries = [r.payload["expires_at"] for r in ranked if r.payload.get("expires_at") is not None]
+    return float(min([time.time() + ttl_s, *expiries]))
+
+
 @dataclass
 class SearchService:
     store: VectorStore
     store_breaker: CircuitBreaker
     embedder: RemoteEmbedder
     sparse: Bm25Encoder
+    cache: SearchCache
+    results_ttl_s: float = 60.0
 
     async def search(self, request: SearchIn) -> dict[str, Any]:
         offset = decode_cursor(request.cursor) if request.cursor else request.offset
+        cache_key, cached = await self.cache.results(request.model_dump(), request.collections)
+        if cached is not None:
+            return cached
+        body, ranked = await self._search(request, offset)
+        if not body["degraded"]:  # a degraded answer must not outlive the outage
+            await self.cache.put_results(cache_key, body, valid_until(ranked, self.results_ttl_s))
+        return body
+
+    async def _query_vector(self, query: str) -> list[float]:
+        vector = await self.cache.query_vector(query)
+        if vector is None:
+            vector = (await self.embedder.embed([query]))[0]
+            await self.cache.put_query_vector(query, vector)
+        return vector
+
+    async def _search(self, request: SearchIn, offset: int) -> tuple[dict[str, Any], list[Ranked]]:
         mode, degraded_reason = request.mode, None
         dense = None
         if mode in ("vector", "hybrid"):
             try:
-                dense = (await self.embedder.embed([request.query]))[0]
+                dense = await self._query_vector(request.query)
             except EmbeddingsUnavailable as exc:
                 mode, degraded_reason = "keyword", f"embeddings unavailable ({exc}); keyword results only"
         sparse = self.sparse.query(request.query) if mode in ("keyword", "hybrid") else None
@@ -119,4 +145,4 @@ class SearchService:
         }
         if degraded_reason:
             body["reason"] = degraded_reason
-        return body
+        return body, ranked
