@@ -53,6 +53,45 @@ def wait_for_search(context: ssl.SSLContext, https: int, key: str) -> dict[str, 
         time.sleep(0.5)
 
 
+def cli(
+    env: dict[str, str], key: str, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(REPO_ROOT / ".venv/bin/ai-stack"), *args],
+        env={**env, "AI_STACK_API_KEY": key},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def cli_ingest_and_search(env: dict[str, str], key: str, tmp_path: Path) -> None:
+    """`ai-stack ingest` and `ai-stack search` through the gateway, as an operator runs them."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / ".gitignore").write_text("private.md\n")
+    (notes / "zfs.md").write_text("# ZFS snapshots\n\nTake a snapshot with zfs snapshot pool/data@today.")
+    (notes / "private.md").write_text("# Private\n\nNot for the index.")
+    first = cli(env, key, "ingest", "--collection", "docs", "--project", "cli", ".", cwd=notes)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "added 1" in first.stdout, first.stdout
+    again = cli(env, key, "ingest", "--collection", "docs", "--project", "cli", ".", cwd=notes)
+    assert again.returncode == 0 and "unchanged 1" in again.stdout, again.stdout
+    deadline = time.monotonic() + 60
+    while True:
+        found = cli(env, key, "search", "how do I snapshot a ZFS dataset", "--project", "cli", "--json")
+        assert found.returncode == 0, found.stderr
+        results = json.loads(found.stdout)["results"]
+        if results or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert [r["path"] for r in results] == ["zfs.md"]
+    refused = cli(env, "aisk_not-a-key", "search", "zfs")
+    assert refused.returncode == 1 and "401" in refused.stderr + refused.stdout
+
+
 def test_start_status_stop(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {
@@ -111,6 +150,8 @@ def test_start_status_stop(tmp_path: Path) -> None:
         )
         assert document["outcome"] == "created"
         assert wait_for_search(context, https, key)["results"][0]["path"] == "ssh.md"
+
+        cli_ingest_and_search(env, key, tmp_path)
 
         ready_url = f"http://127.0.0.1:{embeddings_port}/health/ready"
         with urllib.request.urlopen(ready_url, timeout=10) as response:

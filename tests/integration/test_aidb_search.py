@@ -136,7 +136,11 @@ async def test_index_and_search_every_mode(stack: Stack) -> None:
     for path, content in CORPUS.items():
         await stack.put(path, content)
     status = await stack.drained()
-    assert status["collections"]["docs"]["chunks_indexed"] == len(CORPUS)
+    assert (
+        status["collections"]["docs"]["chunks_indexed"]
+        == status["collections"]["docs"]["chunks"]
+        == len(CORPUS)
+    )
     for mode in ("hybrid", "vector", "keyword"):
         found = await stack.search("how do I reclaim space from dead tuples", mode=mode, explain=True)
         assert found["results"][0]["path"] == "vacuum.md", (mode, found)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from ai_stack.aidb.settings import AidbSettings
 from ai_stack.auth.settings import AuthSettings
+from ai_stack.cli.aidb_client import ClientSettings
 from ai_stack.cli.stack import StackSettings
 from ai_stack.embeddings.settings import EmbeddingsSettings
 from pydantic_settings import BaseSettings
 
 from tests.harness.processes import REPO_ROOT
 
-SETTINGS: tuple[type[BaseSettings], ...] = (EmbeddingsSettings, AuthSettings, AidbSettings, StackSettings)
+SETTINGS: tuple[type[BaseSettings], ...] = (
+    EmbeddingsSettings,
+    AuthSettings,
+    AidbSettings,
+    StackSettings,
+    ClientSettings,
+)
 
 
 def test_every_setting_is_in_the_readme() -> None:

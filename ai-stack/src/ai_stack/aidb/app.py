@@ -139,6 +139,7 @@ async def _background_context(app: web.Application) -> AsyncIterator[None]:
         idle_s=settings.indexer_idle_s,
         max_backoff_s=settings.indexer_max_backoff_s,
         on_indexed=app[CACHE_KEY].invalidate,
+        concurrency=settings.indexer_concurrency,
     )
     backlog = BacklogMetrics(app[METRICS_KEY].prefix, app[METRICS_KEY].registry)
     tasks = [

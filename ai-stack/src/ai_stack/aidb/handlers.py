@@ -248,7 +248,7 @@ async def index_status(request: web.Request) -> web.Response:
                 "oldest_s": float(backlog["oldest_s"]),
                 "retrying": backlog["retrying"],
             },
-            "collections": {r["name"]: {"documents": r["documents"]} for r in counts},
+            "collections": {r["name"]: {"documents": r["documents"], "chunks": r["chunks"]} for r in counts},
         }
 
     status = await request.app[POOL_KEY].run(work)

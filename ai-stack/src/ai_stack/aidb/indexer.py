@@ -32,6 +32,14 @@ class OutboxItem:
     attempts: int
 
 
+def by_document(items: list[OutboxItem]) -> list[list[OutboxItem]]:
+    """Items grouped per document, groups and items in outbox order."""
+    groups: dict[uuid.UUID, list[OutboxItem]] = {}
+    for item in items:
+        groups.setdefault(item.document_id, []).append(item)
+    return list(groups.values())
+
+
 def retry_delay(attempts: int, max_s: float) -> float:
     """1, 2, 4, … seconds after each failed attempt, capped."""
     return float(min(max_s, 2 ** max(0, attempts - 1)))
@@ -71,6 +79,7 @@ class Indexer:
         idle_s: float,
         max_backoff_s: float,
         on_indexed: Callable[[set[str]], Awaitable[None]] | None = None,
+        concurrency: int = 1,
     ) -> None:
         self._pool = pool
         self._store = store
@@ -80,6 +89,7 @@ class Indexer:
         self._idle_s = idle_s
         self._max_backoff_s = max_backoff_s
         self._on_indexed = on_indexed
+        self._concurrency = concurrency
 
     async def run(self) -> None:
         """Drains forever; failures are retried per item, a broken database is waited out."""
@@ -96,15 +106,23 @@ class Indexer:
         """Claims due items, processes them; returns how many were claimed."""
         items = await self._pool.run(self._claim)
         changed: set[str] = set()
+        slots = asyncio.Semaphore(self._concurrency)
+
+        async def work_off(document_items: list[OutboxItem]) -> None:
+            async with slots:
+                for item in document_items:  # one document's items in outbox order
+                    changed.add(item.collection)  # a failure half-way may have changed the index too
+                    try:
+                        await self._process(item)
+                    except Exception as exc:
+                        await self._pool.run(functools.partial(self._retry_later, item=item, exc=exc))
+                    else:
+                        await self._pool.run(functools.partial(self._done, item_id=item.id))
+
         try:
-            for item in items:
-                changed.add(item.collection)  # a failure half-way may have changed the index too
-                try:
-                    await self._process(item)
-                except Exception as exc:
-                    await self._pool.run(functools.partial(self._retry_later, item=item, exc=exc))
-                else:
-                    await self._pool.run(functools.partial(self._done, item_id=item.id))
+            # Documents in parallel: one document's embedding request keeps one model worker busy,
+            # so working them off one at a time would leave the others idle.
+            await asyncio.gather(*(work_off(group) for group in by_document(items)))
         finally:
             # Even when the loop stops half-way, what reached the index must not hide behind a cache.
             if changed and self._on_indexed is not None:

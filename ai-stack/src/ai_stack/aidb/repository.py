@@ -162,8 +162,10 @@ async def list_documents(
 
 async def collections(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT c.name, c.description, c.created_at, count(d.id) AS documents"
+        "SELECT c.name, c.description, c.created_at, count(DISTINCT d.id) AS documents,"
+        " count(ch.id) AS chunks"
         " FROM collections c LEFT JOIN documents d ON d.collection = c.name"
+        " LEFT JOIN chunks ch ON ch.document_id = d.id AND ch.document_version = d.version"
         " GROUP BY c.name ORDER BY c.name"
     )
     return rows

@@ -51,6 +51,9 @@ class AidbSettings(CoreSettings):
     max_bulk_items: int = Field(200, ge=1, description="Most documents in one bulk request (413 above it).")
     max_query_chars: int = Field(2000, ge=1, description="Longest search query (413 above it).")
     indexer_batch: int = Field(16, ge=1, description="Outbox items the indexer claims at once.")
+    indexer_concurrency: int = Field(
+        4, ge=1, description="Documents the indexer embeds at once (keeps every model worker busy)."
+    )
     indexer_idle_s: float = Field(0.5, gt=0, description="Indexer poll interval when the outbox is empty.")
     indexer_max_backoff_s: float = Field(60.0, gt=0, description="Longest retry delay of a failing item.")
     purge_interval_s: float = Field(60.0, gt=0, description="How often expired documents are purged.")

@@ -1,15 +1,31 @@
-"""`ai-stack`: operator commands (keys, gateway configuration, status)."""
+"""`ai-stack`: operator commands (keys, gateway configuration, status) and aidb ingest and search."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from rich.console import Console
+
+from ai_stack.aidb.schemas import NAME_PATTERN
 from ai_stack.auth.keystore import KeyFileError, KeyStore
 from ai_stack.auth.settings import AuthSettings
+from ai_stack.cli.aidb_client import AidbClient, AidbError, ClientSettings, tls_context
+from ai_stack.cli.ingest import (
+    DEFAULT_BATCH_BYTES,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_ITEMS,
+    IngestRun,
+    Target,
+    run_ingest,
+)
+from ai_stack.cli.search import MODES, run_reindex, run_search, search_body
 from ai_stack.cli.stack import StackSettings, upstreams
 from ai_stack.cli.status import print_status
+from ai_stack.cli.walk import Selection
 from ai_stack.core.settings import SettingsError, load_settings
 from ai_stack.gateway.config import GatewayConfig, render_nginx_conf
 
@@ -32,7 +48,77 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--user", default=None, help="nginx worker user (when started as root)")
     render.add_argument("--listen", action="append", default=None, help="address to listen on")
     commands.add_parser("status", help="show the stack's processes and health")
+    _add_aidb_commands(commands)
     return parser
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _collection(text: str) -> str:
+    if not re.fullmatch(NAME_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            "lowercase letters, digits, - and _ (at most 63), starting alphanumeric"
+        )
+    return text
+
+
+def _add_aidb_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument("--url", help="gateway URL (default: https://127.0.0.1:<gateway HTTPS port>)")
+    connection.add_argument("--api-key", help="API key (default: AI_STACK_API_KEY, AI_STACK_API_KEY_FILE)")
+    connection.add_argument("--cacert", type=Path, help="CA certificate (default: the stack's tls/cert.pem)")
+    ingest = commands.add_parser("ingest", parents=[connection], help="send files to aidb (skips unchanged)")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
+    ingest.add_argument("--collection", type=_collection, default="documents", help="default: documents")
+    ingest.add_argument("--project", help="project of the documents (default: the name of --root)")
+    ingest.add_argument("--root", type=Path, help="documents are named relative to it (default: .)")
+    globs = "gitignore syntax, repeatable"
+    ingest.add_argument(
+        "--include", action="append", default=[], metavar="GLOB", help=f"only these ({globs})"
+    )
+    ingest.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help=f"skip these ({globs})"
+    )
+    ingest.add_argument("--force", action="store_true", help="send files the last run already stored")
+    ingest.add_argument("--create-collection", action="store_true", help="create --collection if missing")
+    ingest.add_argument(
+        "--batch-size",
+        type=_bounded(1, MAX_BATCH_ITEMS),
+        default=MAX_BATCH_ITEMS,
+        help="documents per request",
+    )
+    ingest.add_argument(
+        "--batch-bytes",
+        type=_bounded(1024, MAX_BATCH_BYTES),
+        default=DEFAULT_BATCH_BYTES,
+        help="bytes per request",
+    )
+    search = commands.add_parser("search", parents=[connection], help="search aidb")
+    search.add_argument("query")
+    search.add_argument("--mode", choices=MODES, default="hybrid")
+    search.add_argument(
+        "--collection",
+        type=_collection,
+        action="append",
+        default=[],
+        dest="collections",
+        metavar="COLLECTION",
+        help="only these (repeatable; default: all)",
+    )
+    search.add_argument("--project", help="only this project (default: all)")
+    search.add_argument("--limit", type=_bounded(1, 100), default=10, help="results (1-100, default 10)")
+    search.add_argument("--json", action="store_true", help="print aidb's answer as JSON")
+    commands.add_parser(
+        "reindex", parents=[connection], help="rebuild aidb's vector index from its documents"
+    )
 
 
 def _keys(args: argparse.Namespace) -> int:
@@ -74,6 +160,38 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _aidb_client(args: argparse.Namespace, stack: StackSettings) -> AidbClient:
+    key = args.api_key or load_settings(ClientSettings).api_key.get_secret_value()
+    if args.cacert is not None and not args.cacert.is_file():
+        raise AidbError(f"--cacert {args.cacert}: no such file")
+    cafile = args.cacert or stack.tls_dir / "cert.pem"
+    url = args.url or f"https://127.0.0.1:{stack.gateway_https_port}"
+    return AidbClient(url, key, verify=tls_context(cafile), cafile_hint=cafile)
+
+
+def _aidb(args: argparse.Namespace) -> int:
+    stack = load_settings(StackSettings)
+    with _aidb_client(args, stack) as client:
+        if args.command == "search":
+            body = search_body(args.query, args.mode, args.collections, args.project, args.limit)
+            return run_search(client, body, args.json, Console())
+        if args.command == "reindex":
+            return run_reindex(client, Console())
+        root = (args.root or Path.cwd()).absolute()
+        run = IngestRun(
+            paths=args.paths,
+            root=root,
+            selection=Selection.from_globs(args.include, args.exclude),
+            target=Target(
+                args.collection, args.project or root.name or "default", args.batch_size, args.batch_bytes
+            ),
+            state_file=stack.home / "ingest-state.json",
+            force=args.force,
+            create_collection=args.create_collection,
+        )
+        return run_ingest(client, run, Console(), Console(stderr=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ai-stack` console script."""
     args = _parser().parse_args(argv)
@@ -82,11 +200,13 @@ def main(argv: list[str] | None = None) -> int:
             return _keys(args)
         if args.command == "gateway":
             return _render(args)
+        if args.command in {"ingest", "search", "reindex"}:
+            return _aidb(args)
         return print_status(load_settings(StackSettings))
     except SettingsError as exc:
         print(f"ai-stack: {exc}", file=sys.stderr)
         return 2
-    except KeyFileError as exc:
+    except (KeyFileError, AidbError) as exc:
         print(f"ai-stack: {exc}", file=sys.stderr)
         return 1
 

@@ -1,0 +1,183 @@
+"""A small synchronous aidb client for the CLI: through the TLS gateway, with an API key."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ai_stack.core.settings import FileVariantSource
+
+RETRIED_STATUSES = frozenset({502, 503, 504})
+RETRIES = 3
+MAX_RETRY_WAIT_S = 10.0
+KEY_SOURCES = "--api-key, AI_STACK_API_KEY or AI_STACK_API_KEY_FILE"
+
+
+class ClientSettings(BaseSettings):
+    """The CLI's API key: AI_STACK_API_KEY, else the file named by AI_STACK_API_KEY_FILE."""
+
+    model_config = SettingsConfigDict(env_prefix="AI_STACK_", extra="ignore")
+
+    api_key: SecretStr = Field(SecretStr(""), description="API key the CLI sends as X-API-Key.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FileVariantSource(settings_cls))
+
+
+class AidbError(Exception):
+    """A call that failed, with a one-line message for the operator and the HTTP status if any."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def tls_context(cafile: Path) -> ssl.SSLContext:
+    """Trusts the stack's certificate when it exists, else the system's trust store."""
+    return (
+        ssl.create_default_context(cafile=str(cafile)) if cafile.is_file() else ssl.create_default_context()
+    )
+
+
+class AidbClient:
+    """aidb under `<base_url>/aidb`; 502-504 are retried for the idempotent calls."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        cafile_hint: Path | None = None,
+        timeout_s: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not api_key:
+            raise AidbError(f"no API key: pass {KEY_SOURCES} (create one with `ai-stack keys create`)")
+        self.base_url = base_url.rstrip("/")
+        self._cafile_hint = cafile_hint
+        self._sleep = sleep
+        # trust_env=False: proxy variables must not divert calls to the local gateway.
+        self._http = httpx.Client(
+            base_url=self.base_url + "/aidb",
+            headers={"X-API-Key": api_key},
+            verify=verify,
+            timeout=httpx.Timeout(timeout_s, connect=5.0),
+            trust_env=False,
+        )
+
+    def __enter__(self) -> AidbClient:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def bulk_upsert(self, body: bytes) -> list[dict[str, Any]]:
+        """Sends an encoded `{"documents": [...]}` body; the per-item results, in request order."""
+        headers = {"Content-Type": "application/json"}
+        answer = self._call("POST", "/documents/bulk", retry=True, content=body, headers=headers)
+        items: list[dict[str, Any]] = answer.get("items", [])
+        return items
+
+    def search(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/search", retry=True, json=body)
+
+    def reindex(self) -> dict[str, Any]:
+        return self._call("POST", "/reindex", retry=False)
+
+    def collections(self) -> list[str]:
+        answer = self._call("GET", "/collections", retry=True)
+        return [str(item["name"]) for item in answer.get("collections", [])]
+
+    def create_collection(self, name: str) -> None:
+        self._call("POST", "/collections", retry=False, json={"name": name})
+
+    def _call(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> dict[str, Any]:
+        attempts = RETRIES + 1 if retry else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                raise AidbError(self._transport_message(exc)) from None
+            if response.status_code not in RETRIED_STATUSES or attempt == attempts:
+                return _answer(response)
+            self._sleep(_retry_after(response, attempt))
+        raise RuntimeError("unreachable: the last attempt returns or raises")
+
+    def _transport_message(self, exc: httpx.TransportError) -> str:
+        causes = _causes(exc)
+        if any(isinstance(c, ssl.SSLCertVerificationError) for c in causes):
+            hint = f"; the stack's certificate is {self._cafile_hint}" if self._cafile_hint else ""
+            return f"TLS verification of {self.base_url} failed ({_last_words(causes)}){hint}"
+        if any(isinstance(c, ConnectionRefusedError) for c in causes):
+            return (
+                f"cannot connect to {self.base_url}: connection refused (is the stack up? `ai-stack status`)"
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return f"no answer from {self.base_url} in time ({type(exc).__name__})"
+        return f"cannot reach {self.base_url}: {_last_words(causes)}"
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    """The JSON body of a success, else an AidbError saying what went wrong in one line."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    status = response.status_code
+    if response.is_success and isinstance(body, dict):
+        return body
+    if response.is_success:
+        raise AidbError(f"unexpected answer from {response.request.url} (not a JSON object)", status)
+    error = body.get("error") if isinstance(body, dict) else None
+    code, message = (
+        ("", "") if not isinstance(error, dict) else (error.get("code", ""), error.get("message", ""))
+    )
+    if status == 401:
+        raise AidbError(f"the gateway refused the API key (401); check {KEY_SOURCES}", status)
+    if not message:
+        raise AidbError(f"HTTP {status} from {response.request.url}", status)
+    raise AidbError(f"aidb answered {status} {code}: {message}", status)
+
+
+def _retry_after(response: httpx.Response, attempt: int) -> float:
+    try:
+        wait = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        wait = float(2 ** (attempt - 1))
+    return min(max(wait, 0.0), MAX_RETRY_WAIT_S)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _last_words(causes: list[BaseException]) -> str:
+    """The innermost cause's message, which names the actual problem."""
+    return str(causes[-1]) or type(causes[-1]).__name__

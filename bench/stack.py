@@ -1,0 +1,175 @@
+"""The whole stack for a benchmark, started the operator's way: `scripts/ai-stack-startup.sh`.
+
+Everything (PostgreSQL, Redis, key verifier, embeddings, aidb, nginx) runs as native processes
+under a temporary AI_STACK_HOME on free ports, and requests go through the TLS gateway with an
+API key, as a client's would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import shutil
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import redis
+
+from tests.harness.processes import REPO_ROOT, free_port
+
+SCRIPT = REPO_ROOT / "scripts" / "ai-stack-startup.sh"
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    base_url: str  # https://localhost:PORT
+    api_key: str
+    cafile: Path
+    home: Path
+    env: dict[str, str]
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.cafile))
+
+    def session(self, connections: int = 32) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(ssl=self.ssl_context(), limit=connections)
+        return aiohttp.ClientSession(
+            connector=connector,
+            headers={"X-API-Key": self.api_key},
+            timeout=aiohttp.ClientTimeout(total=600),
+        )
+
+    def flush_redis(self) -> None:
+        """Empties every cache (embeddings' vectors, aidb's query vectors and results)."""
+        url = (self.home / "secrets" / "redis-url").read_text().strip()
+        client = redis.Redis.from_url(url)
+        client.flushall()
+        client.close()
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+
+
+@contextlib.contextmanager
+def running_stack(**extra_env: str) -> Iterator[RunningStack]:
+    """Starts the stack (health-gated), yields it, stops it and removes its data."""
+    root = Path(tempfile.mkdtemp(prefix="ai-stack-bench-"))
+    home = root / "home"
+    https = free_port()
+    env = {
+        **os.environ,
+        "AI_STACK_HOME": str(home),
+        "AI_STACK_LOG_DIR": str(root / "logs"),
+        "AI_STACK_PG_PORT": str(free_port()),
+        "AI_STACK_REDIS_PORT": str(free_port()),
+        "AI_STACK_GATEWAY_HTTPS_PORT": str(https),
+        "AI_STACK_GATEWAY_HTTP_PORT": str(free_port()),
+        "AI_STACK_EMBEDDINGS_PORT": str(free_port()),
+        "AI_STACK_AUTH_PORT": str(free_port()),
+        "AI_STACK_AIDB_PORT": str(free_port()),
+        **extra_env,
+    }
+    for inherited in (
+        "AI_STACK_EMBEDDINGS_REDIS_URL",
+        "AI_STACK_AIDB_REDIS_URL",
+        "AI_STACK_AIDB_EMBEDDINGS_URL",
+    ):
+        env.pop(inherited, None)
+    try:
+        started = _run(env)
+        if started.returncode != 0:
+            raise RuntimeError(
+                f"the stack did not start:\n{started.stdout[-3000:]}\n{started.stderr[-3000:]}"
+            )
+        key = subprocess.run(
+            [str(REPO_ROOT / ".venv/bin/ai-stack"), "keys", "create", "--name", "bench"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        yield RunningStack(f"https://localhost:{https}", key, home / "tls" / "cert.pem", home, env)
+    finally:
+        _run(env, "--stop")
+        if os.geteuid() == 0:
+            slug = hashlib.sha256(str(home).encode()).hexdigest()[:12]
+            shutil.rmtree(f"/var/lib/ai-stack/{slug}", ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def post(session: aiohttp.ClientSession, url: str, body: Any) -> Any:
+    async with session.post(url, json=body) as response:
+        answer = await response.json()
+        if response.status >= 400:
+            raise RuntimeError(f"{url} answered {response.status}: {answer}")
+        return answer
+
+
+async def wait_drained(
+    session: aiohttp.ClientSession, stack: RunningStack, timeout_s: float
+) -> dict[str, Any]:
+    """Polls /aidb/index/status until the outbox is empty."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        async with session.get(f"{stack.base_url}/aidb/index/status") as response:
+            status = dict(await response.json())
+        if status["outbox"]["pending"] == 0:
+            return status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"indexing did not finish: {status['outbox']}")
+        await asyncio.sleep(0.5)
+
+
+async def ingest(
+    stack: RunningStack,
+    session: aiohttp.ClientSession,
+    documents: list[dict[str, Any]],
+    *,
+    batch: int = 50,
+    concurrency: int = 2,
+) -> int:
+    """Bulk-writes `documents` (PostgreSQL only; indexing follows in the background).
+
+    Returns how many aidb refused (e.g. a test file holding a private key: 422); others raise.
+    """
+    batches = [documents[i : i + batch] for i in range(0, len(documents), batch)]
+    queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+    for item in batches:
+        queue.put_nowait(item)
+
+    refused = 0
+
+    async def worker() -> None:
+        nonlocal refused
+        while not queue.empty():
+            answer = await post(
+                session, f"{stack.base_url}/aidb/documents/bulk", {"documents": queue.get_nowait()}
+            )
+            failed = [r for r in answer["items"] if r["status"] >= 400]
+            if any(r["status"] not in (413, 422) for r in failed):
+                raise RuntimeError(f"bulk items failed: {failed[:3]}")
+            refused += len(failed)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return refused
+
+
+@contextlib.asynccontextmanager
+async def open_session(stack: RunningStack, connections: int = 32) -> AsyncIterator[aiohttp.ClientSession]:
+    session = stack.session(connections)
+    try:
+        yield session
+    finally:
+        await session.close()
