@@ -6,14 +6,13 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
-import os
 import secrets
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ai_stack.auth.apikeys import generate_key, hash_key
+from ai_stack.core.files import write_atomically
 
 
 @dataclass(frozen=True)
@@ -86,16 +85,5 @@ class KeyStore:
         return revoked
 
     def _save(self, keys: list[StoredKey]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         body = json.dumps({"keys": [asdict(k) for k in keys]}, indent=2)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".api-keys.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path, body.encode(), mode=0o600)

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from ai_stack.core.settings import FileVariantSource
+from ai_stack.core.settings import FileVariantSettings
 
 RETRIED_STATUSES = frozenset({502, 503, 504})
 RETRIES = 3
@@ -21,23 +21,12 @@ MAX_RETRY_WAIT_S = 10.0
 KEY_SOURCES = "--api-key, AI_STACK_API_KEY or AI_STACK_API_KEY_FILE"
 
 
-class ClientSettings(BaseSettings):
+class ClientSettings(FileVariantSettings):
     """The CLI's API key: AI_STACK_API_KEY, else the file named by AI_STACK_API_KEY_FILE."""
 
     model_config = SettingsConfigDict(env_prefix="AI_STACK_", extra="ignore")
 
     api_key: SecretStr = Field(SecretStr(""), description="API key the CLI sends as X-API-Key.")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, FileVariantSource(settings_cls))
 
 
 class AidbError(Exception):

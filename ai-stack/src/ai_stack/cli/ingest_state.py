@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import orjson
 
 from ai_stack.cli.walk import Document
+from ai_stack.core.files import write_atomically
 
 
 class IngestState:
@@ -35,10 +35,7 @@ class IngestState:
 
     def save(self) -> None:
         """Writes atomically, so an interrupted run leaves the previous state or the new one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(orjson.dumps({"version": 1, "scopes": self._scopes}))
-        os.replace(temporary, self.path)
+        write_atomically(self.path, orjson.dumps({"version": 1, "scopes": self._scopes}))
 
 
 def _read_scopes(path: Path) -> dict[str, dict[str, str]]:

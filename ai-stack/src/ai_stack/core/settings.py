@@ -41,7 +41,22 @@ class FileVariantSource(PydanticBaseSettingsSource):
         return values
 
 
-class CoreSettings(BaseSettings):
+class FileVariantSettings(BaseSettings):
+    """Settings read from the arguments, then the environment, then `*_FILE` variants."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FileVariantSource(settings_cls))
+
+
+class CoreSettings(FileVariantSettings):
     """Fields every service has. Subclasses set `env_prefix`, e.g. AI_STACK_EMBEDDINGS_."""
 
     model_config = SettingsConfigDict(extra="ignore", validate_default=True)
@@ -61,17 +76,6 @@ class CoreSettings(BaseSettings):
         10.0, gt=0, description="Seconds an open breaker waits before admitting one probe."
     )
     shutdown_timeout_s: float = Field(10.0, gt=0, description="Graceful shutdown budget.")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, FileVariantSource(settings_cls))
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
