@@ -49,7 +49,7 @@ class RunningStack:
         )
 
     def flush_redis(self) -> None:
-        """Empties every cache (embeddings' vectors, aidb's query vectors and results)."""
+        """Empties every cache (the embeddings service's vectors, aidb's result pages)."""
         url = (self.home / "secrets" / "redis-url").read_text().strip()
         client = redis.Redis.from_url(url)
         client.flushall()

@@ -301,9 +301,10 @@ async def test_search_bad_input(stack: Stack) -> None:
         assert "error" in await response.json()
 
 
-def cache_count(metrics: str, outcome: str, kind: str) -> float:
-    found = re.search(rf'^aidb_cache_{outcome}_total{{kind="{kind}"}} (\S+)$', metrics, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+def cache_count(metrics: str, outcome: str) -> float:
+    found = re.search(rf"^aidb_results_cache_{outcome}_total (\S+)$", metrics, re.MULTILINE)
+    assert found is not None, f"no aidb_results_cache_{outcome}_total in /metrics"
+    return float(found.group(1))
 
 
 async def test_results_are_cached_until_the_collection_changes(stack: Stack) -> None:
@@ -314,8 +315,8 @@ async def test_results_are_cached_until_the_collection_changes(stack: Stack) -> 
     unscoped = await stack.search("barn owl hunting")
     assert again == first and [r["path"] for r in unscoped["results"]] == ["owl.md"]
     metrics = await (await stack.client.get("/metrics")).text()
-    assert cache_count(metrics, "hits", "results") == 1
-    assert cache_count(metrics, "hits", "query_vector") == 1  # the unscoped search reused the vector
+    assert cache_count(metrics, "hits") == 1
+    assert cache_count(metrics, "misses") == 2  # the first search and the unscoped one
 
     await stack.put("owl2.md", "# Owls\n\nBarn owls nest in old barns.")  # same collection
     await stack.drained()
@@ -323,10 +324,16 @@ async def test_results_are_cached_until_the_collection_changes(stack: Stack) -> 
     assert {r["path"] for r in after["results"]} == {"owl.md", "owl2.md"}
     assert {r["path"] for r in (await stack.search("barn owl hunting"))["results"]} == {"owl.md", "owl2.md"}
 
+    # A write to "docs" leaves the pages of other collections cached.
+    await stack.put("heron.md", "# Herons\n\nBarn owls share the marsh with herons.", collection="documents")
+    await stack.drained()
     other = await stack.search("barn owl hunting", collections=["documents"])
+    assert [r["path"] for r in other["results"]] == ["heron.md"]
+    hits = cache_count(await (await stack.client.get("/metrics")).text(), "hits")
     await stack.put("owl3.md", "# Owls\n\nOwls everywhere.", collection="docs")
     await stack.drained()
-    assert await stack.search("barn owl hunting", collections=["documents"]) == other  # still cached
+    assert await stack.search("barn owl hunting", collections=["documents"]) == other
+    assert cache_count(await (await stack.client.get("/metrics")).text(), "hits") == hits + 1
 
 
 @pytest.mark.usefixtures("private_redis")

@@ -112,7 +112,6 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
     app[CACHE_KEY] = SearchCache(
         app[REDIS_KEY],
         settings.tokenizer_model,
-        vector_ttl_s=settings.query_vector_cache_ttl_s,
         results_ttl_s=settings.results_cache_ttl_s,
         metrics=CacheMetrics(app[METRICS_KEY].prefix, app[METRICS_KEY].registry),
     )
@@ -122,7 +121,6 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
         RemoteEmbedder(app[EMBEDDINGS_CLIENT_KEY]),
         Bm25Encoder(),
         app[CACHE_KEY],
-        results_ttl_s=settings.results_cache_ttl_s,
     )
     yield
 

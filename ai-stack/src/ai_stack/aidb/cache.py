@@ -1,4 +1,7 @@
-"""Redis cache of query vectors and search results, with per-collection invalidation.
+"""Redis cache of search result pages, with per-collection invalidation.
+
+Query vectors are not cached here: the embeddings service already keeps every vector it
+computes in Redis and answers a repeated text from there before it reaches the model.
 
 Invalidation uses generation counters instead of deleting keys: a result key embeds the
 current generation of every collection it covers (or of "any" when unscoped) and of a global
@@ -16,7 +19,6 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import orjson
 import structlog
 from prometheus_client import CollectorRegistry, Counter
@@ -49,34 +51,36 @@ def _digest(*parts: bytes) -> str:
 
 
 class CacheMetrics:
-    """Hits and misses per kind (query vector, results)."""
+    """Result-page hits and misses."""
 
     def __init__(self, prefix: str, registry: CollectorRegistry) -> None:
-        self.hits = Counter(f"{prefix}_cache_hits", "Cache hits.", ["kind"], registry=registry)
-        self.misses = Counter(f"{prefix}_cache_misses", "Cache misses.", ["kind"], registry=registry)
+        self.hits = Counter(
+            f"{prefix}_results_cache_hits", "Result pages served from Redis.", registry=registry
+        )
+        self.misses = Counter(
+            f"{prefix}_results_cache_misses", "Searches that found no cached page.", registry=registry
+        )
 
 
 class SearchCache:
-    """Query vectors (keyed by model and text) and result pages (keyed by request and generations)."""
+    """Result pages, keyed by the model, the request and the generations it depends on."""
 
     def __init__(
         self,
         redis: GuardedRedis | None,
         model: str,
         *,
-        vector_ttl_s: int,
         results_ttl_s: int,
         metrics: CacheMetrics | None = None,
     ) -> None:
         self._redis = redis
         self._model = model.encode()
-        self._vector_ttl_s = vector_ttl_s
         self._results_ttl_s = results_ttl_s
         self._metrics = metrics
 
-    def _count(self, kind: str, hit: bool) -> None:
+    def _count(self, hit: bool) -> None:
         if self._metrics is not None:
-            (self._metrics.hits if hit else self._metrics.misses).labels(kind).inc()
+            (self._metrics.hits if hit else self._metrics.misses).inc()
 
     async def _safely(self, what: str, command: Any) -> Any:
         if self._redis is None:
@@ -86,23 +90,6 @@ class SearchCache:
         except Exception as exc:  # Redis down or slow: behave as if nothing were cached
             log.debug("search_cache_unavailable", operation=what, error=str(exc))
             return None
-
-    def _vector_key(self, query: str) -> str:
-        return f"{PREFIX}qvec:{_digest(self._model, query.encode())}"
-
-    async def query_vector(self, query: str) -> list[float] | None:
-        if self._vector_ttl_s <= 0:
-            return None
-        raw = await self._safely("get_vector", lambda c: c.get(self._vector_key(query)))
-        self._count("query_vector", raw is not None)
-        return None if raw is None else np.frombuffer(raw, dtype=np.float32).tolist()
-
-    async def put_query_vector(self, query: str, vector: list[float]) -> None:
-        if self._vector_ttl_s > 0:
-            value = np.asarray(vector, dtype=np.float32).tobytes()
-            await self._safely(
-                "put_vector", lambda c: c.set(self._vector_key(query), value, ex=self._vector_ttl_s)
-            )
 
     async def _results_key(self, request: dict[str, Any], collections: Iterable[str]) -> str | None:
         names = generation_keys(collections)
@@ -127,13 +114,15 @@ class SearchCache:
         entry = orjson.loads(raw) if raw else None
         if entry is not None and entry["valid_until"] <= time.time():
             entry = None  # a result in it has expired since: expired documents leave search at once
-        self._count("results", entry is not None)
+        self._count(entry is not None)
         return key, (entry["body"] if entry else None)
 
-    async def put_results(self, key: str | None, body: dict[str, Any], valid_until: float) -> None:
+    async def put_results(self, key: str | None, body: dict[str, Any], expiries: Iterable[float]) -> None:
+        """Stores a page until the TTL or the first expiry of a document in it, whichever is sooner."""
         if key is None:
             return
-        ttl = min(self._results_ttl_s, max(1, int(valid_until - time.time())))
+        valid_until = min([time.time() + self._results_ttl_s, *expiries])
+        ttl = max(1, int(valid_until - time.time()))
         entry = orjson.dumps({"valid_until": valid_until, "body": body})
         await self._safely("put_results", lambda c: c.set(key, entry, ex=ttl))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,12 +71,6 @@ def result_json(item: Ranked, explain: bool) -> dict[str, Any]:
     return body
 
 
-def valid_until(ranked: list[Ranked], ttl_s: float) -> float:
-    """When a cached page of `ranked` goes stale by itself: at the TTL or the first expiry in it."""
-    expiries = [r.payload["expires_at"] for r in ranked if r.payload.get("expires_at") is not None]
-    return float(min([time.time() + ttl_s, *expiries]))
-
-
 @dataclass
 class SearchService:
     store: VectorStore
@@ -85,7 +78,6 @@ class SearchService:
     embedder: RemoteEmbedder
     sparse: Bm25Encoder
     cache: SearchCache
-    results_ttl_s: float = 60.0
 
     async def search(self, request: SearchIn) -> dict[str, Any]:
         offset = decode_cursor(request.cursor) if request.cursor else request.offset
@@ -94,22 +86,17 @@ class SearchService:
             return cached
         body, ranked = await self._search(request, offset)
         if not body["degraded"]:  # a degraded answer must not outlive the outage
-            await self.cache.put_results(cache_key, body, valid_until(ranked, self.results_ttl_s))
+            # Every candidate counts: one that expires changes the fused ranks of the others.
+            expiries = [r.payload["expires_at"] for r in ranked if r.payload.get("expires_at") is not None]
+            await self.cache.put_results(cache_key, body, expiries)
         return body
-
-    async def _query_vector(self, query: str) -> list[float]:
-        vector = await self.cache.query_vector(query)
-        if vector is None:
-            vector = (await self.embedder.embed([query]))[0]
-            await self.cache.put_query_vector(query, vector)
-        return vector
 
     async def _search(self, request: SearchIn, offset: int) -> tuple[dict[str, Any], list[Ranked]]:
         mode, degraded_reason = request.mode, None
         dense = None
         if mode in ("vector", "hybrid"):
             try:
-                dense = await self._query_vector(request.query)
+                dense = (await self.embedder.embed([request.query]))[0]
             except EmbeddingsUnavailable as exc:
                 mode, degraded_reason = "keyword", f"embeddings unavailable ({exc}); keyword results only"
         sparse = self.sparse.query(request.query) if mode in ("keyword", "hybrid") else None

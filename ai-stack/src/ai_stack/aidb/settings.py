@@ -57,9 +57,6 @@ class AidbSettings(CoreSettings):
     indexer_idle_s: float = Field(0.5, gt=0, description="Indexer poll interval when the outbox is empty.")
     indexer_max_backoff_s: float = Field(60.0, gt=0, description="Longest retry delay of a failing item.")
     purge_interval_s: float = Field(60.0, gt=0, description="How often expired documents are purged.")
-    query_vector_cache_ttl_s: int = Field(
-        7 * 86400, ge=0, description="Seconds Redis keeps a query's vector (0: not cached)."
-    )
     results_cache_ttl_s: int = Field(
         60, ge=0, description="Longest life of a cached result page; writes invalidate sooner (0: off)."
     )
