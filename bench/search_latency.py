@@ -11,8 +11,9 @@ Starts the whole stack with scripts/ai-stack-startup.sh (embedded qdrant-edge en
    to (1), since embedding is the work both do.
 3. Hybrid search over every chunk with `--clients` concurrent clients, each query asked once
    per phase: cold (all caches emptied: the query is embedded), warm query-vector cache (the
-   embeddings service answers the query's vector from Redis; a different page size, so no cached result page), and hot (the
-   same requests again: result pages come from the cache). p50/p95/p99 per phase.
+   embeddings service answers the query's vector from Redis; a different page size, so no
+   cached result page), and hot (the same requests again: result pages come from the cache).
+   p50/p95/p99 per phase.
 Run it on an otherwise idle machine.
 """
 

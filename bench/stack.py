@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import os
 import shutil
 import ssl
-import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,9 +21,7 @@ from typing import Any
 import aiohttp
 import redis
 
-from tests.harness.processes import REPO_ROOT, free_port
-
-SCRIPT = REPO_ROOT / "scripts" / "ai-stack-startup.sh"
+from tests.harness.startup import create_key, run_startup, startup_env, stop_and_clean
 
 
 @dataclass(frozen=True)
@@ -56,56 +51,27 @@ class RunningStack:
         client.close()
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
-
-
 @contextlib.contextmanager
 def running_stack(**extra_env: str) -> Iterator[RunningStack]:
     """Starts the stack (health-gated), yields it, stops it and removes its data."""
     root = Path(tempfile.mkdtemp(prefix="ai-stack-bench-"))
-    home = root / "home"
-    https = free_port()
-    env = {
-        **os.environ,
-        "AI_STACK_HOME": str(home),
-        "AI_STACK_LOG_DIR": str(root / "logs"),
-        "AI_STACK_PG_PORT": str(free_port()),
-        "AI_STACK_REDIS_PORT": str(free_port()),
-        "AI_STACK_GATEWAY_HTTPS_PORT": str(https),
-        "AI_STACK_GATEWAY_HTTP_PORT": str(free_port()),
-        "AI_STACK_EMBEDDINGS_PORT": str(free_port()),
-        "AI_STACK_AUTH_PORT": str(free_port()),
-        "AI_STACK_AIDB_PORT": str(free_port()),
-        **extra_env,
-    }
-    for inherited in (
-        "AI_STACK_EMBEDDINGS_REDIS_URL",
-        "AI_STACK_AIDB_REDIS_URL",
-        "AI_STACK_AIDB_EMBEDDINGS_URL",
-    ):
-        env.pop(inherited, None)
+    env = startup_env(root, **extra_env)
     try:
-        started = _run(env)
+        started = run_startup(env, timeout=3600)
         if started.returncode != 0:
             raise RuntimeError(
                 f"the stack did not start:\n{started.stdout[-3000:]}\n{started.stderr[-3000:]}"
             )
-        key = subprocess.run(
-            [str(REPO_ROOT / ".venv/bin/ai-stack"), "keys", "create", "--name", "bench"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        yield RunningStack(f"https://localhost:{https}", key, home / "tls" / "cert.pem", home, env)
+        home = Path(env["AI_STACK_HOME"])
+        yield RunningStack(
+            f"https://localhost:{env['AI_STACK_GATEWAY_HTTPS_PORT']}",
+            create_key(env, "bench"),
+            home / "tls" / "cert.pem",
+            home,
+            env,
+        )
     finally:
-        _run(env, "--stop")
-        if os.geteuid() == 0:
-            slug = hashlib.sha256(str(home).encode()).hexdigest()[:12]
-            shutil.rmtree(f"/var/lib/ai-stack/{slug}", ignore_errors=True)
+        stop_and_clean(env)
         shutil.rmtree(root, ignore_errors=True)
 
 

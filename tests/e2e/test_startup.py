@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
 import ssl
 import subprocess
 import time
@@ -15,21 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.harness.processes import REPO_ROOT, free_port
+from tests.harness.startup import CLI, create_key, run_startup, startup_env, stop_and_clean
 
 pytestmark = pytest.mark.slow
-SCRIPT = REPO_ROOT / "scripts" / "ai-stack-startup.sh"
-
-
-def run(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(SCRIPT), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 SSH_NOTE = "# OpenSSH on NixOS\n\nSet services.openssh.enable = true to run sshd."
@@ -57,7 +42,7 @@ def cli(
     env: dict[str, str], key: str, *args: str, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(REPO_ROOT / ".venv/bin/ai-stack"), *args],
+        [str(CLI), *args],
         env={**env, "AI_STACK_API_KEY": key},
         capture_output=True,
         text=True,
@@ -93,47 +78,25 @@ def cli_ingest_and_search(env: dict[str, str], key: str, tmp_path: Path) -> None
 
 
 def test_start_status_stop(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    env = {
-        **os.environ,
-        "AI_STACK_HOME": str(home),
-        "AI_STACK_LOG_DIR": str(tmp_path / "logs"),
-        "AI_STACK_PG_PORT": str(free_port()),
-        "AI_STACK_REDIS_PORT": str(free_port()),
-        "AI_STACK_GATEWAY_HTTPS_PORT": str(https := free_port()),
-        "AI_STACK_GATEWAY_HTTP_PORT": str(free_port()),
-        "AI_STACK_EMBEDDINGS_PORT": str(embeddings_port := free_port()),
-        "AI_STACK_AUTH_PORT": str(free_port()),
-        "AI_STACK_AIDB_PORT": str(free_port()),
-    }
-    for inherited in (
-        "AI_STACK_EMBEDDINGS_REDIS_URL",
-        "AI_STACK_AIDB_REDIS_URL",
-        "AI_STACK_AIDB_EMBEDDINGS_URL",
-    ):
-        env.pop(inherited, None)
+    env = startup_env(tmp_path)
+    home, https = Path(env["AI_STACK_HOME"]), int(env["AI_STACK_GATEWAY_HTTPS_PORT"])
+    embeddings_port = env["AI_STACK_EMBEDDINGS_PORT"]
     try:
-        started = run(env)
+        started = run_startup(env)
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
         assert list((tmp_path / "logs").glob("ai-stack-startup-*.log"))
 
-        again = run(env)
+        again = run_startup(env)
         assert again.returncode == 0
         assert "embeddings already running" in again.stdout
 
-        status = run(env, "--status")
+        status = run_startup(env, "--status")
         assert status.returncode == 0, status.stdout
         for name in ("postgres", "redis", "auth", "embeddings", "aidb", "gateway"):
             assert name in status.stdout
         assert "stopped" not in status.stdout
 
-        key = subprocess.run(
-            [str(REPO_ROOT / ".venv/bin/ai-stack"), "keys", "create", "--name", "e2e"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        key = create_key(env, "e2e")
         assert key.startswith("aisk_") and "\n" not in key
         context = ssl.create_default_context(cafile=str(home / "tls" / "cert.pem"))
         request = urllib.request.Request(
@@ -158,13 +121,10 @@ def test_start_status_stop(tmp_path: Path) -> None:
             ready = json.loads(response.read())
         assert ready["dependencies"]["redis"]["state"] == "up"  # the password-protected Redis works
 
-        stopped = run(env, "--stop")
+        stopped = run_startup(env, "--stop")
         assert stopped.returncode == 0, stopped.stderr
-        after = run(env, "--status")
+        after = run_startup(env, "--status")
         assert after.returncode == 5
         assert "stopped" in after.stdout
     finally:
-        run(env, "--stop", timeout=120)
-        if os.geteuid() == 0:
-            slug = hashlib.sha256(str(home).encode()).hexdigest()[:12]
-            shutil.rmtree(f"/var/lib/ai-stack/{slug}", ignore_errors=True)
+        stop_and_clean(env)

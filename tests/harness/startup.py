@@ -1,0 +1,63 @@
+"""The stack started the operator's way (scripts/ai-stack-startup.sh), for e2e tests and benchmarks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.harness.processes import REPO_ROOT, free_port
+
+SCRIPT = REPO_ROOT / "scripts" / "ai-stack-startup.sh"
+CLI = REPO_ROOT / ".venv" / "bin" / "ai-stack"
+# Variables a developer's shell may carry that would point the stack at other services.
+INHERITED = ("AI_STACK_EMBEDDINGS_REDIS_URL", "AI_STACK_AIDB_REDIS_URL", "AI_STACK_AIDB_EMBEDDINGS_URL")
+
+
+def startup_env(root: Path, **extra: str) -> dict[str, str]:
+    """The environment of a private stack under `root` (home, logs) on free ports."""
+    env = {
+        **os.environ,
+        "AI_STACK_HOME": str(root / "home"),
+        "AI_STACK_LOG_DIR": str(root / "logs"),
+        "AI_STACK_PG_PORT": str(free_port()),
+        "AI_STACK_REDIS_PORT": str(free_port()),
+        "AI_STACK_GATEWAY_HTTPS_PORT": str(free_port()),
+        "AI_STACK_GATEWAY_HTTP_PORT": str(free_port()),
+        "AI_STACK_EMBEDDINGS_PORT": str(free_port()),
+        "AI_STACK_AUTH_PORT": str(free_port()),
+        "AI_STACK_AIDB_PORT": str(free_port()),
+        **extra,
+    }
+    for name in INHERITED:
+        env.pop(name, None)
+    return env
+
+
+def run_startup(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def create_key(env: dict[str, str], name: str) -> str:
+    """A new API key, printed once by `ai-stack keys create`."""
+    created = subprocess.run(
+        [str(CLI), "keys", "create", "--name", name], env=env, capture_output=True, text=True, check=True
+    )
+    return created.stdout.strip()
+
+
+def stop_and_clean(env: dict[str, str]) -> None:
+    """Stops the stack and removes the system directory it uses when run as root."""
+    run_startup(env, "--stop", timeout=120)
+    if os.geteuid() == 0:
+        slug = hashlib.sha256(env["AI_STACK_HOME"].encode()).hexdigest()[:12]
+        shutil.rmtree(f"/var/lib/ai-stack/{slug}", ignore_errors=True)
