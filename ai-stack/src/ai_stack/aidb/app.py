@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from ai_stack.aidb.cache import CacheMetrics, SearchCache
 from ai_stack.aidb.chunking import Chunk, ChunkingOptions, chunk_text
 from ai_stack.aidb.embedder import RemoteEmbedder
+from ai_stack.aidb.html_text import html_to_text
 from ai_stack.aidb.indexer import Indexer, purge_expired
 from ai_stack.aidb.keys import (
     AIDB_SETTINGS_KEY,
@@ -44,7 +45,8 @@ from ai_stack.embeddings.tokens import TokenCounter
 
 log = structlog.get_logger(__name__)
 SERVICE = "aidb"
-MARKDOWN_TYPES = {"text/markdown", "text/x-markdown", "text/html"}
+MARKDOWN_TYPES = {"text/markdown", "text/x-markdown"}
+HTML_TYPES = {"text/html", "application/xhtml+xml"}
 
 
 def create_app(
@@ -72,12 +74,15 @@ def create_app(
 
 
 def make_chunker(settings: AidbSettings) -> Callable[[str, str], list[Chunk]]:
-    """Chunks with the embedding model's tokenizer; Markdown rules for Markdown content."""
+    """Chunks with the embedding model's tokenizer; Markdown rules for Markdown content, and for
+    HTML once it is turned into text with headings (tags must not reach the index)."""
     count = TokenCounter.for_model(settings.tokenizer_model)
     markdown = ChunkingOptions(settings.chunk_max_tokens, settings.chunk_overlap_tokens, markdown=True)
     plain = ChunkingOptions(settings.chunk_max_tokens, settings.chunk_overlap_tokens, markdown=False)
 
     def chunk(content: str, content_type: str) -> list[Chunk]:
+        if content_type in HTML_TYPES:
+            return chunk_text(html_to_text(content)[1], count, markdown)
         return chunk_text(content, count, markdown if content_type in MARKDOWN_TYPES else plain)
 
     return chunk

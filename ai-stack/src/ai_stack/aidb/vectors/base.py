@@ -12,6 +12,8 @@ from ai_stack.aidb.sparse import SparseVector
 
 DENSE = "dense"
 SPARSE = "bm25"
+# Payload fields every query or delete filters on: engines that can index payload index these.
+KEYWORD_FIELDS = ("collection", "project", "status", "document_id")
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,17 @@ from typing import Any, TypeVar
 import qdrant_edge as qe
 
 from ai_stack.aidb.sparse import SparseVector
-from ai_stack.aidb.vectors.base import DENSE, SPARSE, ChunkPoint, Hit, SearchFilter, VectorStore
+from ai_stack.aidb.vectors.base import (
+    DENSE,
+    KEYWORD_FIELDS,
+    SPARSE,
+    ChunkPoint,
+    Hit,
+    SearchFilter,
+    VectorStore,
+)
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
 
-KEYWORD_FIELDS = ("collection", "project", "status", "document_id")
 BOOL_MIRROR = "_bool"
 T = TypeVar("T")
 

@@ -10,11 +10,18 @@ from typing import Any
 from qdrant_client import AsyncQdrantClient, models
 
 from ai_stack.aidb.sparse import SparseVector
-from ai_stack.aidb.vectors.base import DENSE, SPARSE, ChunkPoint, Hit, SearchFilter, VectorStore
+from ai_stack.aidb.vectors.base import (
+    DENSE,
+    KEYWORD_FIELDS,
+    SPARSE,
+    ChunkPoint,
+    Hit,
+    SearchFilter,
+    VectorStore,
+)
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
 
 COLLECTION = "aidb_chunks"
-KEYWORD_FIELDS = ("collection", "project", "status", "document_id")
 
 
 def _epoch(value: dt.datetime) -> float:
