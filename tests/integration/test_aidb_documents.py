@@ -52,10 +52,11 @@ async def test_create_unchanged_update_delete(client: TestClient) -> None:
     body = await created.json()
     assert created.status == 202
     assert body["outcome"] == "created" and body["version"] == 1 and body["indexing"] == "pending"
+    assert body["chunks"] == 1
 
     same = await client.post("/documents", json=doc("a.md", title="A"))
     assert same.status == 200
-    assert (await same.json())["outcome"] == "unchanged"
+    assert (await same.json())["outcome"] == "unchanged" and (await same.json())["chunks"] == 0
 
     changed = await client.post("/documents", json=doc("a.md", "# Title\n\nNew text.", title="A"))
     assert changed.status == 202

@@ -83,7 +83,15 @@ class FakeAidb:
         self.stored[key] = (digest, doc)
         outcome = "created" if previous is None else "unchanged" if previous[0] == digest else "updated"
         status = 200 if outcome == "unchanged" else 202
-        return {"status": status, "id": digest[:32], "version": 1, "outcome": outcome, "indexing": "pending"}
+        chunks = 0 if outcome == "unchanged" else doc["content"].count("\n\n") + 1  # like aidb: one per block
+        return {
+            "status": status,
+            "id": digest[:32],
+            "version": 1,
+            "outcome": outcome,
+            "indexing": "pending",
+            "chunks": chunks,
+        }
 
     async def _collections(self, request: web.Request) -> web.Response:
         names = sorted(self.collections)

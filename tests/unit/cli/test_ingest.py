@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from ai_stack.cli.__main__ import main
 from ai_stack.cli.aidb_client import AidbClient, AidbError
-from ai_stack.cli.ingest import IngestRun, Target, run_ingest
-from ai_stack.cli.walk import Selection
+from ai_stack.cli.ingest import Ingester, IngestRun, Target, run_ingest
+from ai_stack.cli.ingest_state import IngestState
+from ai_stack.cli.walk import Selection, collect
 from rich.console import Console
 
 from tests.unit.cli.conftest import API_KEY, FakeAidb
@@ -222,3 +223,22 @@ async def test_command_line_reports_a_refused_connection_in_one_line(
         "ai-stack: cannot connect to http://127.0.0.1:9: connection refused"
         " (is the stack up? `ai-stack status`)\n"
     )
+
+
+async def test_progress_reports_files_bytes_and_chunks(
+    fake_aidb: tuple[FakeAidb, str], tmp_path: Path
+) -> None:
+    _, url = fake_aidb
+    _files(tmp_path / "docs", 3)
+    run = _run(tmp_path, max_items=2)
+    reports: list[tuple[int, int, int]] = []
+
+    def ingest_with_progress() -> None:
+        with AidbClient(url, API_KEY, sleep=lambda s: None) as client:
+            state = IngestState(run.state_file, (url, "documents", "proj"))
+            candidates, _ = collect(run.paths, run.root, run.selection)
+            Ingester(client, run.target, state, progress=lambda *r: reports.append(r)).run(candidates)
+
+    await asyncio.to_thread(ingest_with_progress)
+    assert [(files, chunks) for files, _, chunks in reports] == [(2, 4), (1, 2)]  # two blocks per file
+    assert all(size > 0 for _, size, _ in reports)

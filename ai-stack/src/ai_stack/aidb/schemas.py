@@ -61,6 +61,7 @@ class UpsertResult(BaseModel):
     version: int
     outcome: Literal["created", "updated", "unchanged"]
     indexing: Literal["pending", "done"]
+    chunks: int = Field(0, description="Chunks written for indexing (0 when unchanged).")
 
 
 class SearchIn(BaseModel):

@@ -97,7 +97,13 @@ class DocumentStore:
     ) -> UpsertResult:
         await repo.insert_chunks(conn, document_id, version, chunks)
         await repo.enqueue(conn, document_id, doc.collection, "index", version)
-        return UpsertResult(id=document_id, version=version, outcome=outcome, indexing="pending")  # type: ignore[arg-type]
+        return UpsertResult(
+            id=document_id,
+            version=version,
+            outcome=outcome,  # type: ignore[arg-type]
+            indexing="pending",
+            chunks=len(chunks),
+        )
 
 
 __all__ = ["ContentRejected", "DocumentStore", "DocumentTooLarge", "UnknownCollection", "content_hash"]

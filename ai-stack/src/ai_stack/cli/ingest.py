@@ -30,7 +30,7 @@ DEFAULT_BATCH_BYTES = 8 * 1_048_576  # half the limit: each request stays well i
 BATCH_ERRORS = frozenset({400, 413, 422})  # the request's fault: its files fail, the run goes on
 _HEAD, _TAIL = b'{"documents":[', b"]}"
 
-OnProgress = Callable[[int, int], None]  # (files, bytes) just finished
+OnProgress = Callable[[int, int, int], None]  # (files, bytes, chunks) just finished
 
 
 class BulkSender(Protocol):
@@ -115,7 +115,7 @@ class Ingester:
     target: Target
     state: IngestState
     force: bool = False
-    progress: OnProgress = lambda files, size: None
+    progress: OnProgress = lambda files, size, chunks: None
     summary: Summary = field(default_factory=Summary)
     _batch: _Batch = field(default_factory=_Batch, init=False)
 
@@ -130,17 +130,17 @@ class Ingester:
         doc = read_document(candidate)
         if isinstance(doc, Failure):
             self.summary.failures.append(doc)
-            self.progress(1, 0)
+            self.progress(1, 0, 0)
             return
         if not self.force and self.state.is_current(doc):
             self.summary.unchanged += 1
-            self.progress(1, 0)
+            self.progress(1, 0, 0)
             return
         item = self.target.encode(doc)
         if len(item) + len(_HEAD) + len(_TAIL) > self.target.max_bytes:
             reason = f"too large once encoded ({len(item)} bytes, over --batch-bytes {self.target.max_bytes})"
             self.summary.failures.append(Failure(doc.path, reason))
-            self.progress(1, 0)
+            self.progress(1, 0, 0)
             return
         if self._batch.items and (
             len(self._batch.items) >= self.target.max_items
@@ -163,7 +163,8 @@ class Ingester:
         for index, doc in enumerate(batch.documents):
             self._record(doc, by_index.get(index, {"error": {"message": "aidb returned no result"}}))
         self.state.save()
-        self.progress(len(batch.documents), batch.size)
+        chunks = sum(int(r.get("chunks") or 0) for r in results)
+        self.progress(len(batch.documents), batch.size, chunks)
 
     def _record(self, doc: Document, result: dict[str, Any]) -> None:
         outcome = result.get("outcome")
@@ -182,7 +183,12 @@ class _RateColumn(ProgressColumn):
         if elapsed <= 0:
             return Text("")
         mib = task.fields.get("sent", 0) / elapsed / 1_048_576
-        return Text(f"{task.completed / elapsed:.1f} files/s {mib:.2f} MiB/s", style="progress.data.speed")
+        chunks = task.fields.get("chunks", 0)
+        return Text(
+            f"{chunks} chunks, {chunks / elapsed:.1f} chunks/s, {task.completed / elapsed:.1f} files/s,"
+            f" {mib:.2f} MiB/s",
+            style="progress.data.speed",
+        )
 
 
 class _ProgressBar:
@@ -199,8 +205,9 @@ class _ProgressBar:
             console=console,
             disable=not console.is_terminal,
         )
-        self._task = self._bar.add_task("ingest", total=total, sent=0)
+        self._task = self._bar.add_task("ingest", total=total, sent=0, chunks=0)
         self._sent = 0
+        self._chunks = 0
 
     def __enter__(self) -> _ProgressBar:
         self._bar.start()
@@ -209,9 +216,10 @@ class _ProgressBar:
     def __exit__(self, *exc: object) -> None:
         self._bar.stop()
 
-    def advance(self, files: int, size: int) -> None:
+    def advance(self, files: int, size: int, chunks: int) -> None:
         self._sent += size
-        self._bar.update(self._task, advance=files, sent=self._sent)
+        self._chunks += chunks
+        self._bar.update(self._task, advance=files, sent=self._sent, chunks=self._chunks)
 
 
 @dataclass(frozen=True)
