@@ -49,20 +49,49 @@ def ndcg_at_k(ranked: list[str], relevant: list[str], k: int = K) -> float:
     return gains / ideal
 
 
+# Hybrid fusion settings tried after the main run (rrf_k, dense_weight, keyword_weight): the
+# first is aidb's default; the others show whether a different default would rank better.
+FUSION_GRID = (
+    (60.0, 1.0, 1.0),
+    (20.0, 1.0, 1.0),
+    (120.0, 1.0, 1.0),
+    (60.0, 1.5, 1.0),
+    (60.0, 1.0, 1.5),
+    (20.0, 1.5, 1.0),
+    (20.0, 1.0, 1.5),
+)
+
+
 async def evaluate(
-    stack: RunningStack, session: aiohttp.ClientSession, queries: list[dict[str, Any]]
+    stack: RunningStack,
+    session: aiohttp.ClientSession,
+    queries: list[dict[str, Any]],
+    settings: dict[str, dict[str, Any]],
 ) -> dict[str, dict[str, float]]:
-    scores: dict[str, dict[str, list[float]]] = {m: {"recall": [], "ndcg": []} for m in MODES}
+    """Mean recall@K and nDCG@K per named search setting (a mode plus fusion parameters)."""
+    scores: dict[str, dict[str, list[float]]] = {n: {"recall": [], "ndcg": []} for n in settings}
     for item in queries:
-        for mode in MODES:
-            body = {"query": item["query"], "mode": mode, "collections": ["docs"], "limit": 50}
+        for name, extra in settings.items():
+            body = {"query": item["query"], "collections": ["docs"], "limit": 50, **extra}
             found = await post(session, f"{stack.base_url}/aidb/search", body)
             if found["degraded"]:
                 raise RuntimeError(f"search degraded: {found.get('reason')}")
             ranked = top_pages(found["results"])
-            scores[mode]["recall"].append(recall_at_k(ranked, item["relevant"]))
-            scores[mode]["ndcg"].append(ndcg_at_k(ranked, item["relevant"]))
-    return {m: {name: statistics.fmean(v) for name, v in s.items()} for m, s in scores.items()}
+            scores[name]["recall"].append(recall_at_k(ranked, item["relevant"]))
+            scores[name]["ndcg"].append(ndcg_at_k(ranked, item["relevant"]))
+    return {n: {metric: statistics.fmean(v) for metric, v in s.items()} for n, s in scores.items()}
+
+
+def fusion_settings() -> dict[str, dict[str, Any]]:
+    return {
+        f"k={k:g} dense weight {dw:g} keyword weight {kw:g}": {
+            "mode": "hybrid",
+            "rrf_k": k,
+            "dense_weight": dw,
+            "keyword_weight": kw,
+        }
+        for k, dw, kw in FUSION_GRID
+    }
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -80,7 +109,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 f"indexed {len(documents)} pages, {chunks} chunks in {elapsed:.0f} s"
                 f" ({chunks / elapsed:.1f} chunks/s)"
             )
-            results = await evaluate(stack, session, queries)
+            results = await evaluate(stack, session, queries, {m: {"mode": m} for m in MODES})
+            fusion = await evaluate(stack, session, queries, fusion_settings())
     table = Table(title=f"PostgreSQL 15 manual, {len(queries)} labelled queries (page level)")
     table.add_column("mode")
     table.add_column(f"recall@{K}", justify="right")
@@ -92,6 +122,13 @@ async def main_async(args: argparse.Namespace) -> None:
         best_single = max(results["keyword"][metric], results["vector"][metric])
         verdict = "yes" if results["hybrid"][metric] >= best_single else "NO"
         console.print(f"hybrid {metric} ≥ better single signal ({best_single:.3f}): {verdict}")
+    sweep = Table(title="hybrid fusion settings (the first is aidb's default)")
+    sweep.add_column("setting")
+    sweep.add_column(f"recall@{K}", justify="right")
+    sweep.add_column(f"nDCG@{K}", justify="right")
+    for name, score in fusion.items():
+        sweep.add_row(name, f"{score['recall']:.3f}", f"{score['ndcg']:.3f}")
+    console.print(sweep)
 
 
 def main() -> None:

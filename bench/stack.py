@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import signal
 import ssl
 import tempfile
 import time
@@ -51,9 +52,17 @@ class RunningStack:
         client.close()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @contextlib.contextmanager
 def running_stack(**extra_env: str) -> Iterator[RunningStack]:
     """Starts the stack (health-gated), yields it, stops it and removes its data."""
+    # A benchmark started in the background ignores SIGINT (the shell's rule for `&` jobs), and
+    # SIGTERM would skip the cleanup below: both now unwind, so the stack is always stopped.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     root = Path(tempfile.mkdtemp(prefix="ai-stack-bench-"))
     env = startup_env(root, **extra_env)
     try:
