@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,21 @@ class Stack:
         return dict(await response.json())
 
 
+class SlowEncoder:
+    """The real encoder, taking at least `delay_s` per batch (a busy or slower machine)."""
+
+    def __init__(self, encoder: SentenceTransformerEncoder, delay_s: float) -> None:
+        self.name, self.dimension = encoder.name, encoder.dimension
+        self.max_seq_length = encoder.max_seq_length
+        self.count_tokens = encoder.count_tokens
+        self._encoder = encoder
+        self._delay_s = delay_s
+
+    def encode(self, texts: list[str]) -> Any:
+        time.sleep(self._delay_s)
+        return self._encoder.encode(texts)
+
+
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis of this test's own, which the test may stop."""
@@ -98,13 +114,18 @@ async def stack(
     tmp_path: Path,
 ) -> AsyncIterator[Stack]:
     port = free_port()
+    marker = request.node.get_closest_marker("aidb_stack")
+    options = dict(marker.kwargs) if marker else {}
+    slow_encode_s = options.pop("slow_encode_s", 0.0)
+    served = SlowEncoder(encoder, slow_encode_s) if slow_encode_s else encoder
 
     def new_embeddings() -> TestServer:
         app = create_embeddings_app(
-            EmbeddingsSettings(redis_url=redis_server.url), load=lambda: encoder, registry=CollectorRegistry()
+            EmbeddingsSettings(redis_url=redis_server.url), load=lambda: served, registry=CollectorRegistry()
         )
         return TestServer(app, port=port)
 
+    defaults: dict[str, Any] = {"dependency_timeout_s": 5}
     settings = AidbSettings(
         postgres_port=postgres_server.port,
         postgres_user="postgres",
@@ -121,9 +142,9 @@ async def stack(
             else redis_server
         ),
         breaker_reset_s=0.5,
-        dependency_timeout_s=5,
         chunk_max_tokens=64,
         chunk_overlap_tokens=8,
+        **(defaults | options),
     )
     stack = Stack(None, new_embeddings, port)  # type: ignore[arg-type]
     await stack.embeddings.start_server()
@@ -195,6 +216,21 @@ async def test_embeddings_down_writes_queue_and_search_degrades(stack: Stack) ->
     await stack.restart_embeddings()
     await stack.drained()
     assert (await stack.search("append-only file persistence"))["results"][0]["path"] == "redis.md"
+
+
+@pytest.mark.aidb_stack(slow_encode_s=1.5, dependency_timeout_s=1.0, index_embed_timeout_s=30)
+async def test_indexing_outlasts_the_query_timeout_and_queries_degrade_quickly(stack: Stack) -> None:
+    # Embedding takes longer than a query may wait: the indexer's bulk calls have their own
+    # timeout, so documents still get indexed; a search falls back to keyword results instead of
+    # hanging for the embedding.
+    await stack.put("vacuum.md", CORPUS["vacuum.md"])
+    status = await stack.drained(timeout_s=60)
+    assert status["collections"]["docs"]["chunks_indexed"] >= 1
+    started = time.perf_counter()
+    found = await stack.search("reclaim storage from dead tuples", mode="vector", collections=["docs"])
+    assert time.perf_counter() - started < 1.4
+    assert found["degraded"] is True
+    assert [r["path"] for r in found["results"]] == ["vacuum.md"]
 
 
 async def test_reindex_restores_everything(stack: Stack) -> None:

@@ -62,9 +62,11 @@ class HeldEncoder:
         self.count_tokens = encoder.count_tokens
         self._encoder = encoder
         self._gate = gate
+        self.batches: list[list[str]] = []
 
     def encode(self, texts: list[str]) -> np.ndarray:
         self._gate.wait(10)
+        self.batches.append(list(texts))
         return self._encoder.encode(texts)
 
 
@@ -160,6 +162,33 @@ async def test_token_overflow_needs_truncate(make_client: ClientFactory) -> None
     assert refused.status == 413
     assert "tokens" in (await refused.json())["error"]["message"]
     assert (await client.post("/embed", json={"inputs": [long_text], "truncate": True})).status == 200
+
+
+async def test_bulk_priority_waits_for_interactive_requests(
+    make_client: ClientFactory, encoder: SentenceTransformerEncoder
+) -> None:
+    gate = threading.Event()
+    held = HeldEncoder(encoder, gate)
+    client = await make_client(load=lambda: held, bulk_batch_size=2, cache_ttl_s=0, model_workers=1)
+    busy = asyncio.create_task(client.post("/embed", json={"inputs": ["keeps the only worker busy"]}))
+    await asyncio.sleep(0.3)
+    bulk_texts = [f"chunk {i} of a large document" for i in range(6)]
+    bulk = asyncio.create_task(client.post("/embed", json={"inputs": bulk_texts, "priority": "bulk"}))
+    await asyncio.sleep(0.3)
+    query = asyncio.create_task(client.post("/embed", json={"inputs": ["a search query"]}))
+    await asyncio.sleep(0.3)
+    gate.set()
+    answers = [await task for task in (busy, bulk, query)]
+    assert [a.status for a in answers] == [200, 200, 200]
+    # The query, queued last, was encoded before any of the bulk texts, which went two at a time.
+    assert held.batches[1] == ["a search query"]
+    assert held.batches[2:] == [bulk_texts[i : i + 2] for i in range(0, 6, 2)]
+    served = np.array(await answers[1].json(), dtype=np.float32)
+    assert cosine(served, encoder.model.encode(bulk_texts, normalize_embeddings=True)).min() >= 0.9999
+
+    wrong = await client.post("/embed", json={"inputs": ["x"], "priority": "urgent"})
+    assert wrong.status == 422
+    assert "priority" in (await wrong.text())
 
 
 async def test_full_queue_answers_503_with_retry_after(

@@ -96,6 +96,20 @@ async def test_timeouts_count_as_failures() -> None:
     assert breaker.state is BreakerState.OPEN
 
 
+async def test_a_call_may_ask_for_a_longer_timeout() -> None:
+    breaker = CircuitBreaker("dep", call_timeout_s=0.05)
+
+    async def slow() -> str:
+        await asyncio.sleep(0.2)
+        return "done"
+
+    with pytest.raises(TimeoutError):
+        await breaker.call(slow)
+    assert await breaker.call(slow, timeout_s=2) == "done"
+    with pytest.raises(TimeoutError):  # the override is for that call only
+        await breaker.call(slow)
+
+
 async def test_half_open_admits_exactly_one_probe_under_concurrency() -> None:
     clock = FakeClock()
     breaker, transitions = make(clock)

@@ -132,7 +132,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _background_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[AIDB_SETTINGS_KEY]
-    embedder = RemoteEmbedder(app[EMBEDDINGS_CLIENT_KEY])
+    embedder = RemoteEmbedder(app[EMBEDDINGS_CLIENT_KEY], bulk=True, timeout_s=settings.index_embed_timeout_s)
     indexer = Indexer(
         app[POOL_KEY],
         app[VECTORS_KEY],

@@ -54,6 +54,12 @@ class AidbSettings(CoreSettings):
     indexer_concurrency: int = Field(
         4, ge=1, description="Documents the indexer embeds at once (keeps every model worker busy)."
     )
+    index_embed_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="Timeout of the indexer's embedding calls, which queue behind other bulk work "
+        "(queries keep the short dependency timeout).",
+    )
     indexer_idle_s: float = Field(0.5, gt=0, description="Indexer poll interval when the outbox is empty.")
     indexer_max_backoff_s: float = Field(60.0, gt=0, description="Longest retry delay of a failing item.")
     purge_interval_s: float = Field(60.0, gt=0, description="How often expired documents are purged.")

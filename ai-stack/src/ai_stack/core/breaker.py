@@ -72,11 +72,12 @@ class CircuitBreaker:
         """Registers a callback for every state transition (metrics, logs)."""
         self._listeners.append(listener)
 
-    async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """Runs `operation` under the breaker and the call timeout."""
+    async def call(self, operation: Callable[[], Awaitable[T]], *, timeout_s: float | None = None) -> T:
+        """Runs `operation` under the breaker and the call timeout (or `timeout_s`, for a call
+        known to take longer, such as a batch of work)."""
         is_probe = self._admit()
         try:
-            async with asyncio.timeout(self.call_timeout_s):
+            async with asyncio.timeout(timeout_s or self.call_timeout_s):
                 result = await operation()
         except asyncio.CancelledError:
             if is_probe:

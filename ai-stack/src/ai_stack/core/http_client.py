@@ -32,9 +32,18 @@ class ServiceClient:
         self.breaker = breaker
 
     async def request_json(
-        self, method: str, path: str, *, json: Any = None, request: web.Request | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        request: web.Request | None = None,
+        timeout_s: float | None = None,
     ) -> tuple[int, Any]:
-        """(status, decoded body); 4xx are returned to the caller, 5xx raise UpstreamError."""
+        """(status, decoded body); 4xx are returned to the caller, 5xx raise UpstreamError.
+
+        `timeout_s` replaces the breaker's call timeout for a call known to take longer.
+        """
         headers = {}
         if request is not None and REQUEST_ID_KEY in request:
             headers[REQUEST_ID_HEADER] = request[REQUEST_ID_KEY]
@@ -50,7 +59,7 @@ class ServiceClient:
                     raise UpstreamError(f"{self.name} answered {response.status} without JSON") from exc
 
         try:
-            return await self.breaker.call(call)
+            return await self.breaker.call(call, timeout_s=timeout_s)
         except (aiohttp.ClientError, UpstreamError, TimeoutError) as exc:
             raise ServiceUnavailableError(f"{self.name} is unavailable: {type(exc).__name__}") from exc
 

@@ -93,6 +93,7 @@ async def _serve_model(app: web.Application, load: EncoderLoader, executor: Thre
         executor=executor,
         observer=metrics.batch_observer(),
         concurrency=settings.resolved_workers(),
+        max_bulk_batch=min(settings.bulk_batch_size, settings.max_batch_size),
     )
     cache = None
     if settings.cache_ttl_s > 0:

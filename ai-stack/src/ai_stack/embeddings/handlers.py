@@ -30,7 +30,9 @@ def _service(request: web.Request) -> EmbeddingService:
     return service
 
 
-async def _embed(service: EmbeddingService, texts: list[str], normalize: bool, truncate: bool) -> Vectors:
+async def _embed(
+    service: EmbeddingService, texts: list[str], normalize: bool, truncate: bool, *, bulk: bool = False
+) -> Vectors:
     try:
         if sum(map(len, texts)) > OFF_LOOP_CHARS:
             # Tokenizing megabytes would stall health checks and every other request.
@@ -42,7 +44,7 @@ async def _embed(service: EmbeddingService, texts: list[str], normalize: bool, t
     except InputLimitError as exc:
         raise PayloadTooLargeError(str(exc), code="input_limit") from None
     try:
-        return await service.embed(prepared, normalize)
+        return await service.embed(prepared, normalize, bulk=bulk)
     except QueueFullError as exc:
         raise ServiceUnavailableError(f"the embedding queue is full: {exc}", code="overloaded") from None
     except BatcherStoppedError as exc:
@@ -53,7 +55,9 @@ async def embed(request: web.Request) -> web.Response:
     """TEI-compatible: `{"inputs": ...}` -> `[[float]]`."""
     body = await read_model(request, EmbedRequest)
     service = _service(request)
-    vectors = await _embed(service, as_list(body.inputs), body.normalize, body.truncate)
+    vectors = await _embed(
+        service, as_list(body.inputs), body.normalize, body.truncate, bulk=body.priority == "bulk"
+    )
     return json_response(vectors)
 
 

@@ -15,6 +15,10 @@ class EmbedRequest(BaseModel):
     inputs: str | list[str] = Field(description="One text or a list of texts.")
     normalize: bool = Field(True, description="Scale each vector to unit length.")
     truncate: bool = Field(False, description="Cut over-long inputs instead of refusing them.")
+    priority: Literal["interactive", "bulk"] = Field(
+        "interactive",
+        description="`bulk` (an indexer's backlog) is batched after every waiting interactive request.",
+    )
 
 
 class OpenAIEmbeddingRequest(BaseModel):

@@ -40,8 +40,9 @@ class EmbeddingService:
             check_tokens(texts, self.encoder.max_seq_length, self.encoder.count_tokens)
         return texts
 
-    async def embed(self, texts: list[str], normalize: bool) -> Vectors:
-        """Vectors for prepared texts: cached ones from Redis, the rest from the model."""
+    async def embed(self, texts: list[str], normalize: bool, *, bulk: bool = False) -> Vectors:
+        """Vectors for prepared texts: cached ones from Redis, the rest from the model (`bulk`:
+        after every waiting interactive request)."""
         cached = await self.cache.get_many(texts, normalize) if self.cache else [None] * len(texts)
         missing = [i for i, vector in enumerate(cached) if vector is None]
         self.cache_hits.inc(len(texts) - len(missing))
@@ -51,7 +52,7 @@ class EmbeddingService:
             if vector is not None:
                 result[i] = vector
         if missing:
-            computed = await self.batcher.embed([texts[i] for i in missing])
+            computed = await self.batcher.embed([texts[i] for i in missing], bulk=bulk)
             if normalize:
                 computed = normalize_rows(computed)
             result[missing] = computed

@@ -36,6 +36,14 @@ class EmbeddingsSettings(CoreSettings):
         0, ge=0, description="torch intra-op threads (0: CPU cores divided by model workers)."
     )
     max_batch_size: int = Field(32, ge=1, le=1024, description="Most texts in one model batch.")
+    bulk_batch_size: int = Field(
+        8,
+        ge=1,
+        le=1024,
+        description="Most bulk-priority texts in one batch (capped at max_batch_size): an interactive "
+        "request waits at most for the bulk batches already encoding (on CPU, throughput barely depends "
+        "on batch size).",
+    )
     encode_batch_size: int = Field(
         8,
         ge=1,

@@ -1,0 +1,192 @@
+"""The two embedded vector engines side by side, through aidb's own VectorStore interface.
+
+Run: .venv/bin/python -m bench.vector_engines [--points 20000,50000] [--engines edge,local]
+
+For each engine and size: fills a fresh index under a temporary directory with chunks shaped
+like aidb's (random unit 384-d dense vectors; BM25 keyword vectors of real English text, the
+standard library's docstrings; the indexer's payload with 7 collections and 10 projects), then
+asks single-client queries the way aidb's search does and prints p50/p95 per query shape:
+
+- dense: the filter every aidb query carries (approved, not expired)
+- dense + filter: one collection and one project besides
+- keyword + filter: the BM25 signal alone
+- both + filter: dense and keyword in one call, what a hybrid search asks
+
+Upsert rate is points/s in batches of 256 (the indexer's batches are a document's chunks).
+Nothing else should run meanwhile: the machine has two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from ai_stack.aidb.sparse import Bm25Encoder, SparseVector
+from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter, VectorStore
+from ai_stack.aidb.vectors.factory import EmbeddedEngine, create_vector_store
+from rich.console import Console
+from rich.table import Table
+
+from bench.corpus import docstring_sentences
+
+DIMENSION = 384
+COLLECTIONS = ("documents", "codebase-context", "skills-patterns", "error-solutions", "best-practices",
+               "interaction-history", "docs")  # fmt: skip
+PROJECTS = tuple(f"project-{i}" for i in range(10))
+BATCH = 256
+ENGINES: tuple[EmbeddedEngine, ...] = ("edge", "local")
+LIMIT = 50  # aidb asks each signal for more than a page so fusion has candidates
+
+
+def unit_vector(rng: random.Random) -> list[float]:
+    values = [rng.gauss(0.0, 1.0) for _ in range(DIMENSION)]
+    norm = sum(v * v for v in values) ** 0.5
+    return [v / norm for v in values]
+
+
+def chunk_texts(count: int, sentences: list[str], rng: random.Random) -> list[str]:
+    """`count` chunk-like texts of four sentences each, drawn from `sentences`."""
+    return [" ".join(rng.sample(sentences, 4)) for _ in range(count)]
+
+
+def make_points(count: int, sentences: list[str], seed: int) -> list[ChunkPoint]:
+    rng = random.Random(seed)
+    encoder = Bm25Encoder()
+    points = []
+    for i, text in enumerate(chunk_texts(count, sentences, rng)):
+        chunk_id = uuid.UUID(int=rng.getrandbits(128))
+        payload: dict[str, Any] = {
+            "document_id": str(uuid.UUID(int=rng.getrandbits(128))),
+            "chunk_id": str(chunk_id),
+            "collection": COLLECTIONS[i % len(COLLECTIONS)],
+            "project": PROJECTS[rng.randrange(len(PROJECTS))],
+            "path": f"docs/{i}.md",
+            "title": f"Document {i}",
+            "status": "approved",
+            "version": 1,
+            "metadata": {"lang": rng.choice(("en", "de")), "stars": rng.randrange(100)},
+            "expires_at": None,
+            "position": 0,
+            "heading_path": [],
+            "text": text,
+        }
+        points.append(ChunkPoint(chunk_id, unit_vector(rng), encoder.document(text), payload))
+    return points
+
+
+def percentile(samples: list[float], q: int) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if len(samples) > 1 else samples[0]
+
+
+async def timed(call: Callable[[], Awaitable[Any]], repeats: int) -> list[float]:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+async def measure(
+    engine: EmbeddedEngine, points: list[ChunkPoint], queries: list[tuple[list[float], SparseVector]],
+    repeats: int,
+) -> dict[str, float]:  # fmt: skip
+    root = Path(tempfile.mkdtemp(prefix=f"ai-stack-bench-{engine}-"))
+    store: VectorStore = create_vector_store(None, root, timeout_s=60, embedded=engine)
+    try:
+        await store.ensure(DIMENSION)
+        started = time.perf_counter()
+        for i in range(0, len(points), BATCH):
+            await store.upsert(points[i : i + BATCH])
+        upsert_rate = len(points) / (time.perf_counter() - started)
+        if await store.count() != len(points):
+            raise RuntimeError(f"{engine}: the index holds {await store.count()} of {len(points)} points")
+
+        plain = SearchFilter()
+        narrow = SearchFilter(collections=("docs",), project="project-3")
+        cycle = iter(queries * (repeats // len(queries) + 2))
+
+        def shape(use_dense: bool, use_sparse: bool, where: SearchFilter) -> Callable[[], Awaitable[Any]]:
+            async def call() -> Any:
+                dense, sparse = next(cycle)
+                return await store.query(
+                    dense if use_dense else None, sparse if use_sparse else None, where, LIMIT
+                )
+
+            return call
+
+        figures = {"upsert points/s": upsert_rate}
+        for name, call in (
+            ("dense", shape(True, False, plain)),
+            ("dense + filter", shape(True, False, narrow)),
+            ("keyword + filter", shape(False, True, narrow)),
+            ("both + filter", shape(True, True, narrow)),
+        ):
+            await timed(call, 3)  # warm caches and lazy loading
+            samples = await timed(call, repeats)
+            figures[f"{name} p50"] = statistics.median(samples)
+            figures[f"{name} p95"] = percentile(samples, 95)
+        return figures
+    finally:
+        await store.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    console = Console()
+    sizes = [int(n) for n in args.points.split(",")]
+    wanted = args.engines.split(",")
+    engines = [e for e in ENGINES if e in wanted]
+    sentences = docstring_sentences(20000)
+    encoder = Bm25Encoder()
+    rng = random.Random(7)
+    queries = [(unit_vector(rng), encoder.query(text)) for text in chunk_texts(50, sentences, rng)]
+    table = Table(title=f"embedded engines through VectorStore ({DIMENSION}-d, limit {LIMIT}, one client)")
+    table.add_column("engine")
+    table.add_column("points", justify="right")
+    columns: list[str] = []
+    rows: list[tuple[str, int, dict[str, float]]] = []
+    for size in sizes:
+        points = make_points(size, sentences, seed=size)
+        for engine in engines:
+            console.print(f"{engine}: {size} points …")
+            figures = await measure(engine, points, queries, args.repeats)
+            columns = columns or list(figures)
+            rows.append((engine, size, figures))
+    for column in columns:
+        table.add_column(column if "/s" in column else f"{column} ms", justify="right")
+    for name, size, figures in rows:
+        table.add_row(name, str(size), *(f"{figures[c]:.1f}" if "/s" not in c else f"{figures[c]:.0f}"
+                                           for c in columns))  # fmt: skip
+    console.print(table)
+    by_key = {(name, size): figures for name, size, figures in rows}
+    for size in sizes:
+        if ("edge", size) in by_key and ("local", size) in by_key:
+            edge, local = by_key[("edge", size)], by_key[("local", size)]
+            ratios = ", ".join(
+                f"{c.removesuffix(' p50')} {local[c] / edge[c]:.1f}x" for c in columns if c.endswith("p50")
+            )
+            console.print(f"{size} points, local mode p50 / edge p50: {ratios}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--points", default="20000,50000", help="index sizes, comma-separated")
+    parser.add_argument("--engines", default="edge,local", help="engines, comma-separated: edge, local")
+    parser.add_argument("--repeats", type=int, default=100, help="queries per shape")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
