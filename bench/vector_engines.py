@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
 import shutil
 import statistics
@@ -113,7 +114,7 @@ async def measure(
 
         plain = SearchFilter()
         narrow = SearchFilter(collections=("docs",), project="project-3")
-        cycle = iter(queries * (repeats // len(queries) + 2))
+        cycle = itertools.cycle(queries)
 
         def shape(use_dense: bool, use_sparse: bool, where: SearchFilter) -> Callable[[], Awaitable[Any]]:
             async def call() -> Any:
@@ -142,7 +143,7 @@ async def measure(
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    console = Console()
+    console = Console(width=170)  # the table is wide; a pipe or nohup would default to 80
     sizes = [int(n) for n in args.points.split(",")]
     wanted = args.engines.split(",")
     engines = [e for e in ENGINES if e in wanted]
