@@ -12,6 +12,7 @@ import contextlib
 import shutil
 import signal
 import ssl
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -79,6 +80,12 @@ def running_stack(**extra_env: str) -> Iterator[RunningStack]:
             home,
             env,
         )
+    except BaseException:
+        # The logs say why; they would go with the stack's directory.
+        kept = Path(tempfile.gettempdir()) / f"ai-stack-bench-logs-{time.strftime('%Y%m%d-%H%M%S')}"
+        shutil.copytree(root / "logs", kept, dirs_exist_ok=True)
+        print(f"the benchmark failed; the stack's logs are in {kept}", file=sys.stderr)
+        raise
     finally:
         stop_and_clean(env)
         shutil.rmtree(root, ignore_errors=True)

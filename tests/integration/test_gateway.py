@@ -100,6 +100,18 @@ async def test_bodies_over_the_limit_are_413(gateway_stack: GatewayStack) -> Non
     assert status == 413 and body["error"]["code"] == "payload_too_large"
 
 
+async def test_bodies_over_one_mebibyte_but_within_the_route_limit_reach_the_service(
+    gateway_stack: GatewayStack,
+) -> None:
+    # 2 MiB: above nginx's server-wide default, below the embeddings route's 4 MiB. The service
+    # answers (422 for the wrong type, found without embedding anything), not the gateway.
+    body = {"inputs": ["x" * 20_000] * 100, "normalize": "not a boolean"}
+    headers = {"X-API-Key": gateway_stack.key}
+    status, answer, _ = await request(gateway_stack, "POST", "/embeddings/embed", json=body, headers=headers)
+    assert status == 422, answer
+    assert "normalize" in str(answer["error"])
+
+
 async def test_bad_input_errors_pass_through(gateway_stack: GatewayStack) -> None:
     headers = {"X-API-Key": gateway_stack.key, "X-Request-ID": "gw-test-1"}
     status, body, response_headers = await request(
