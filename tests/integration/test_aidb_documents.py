@@ -198,3 +198,33 @@ async def test_concurrent_replicas_migrate_once(postgres_server: PostgresServer)
     finally:
         for connection in connections:
             await connection.close()
+
+
+async def test_chunk_count_migration_backfills_existing_documents(postgres_server: PostgresServer) -> None:
+    # A database at schema version 1 with documents in it, as a running deployment has, then the
+    # upgrade: each document gets its current version's chunk count (older versions' not counted).
+    database = await fresh_database(postgres_server)
+    connection = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{postgres_server.port}/{database}")
+    try:
+        migrations = discover("ai_stack.aidb.migrations")
+        await migrate(connection, migrations[:1])
+        ids = [uuid.uuid4(), uuid.uuid4()]
+        for document_id, path, version in ((ids[0], "a.md", 2), (ids[1], "b.md", 1)):
+            await connection.execute(
+                "INSERT INTO documents (id, collection, project, path, content_type, content, status,"
+                " sha256, version) VALUES ($1, 'docs', 'p', $2, 'text/markdown', 'x', 'approved', 'h', $3)",
+                document_id,
+                path,
+                version,
+            )
+        chunks = [(ids[0], 1, 0), (ids[0], 2, 0), (ids[0], 2, 1), (ids[0], 2, 2), (ids[1], 1, 0)]
+        await connection.executemany(
+            "INSERT INTO chunks (id, document_id, document_version, position, text, token_count)"
+            " VALUES (gen_random_uuid(), $1, $2, $3, 't', 1)",
+            chunks,
+        )
+        assert await migrate(connection, migrations) == [m.version for m in migrations[1:]]
+        counts = dict(await connection.fetch("SELECT path, chunk_count FROM documents"))
+        assert counts == {"a.md": 3, "b.md": 1}
+    finally:
+        await connection.close()

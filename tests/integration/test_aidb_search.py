@@ -181,7 +181,7 @@ async def test_new_version_replaces_old_chunks(stack: Stack) -> None:
     status = await stack.drained()
     assert (await stack.search("zebra", mode="keyword"))["results"] == []
     assert (await stack.search("giraffe", mode="keyword"))["results"][0]["path"] == "note.md"
-    assert status["collections"]["docs"]["chunks_indexed"] == 1
+    assert status["collections"]["docs"]["chunks_indexed"] == status["collections"]["docs"]["chunks"] == 1
     pool = stack.client.app[POOL_KEY]
     assert await pool.run(lambda c: c.fetchval("SELECT count(*) FROM chunks")) == 1
 

@@ -97,6 +97,12 @@ async def insert_chunks(
             for c in chunks
         ],
     )
+    await conn.execute(
+        "UPDATE documents SET chunk_count = $3 WHERE id = $1 AND version = $2",
+        document_id,
+        version,
+        len(chunks),
+    )
 
 
 async def enqueue(
@@ -162,10 +168,9 @@ async def list_documents(
 
 async def collections(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT c.name, c.description, c.created_at, count(DISTINCT d.id) AS documents,"
-        " count(ch.id) AS chunks"
+        "SELECT c.name, c.description, c.created_at, count(d.id) AS documents,"
+        " coalesce(sum(d.chunk_count), 0) AS chunks"
         " FROM collections c LEFT JOIN documents d ON d.collection = c.name"
-        " LEFT JOIN chunks ch ON ch.document_id = d.id AND ch.document_version = d.version"
         " GROUP BY c.name ORDER BY c.name"
     )
     return rows
