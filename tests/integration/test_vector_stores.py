@@ -81,6 +81,5 @@ async def test_engines_rank_alike(tmp_path: Path) -> None:
             await store.close()
     assert ranked["edge"] == ranked["local"]
     keyword_scores = ranked["edge"][1]
-    assert max(keyword_scores, key=lambda c: keyword_scores[c]) == str(
-        uuid.UUID(int=100)
-    )  # "red apple fruit"
+    red_apple_fruit = str(uuid.UUID(int=100))
+    assert max(keyword_scores, key=keyword_scores.__getitem__) == red_apple_fruit  # leads on keywords

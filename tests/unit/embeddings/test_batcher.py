@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator
 
@@ -29,6 +30,18 @@ def expected(texts: list[str]) -> np.ndarray:
     return np.array([[float(len(t)), float(sum(map(ord, t)))] for t in texts], dtype=np.float32)
 
 
+@contextlib.asynccontextmanager
+async def started(batcher: MicroBatcher) -> AsyncIterator[MicroBatcher]:
+    """Runs the batcher's worker loop for the block, then stops it."""
+    task = asyncio.create_task(batcher.run())
+    try:
+        yield batcher
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
 @pytest.fixture
 async def running() -> AsyncIterator[tuple[MicroBatcher, RecordingEncoder, list[int]]]:
     encoder = RecordingEncoder()
@@ -40,11 +53,8 @@ async def running() -> AsyncIterator[tuple[MicroBatcher, RecordingEncoder, list[
         max_queue_texts=40,
         observer=BatchObserver(batch_size=sizes.append),
     )
-    task = asyncio.create_task(batcher.run())
-    yield batcher, encoder, sizes
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    async with started(batcher):
+        yield batcher, encoder, sizes
 
 
 async def test_each_caller_gets_its_own_rows_in_order(
@@ -116,49 +126,43 @@ async def test_cancelled_caller_is_skipped(running: tuple[MicroBatcher, Recordin
 
 async def test_interactive_requests_overtake_queued_bulk_work() -> None:
     encoder = RecordingEncoder()
-    batcher = MicroBatcher(encoder, max_batch=8, max_wait_s=0.0, max_queue_texts=100, max_bulk_batch=4)
-    task = asyncio.create_task(batcher.run())
-    encoder.gate.clear()
-    first = asyncio.create_task(batcher.embed(["held"]))
-    await asyncio.sleep(0.05)  # the first batch is inside the held encoder
     bulk_texts = [f"bulk-{i}" for i in range(10)]
-    bulk = asyncio.create_task(batcher.embed(bulk_texts, bulk=True))
-    await asyncio.sleep(0)
-    query = asyncio.create_task(batcher.embed(["query"]))
-    await asyncio.sleep(0)
-    encoder.gate.set()
-    await first
-    np.testing.assert_array_equal(await query, expected(["query"]))
-    np.testing.assert_array_equal(await bulk, expected(bulk_texts))  # parts reassembled in order
+    lanes = MicroBatcher(encoder, max_batch=8, max_wait_s=0.0, max_queue_texts=100, max_bulk_batch=4)
+    async with started(lanes) as batcher:
+        encoder.gate.clear()
+        first = asyncio.create_task(batcher.embed(["held"]))
+        await asyncio.sleep(0.05)  # the first batch is inside the held encoder
+        bulk = asyncio.create_task(batcher.embed(bulk_texts, bulk=True))
+        await asyncio.sleep(0)
+        query = asyncio.create_task(batcher.embed(["query"]))
+        await asyncio.sleep(0)
+        encoder.gate.set()
+        await first
+        np.testing.assert_array_equal(await query, expected(["query"]))
+        np.testing.assert_array_equal(await bulk, expected(bulk_texts))  # parts reassembled in order
+        assert batcher.queued_texts == 0
     batches = encoder.batches[1:]
     # The query went first although the bulk work was queued before it, and bulk texts were
     # cut into batches of at most max_bulk_batch.
     assert batches[0][0] == "query"
     assert [b for batch in batches for b in batch if b.startswith("bulk")] == bulk_texts
     assert all(sum(t.startswith("bulk") for t in batch) <= 4 for batch in batches)
-    assert batcher.queued_texts == 0
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
 
 
 async def test_cancelled_bulk_caller_leaves_its_remaining_parts_unencoded() -> None:
     encoder = RecordingEncoder()
-    batcher = MicroBatcher(encoder, max_batch=8, max_wait_s=0.0, max_queue_texts=100, max_bulk_batch=2)
-    task = asyncio.create_task(batcher.run())
-    encoder.gate.clear()
-    blocker = asyncio.create_task(batcher.embed(["held"]))
-    await asyncio.sleep(0.05)
-    doomed = asyncio.create_task(batcher.embed([f"doomed-{i}" for i in range(6)], bulk=True))
-    await asyncio.sleep(0)
-    doomed.cancel()
-    encoder.gate.set()
-    await blocker
-    np.testing.assert_array_equal(await batcher.embed(["after"]), expected(["after"]))
+    lanes = MicroBatcher(encoder, max_batch=8, max_wait_s=0.0, max_queue_texts=100, max_bulk_batch=2)
+    async with started(lanes) as batcher:
+        encoder.gate.clear()
+        blocker = asyncio.create_task(batcher.embed(["held"]))
+        await asyncio.sleep(0.05)
+        doomed = asyncio.create_task(batcher.embed([f"doomed-{i}" for i in range(6)], bulk=True))
+        await asyncio.sleep(0)
+        doomed.cancel()
+        encoder.gate.set()
+        await blocker
+        np.testing.assert_array_equal(await batcher.embed(["after"]), expected(["after"]))
     assert all(not t.startswith("doomed") for batch in encoder.batches for t in batch)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
 
 
 def test_rejects_nonsense_limits() -> None:

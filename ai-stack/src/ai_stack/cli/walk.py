@@ -204,7 +204,8 @@ def _document(candidate: Candidate, text: str) -> Document:
     metadata: dict[str, Any] = {"source": "ai-stack ingest"}
     content_type = candidate.content_type
     if content_type == "text/html":
-        # aidb's chunker reads text/html as Markdown text and would index the tags: send the text.
+        # aidb would chunk the HTML as text too, but the CLI also wants the <title>, and sending
+        # the text keeps bodies small and what aidb stores readable.
         title, text = html_to_text(text)
         content_type, metadata["source_content_type"] = "text/markdown", "text/html"
     else:

@@ -72,7 +72,7 @@ class MicroBatcher:
         self._max_queue = max_queue_texts
         self._executor = executor
         self._observe = observer or BatchObserver()
-        self._pending: deque[_Job] = deque()  # interactive lane
+        self._interactive: deque[_Job] = deque()
         self._bulk: deque[_Job] = deque()
         self._queued_texts = 0
         self._wakeup = asyncio.Event()
@@ -99,7 +99,7 @@ class MicroBatcher:
             self._bulk.extend(jobs)
         else:
             jobs = [_Job(texts, loop.create_future())]
-            self._pending.extend(jobs)
+            self._interactive.extend(jobs)
         self._queued_texts += len(texts)
         self._observe.queue_depth(self._queued_texts)
         self._wakeup.set()
@@ -125,7 +125,7 @@ class MicroBatcher:
             for task in self._in_flight:
                 task.cancel()
             stopped = BatcherStoppedError("the embedding worker stopped")
-            for lane in (self._pending, self._bulk):
+            for lane in (self._interactive, self._bulk):
                 self._fail(list(lane), stopped)
                 lane.clear()
             self._queued_texts = 0
@@ -153,10 +153,11 @@ class MicroBatcher:
                 job.future.set_exception(exc)
 
     async def _wait_for_batch(self) -> None:
-        while not (self._pending or self._bulk):
+        while not (self._interactive or self._bulk):
             self._wakeup.clear()
             await self._wakeup.wait()
-        deadline = min(lane[0].enqueued_at for lane in (self._pending, self._bulk) if lane) + self._max_wait_s
+        oldest = min(lane[0].enqueued_at for lane in (self._interactive, self._bulk) if lane)
+        deadline = oldest + self._max_wait_s
         while self._queued_texts < self._max_batch:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
@@ -172,7 +173,7 @@ class MicroBatcher:
         jobs: list[_Job] = []
         size = 0
         now = time.perf_counter()
-        for lane, limit in ((self._pending, self._max_batch), (self._bulk, self._max_bulk_batch)):
+        for lane, limit in ((self._interactive, self._max_batch), (self._bulk, self._max_bulk_batch)):
             while lane and (not jobs or size + len(lane[0].texts) <= limit):
                 job = lane.popleft()
                 self._queued_texts -= len(job.texts)
