@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from ai_stack.aidb.html_text import html_to_text
+from ai_stack.text.html import html_to_text
 
 PG_DOC_DIR = Path("/usr/share/doc/postgresql-doc-15/html")
 QUERIES_FILE = Path(__file__).parent / "data" / "pg_doc_queries.json"

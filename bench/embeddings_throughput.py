@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 from ai_stack.auth.keystore import KeyStore
 from ai_stack.embeddings.model import load_encoder
-from ai_stack.embeddings.settings import DEFAULT_MODEL
+from ai_stack.text.model_files import DEFAULT_MODEL
 from rich.console import Console
 from rich.table import Table
 
@@ -146,7 +146,7 @@ def start_stack(workdir: Path) -> tuple[list[object], str, str, str, Path]:
         https_port=https_port,
         http_port=http_port,
         auth_port=auth_port,
-        embeddings_port=emb_port,
+        ports={"embeddings": emb_port},
     )
     nginx.start(https_port)
     direct = f"http://127.0.0.1:{emb_port}"

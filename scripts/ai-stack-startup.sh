@@ -10,7 +10,9 @@
 #   AI_STACK_PG_PORT         PostgreSQL port (default 55432)
 #   AI_STACK_REDIS_PORT      Redis port (default 56379)
 #   AI_STACK_GATEWAY_HTTPS_PORT / AI_STACK_GATEWAY_HTTP_PORT   gateway ports (8443 / 8088)
-#   AI_STACK_EMBEDDINGS_PORT, AI_STACK_AIDB_PORT, AI_STACK_AUTH_PORT   service ports (8081 / 8091 / 8089)
+#   AI_STACK_<SERVICE>_PORT  port of each Python service (AI_STACK_AUTH_PORT, AI_STACK_EMBEDDINGS_PORT, …);
+#                            the services, their start order and default ports come from the service
+#                            registry (ai-stack/src/ai_stack/registry.py): `.venv/bin/ai-stack services`
 #   AI_STACK_STARTUP_TIMEOUT seconds to wait for each service to become ready (default 180)
 #   AI_STACK_SKIP_INSTALL    1: never run apt-get or pip (fail if something is missing)
 #   AI_STACK_TLS_CERT / AI_STACK_TLS_KEY  use this certificate instead of a self-signed one
@@ -18,7 +20,7 @@
 # Exit codes:
 #   0 all services healthy (or stopped, with --stop)
 #   1 unexpected error
-#   2 usage error or unsupported mode
+#   2 usage error, unsupported mode or an invalid AI_STACK_* setting
 #   3 a required system package is missing and cannot be installed (not root)
 #   4 a service did not become healthy (its name and log tail are printed)
 #   5 --status: at least one service is not healthy
@@ -178,20 +180,41 @@ ensure_tls() {
   chmod 644 "${TLS_DIR}/cert.pem"
 }
 
+# list_services [--defaults]: the registry's Python services in start order, one
+# "name module port health_path" a line (ports as their settings resolve them; --defaults: without
+# reading the settings, for --stop). A bad setting ends the script here with ai-stack's exit 2.
+list_services() {
+  "${VENV}/bin/ai-stack" services --shell "$@"
+}
+
 start_python_service() {
-  local name="$1" port="$2" log_file pid_file
+  local name="$1" module="$2" port="$3" health_path="$4" log_file pid_file
   log_file="${AI_STACK_LOG_DIR}/${name}.log"
   pid_file="${RUN_DIR}/${name}.pid"
-  if pid_alive "${pid_file}" "ai_stack.${name}"; then
+  if pid_alive "${pid_file}" "${module}"; then
     info "${name} already running (pid $(cat "${pid_file}"))"
   else
     info "starting ${name} on 127.0.0.1:${port}"
     # The venv's interpreter (not the pyenv shim) so that $! is the service's own pid.
-    setsid nohup "${VENV}/bin/python" -m "ai_stack.${name}" >>"${log_file}" 2>&1 </dev/null &
+    setsid nohup "${VENV}/bin/python" -m "${module}" >>"${log_file}" 2>&1 </dev/null &
     echo "$!" >"${pid_file}"
   fi
-  wait_for_url "http://127.0.0.1:${port}/health/ready" "${TIMEOUT}" 1 "" "$(cat "${pid_file}")" \
+  wait_for_url "http://127.0.0.1:${port}${health_path}" "${TIMEOUT}" 1 "" "$(cat "${pid_file}")" \
     || die_service "${name}" "${log_file}"
+}
+
+# Each service is started and gated on its health before the next, so a later one (aidb) finds
+# the earlier ones (embeddings) ready.
+start_python_services() {
+  local listing line name module port health_path
+  listing="$(list_services)"
+  local -a lines
+  mapfile -t lines <<<"${listing}"
+  for line in "${lines[@]}"; do
+    [[ -n "${line}" ]] || continue
+    read -r name module port health_path <<<"${line}"
+    start_python_service "${name}" "${module}" "${port}" "${health_path}"
+  done
 }
 
 nginx_temp_dir() {
@@ -254,11 +277,25 @@ stop_pid_file() {
   rm -f "${pid_file}"
 }
 
+stop_python_services() {
+  if [[ ! -x "${VENV}/bin/ai-stack" ]]; then
+    warn "no ${VENV}/bin/ai-stack: no Python service was started from this checkout"
+    return 0
+  fi
+  local listing name module _ i
+  listing="$(list_services --defaults)"
+  local -a lines
+  mapfile -t lines <<<"${listing}"
+  for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
+    [[ -n "${lines[i]}" ]] || continue
+    read -r name module _ <<<"${lines[i]}"
+    stop_pid_file "${name}" "${module}"
+  done
+}
+
 stop_stack() {
   stop_pid_file nginx nginx
-  stop_pid_file aidb ai_stack.aidb
-  stop_pid_file embeddings ai_stack.embeddings
-  stop_pid_file auth ai_stack.auth
+  stop_python_services
   stop_pid_file redis redis-server
   local data PG_BIN
   PG_BIN="$(pg_bin)"
@@ -287,9 +324,7 @@ start_stack() {
   ensure_redis
   ensure_tls
   [[ -f "${AI_STACK_AUTH_KEYS_FILE}" ]] || (umask 077 && printf '{"keys": []}\n' >"${AI_STACK_AUTH_KEYS_FILE}")
-  start_python_service auth "${AI_STACK_AUTH_PORT:-8089}"
-  start_python_service embeddings "${AI_STACK_EMBEDDINGS_PORT:-8081}"
-  start_python_service aidb "${AI_STACK_AIDB_PORT:-8091}"
+  start_python_services
   start_gateway
   "${VENV}/bin/ai-stack" status
   info "create an API key with: ${VENV}/bin/ai-stack keys create --name NAME"

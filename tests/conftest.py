@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from ai_stack.embeddings.model import SentenceTransformerEncoder, load_encoder
-from ai_stack.embeddings.settings import DEFAULT_MODEL
+from ai_stack.text.model_files import DEFAULT_MODEL
 
 from tests.harness.processes import PostgresServer, RedisServer
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ai_stack.gateway.config import GatewayConfig, Upstream, render_nginx_conf
+from ai_stack.cli.stack import upstream
+from ai_stack.gateway.config import GatewayConfig, render_nginx_conf
+from ai_stack.registry import service
 
 from tests.harness.processes import NginxServer
 
@@ -18,9 +20,12 @@ def gateway_nginx(
     https_port: int,
     http_port: int,
     auth_port: int,
-    embeddings_port: int,
+    ports: dict[str, int],
 ) -> NginxServer:
-    """Renders nginx.conf into the world-writable `shared` dir and returns the (unstarted) server."""
+    """Renders nginx.conf into the world-writable `shared` dir and returns the (unstarted) server.
+
+    `ports` maps each proxied service's registry name to the port its test process listens on.
+    """
     conf = shared / "nginx.conf"
     config = GatewayConfig(
         https_port=https_port,
@@ -31,7 +36,7 @@ def gateway_nginx(
         log_dir=shared,
         temp_dir=shared,
         auth_port=auth_port,
-        upstreams=(Upstream("embeddings", "embeddings", embeddings_port, 4 * 1048576),),
+        upstreams=tuple(upstream(service(name), port=port) for name, port in ports.items()),
         listen_addresses=("127.0.0.1",),
         worker_user="www-data" if os.geteuid() == 0 else None,
     )

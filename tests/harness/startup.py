@@ -8,12 +8,27 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from ai_stack.registry import SERVICES
+
 from tests.harness.processes import REPO_ROOT, free_port
 
 SCRIPT = REPO_ROOT / "scripts" / "ai-stack-startup.sh"
 CLI = REPO_ROOT / ".venv" / "bin" / "ai-stack"
-# Variables a developer's shell may carry that would point the stack at other services.
-INHERITED = ("AI_STACK_EMBEDDINGS_REDIS_URL", "AI_STACK_AIDB_REDIS_URL", "AI_STACK_AIDB_EMBEDDINGS_URL")
+
+
+def _inherited() -> tuple[str, ...]:
+    """Variables a developer's shell may carry that would point the stack at other services:
+    each service's Redis URL and its URLs of the other services (AI_STACK_AIDB_EMBEDDINGS_URL)."""
+    urls = {"redis_url", *(f"{s.env_prefix.removeprefix('AI_STACK_').lower()}url" for s in SERVICES)}
+    return tuple(
+        f"{s.env_prefix}{name.upper()}"
+        for s in SERVICES
+        for name in s.settings_class().model_fields
+        if name in urls
+    )
+
+
+INHERITED = _inherited()
 
 
 def startup_env(root: Path, **extra: str) -> dict[str, str]:
@@ -26,9 +41,7 @@ def startup_env(root: Path, **extra: str) -> dict[str, str]:
         "AI_STACK_REDIS_PORT": str(free_port()),
         "AI_STACK_GATEWAY_HTTPS_PORT": str(free_port()),
         "AI_STACK_GATEWAY_HTTP_PORT": str(free_port()),
-        "AI_STACK_EMBEDDINGS_PORT": str(free_port()),
-        "AI_STACK_AUTH_PORT": str(free_port()),
-        "AI_STACK_AIDB_PORT": str(free_port()),
+        **{s.port_variable: str(free_port()) for s in SERVICES},
         **extra,
     }
     for name in INHERITED:

@@ -1,7 +1,9 @@
-"""A whole gateway stack of real processes: Redis, the key verifier, embeddings, nginx."""
+"""A whole gateway stack of real processes: Redis, PostgreSQL, the key verifier, embeddings, aidb
+and nginx, every one on its own free port and data directory."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,8 +11,16 @@ from pathlib import Path
 import pytest
 from ai_stack.auth.keystore import KeyStore
 
+from tests.harness.databases import fresh_database
 from tests.harness.gateway import gateway_nginx
-from tests.harness.processes import NginxServer, RedisServer, ServiceProcess, free_port, world_writable_dir
+from tests.harness.processes import (
+    NginxServer,
+    PostgresServer,
+    RedisServer,
+    ServiceProcess,
+    free_port,
+    world_writable_dir,
+)
 from tests.harness.tls import make_self_signed
 
 
@@ -23,51 +33,61 @@ class GatewayStack:
     cafile: Path
     key: str
     key_store: KeyStore
-    embeddings: ServiceProcess
+    services: dict[str, ServiceProcess]
     https_port: int
+
+    @property
+    def embeddings(self) -> ServiceProcess:
+        return self.services["embeddings"]
 
 
 @pytest.fixture(scope="session")
 def gateway_stack(
-    tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer
+    tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> Iterator[GatewayStack]:
     home = tmp_path_factory.mktemp("stack-home")
     shared = world_writable_dir("ai-stack-nginx-")
     cert, key_file = make_self_signed(shared)
     store = KeyStore(home / "api-keys.json")
     key, _ = store.create("integration-tests")
-    auth_port, embeddings_port, https_port, http_port = (free_port() for _ in range(4))
-    auth = ServiceProcess(
-        "auth",
-        auth_port,
-        {
-            "AI_STACK_AUTH_PORT": str(auth_port),
+    ports = {name: free_port() for name in ("auth", "embeddings", "aidb")}
+    https_port, http_port = free_port(), free_port()
+    environments = {
+        "auth": {
             "AI_STACK_AUTH_KEYS_FILE": str(store.path),
             "AI_STACK_AUTH_RELOAD_INTERVAL_S": "0.2",
         },
-        home / "auth.log",
-    )
-    embeddings = ServiceProcess(
-        "embeddings",
-        embeddings_port,
-        {
-            "AI_STACK_EMBEDDINGS_PORT": str(embeddings_port),
-            "AI_STACK_EMBEDDINGS_REDIS_URL": redis_server.url,
+        "embeddings": {"AI_STACK_EMBEDDINGS_REDIS_URL": redis_server.url},
+        "aidb": {
+            "AI_STACK_AIDB_POSTGRES_PORT": str(postgres_server.port),
+            "AI_STACK_AIDB_POSTGRES_USER": "postgres",
+            "AI_STACK_AIDB_POSTGRES_DB": asyncio.run(fresh_database(postgres_server)),
+            "AI_STACK_AIDB_REDIS_URL": redis_server.url.rsplit("/", 1)[0] + "/2",
+            "AI_STACK_AIDB_EMBEDDINGS_URL": f"http://127.0.0.1:{ports['embeddings']}",
+            "AI_STACK_AIDB_DATA_DIR": str(home / "aidb"),
         },
-        home / "embeddings.log",
-    )
+    }
+    services = {
+        name: ServiceProcess(
+            name,
+            ports[name],
+            {f"AI_STACK_{name.upper()}_PORT": str(ports[name]), **environments[name]},
+            home / f"{name}.log",
+        )
+        for name in ports
+    }
     nginx = gateway_nginx(
         shared,
         cert,
         key_file,
         https_port=https_port,
         http_port=http_port,
-        auth_port=auth_port,
-        embeddings_port=embeddings_port,
+        auth_port=ports["auth"],
+        ports={"embeddings": ports["embeddings"], "aidb": ports["aidb"]},
     )
     started: list[ServiceProcess | NginxServer] = []
     try:
-        for process in (auth, embeddings):
+        for process in services.values():
             process.start()
             started.append(process)
         nginx.start(https_port)
@@ -78,7 +98,7 @@ def gateway_stack(
             cafile=cert,
             key=key,
             key_store=store,
-            embeddings=embeddings,
+            services=services,
             https_port=https_port,
         )
     finally:

@@ -3,44 +3,73 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import random
+import string
+import textwrap
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 from ai_stack.aidb.app import create_app
+from ai_stack.aidb.keys import AIDB_SETTINGS_KEY
 from ai_stack.aidb.settings import AidbSettings
 from ai_stack.core.migrations import discover, migrate
+from ai_stack.embeddings.settings import EmbeddingsSettings
 from aiohttp.test_utils import TestClient
 from prometheus_client import CollectorRegistry
 
-from tests.harness.processes import PostgresServer
+from tests.harness.databases import fresh_database
+from tests.harness.processes import PostgresServer, RedisServer, free_port, port_open
 
 
-async def fresh_database(server: PostgresServer) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server.dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return name
+def private_settings(
+    postgres_server: PostgresServer, redis_server: RedisServer, tmp_path: Path, database: str, **extra: Any
+) -> AidbSettings:
+    """aidb settings that touch only this test's processes and files: its own database and data
+    directory, the session's Redis, and an embeddings URL where nothing listens (embeddings down)."""
+    values: dict[str, Any] = {
+        "postgres_port": postgres_server.port,
+        "postgres_user": "postgres",
+        "postgres_db": database,
+        "data_dir": tmp_path / "aidb",
+        "redis_url": redis_server.url,
+        "embeddings_url": f"http://127.0.0.1:{free_port()}",
+        "max_document_bytes": 10_000,
+        "max_bulk_items": 5,
+        "chunk_max_tokens": 64,
+        "chunk_overlap_tokens": 8,
+    }
+    return AidbSettings(**(values | extra))
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, postgres_server: PostgresServer) -> AsyncIterator[TestClient]:
+async def client(
+    aiohttp_client: Any, postgres_server: PostgresServer, redis_server: RedisServer, tmp_path: Path
+) -> AsyncIterator[TestClient]:
     database = await fresh_database(postgres_server)
-    settings = AidbSettings(
-        postgres_port=postgres_server.port,
-        postgres_user="postgres",
-        postgres_db=database,
-        max_document_bytes=10_000,
-        max_bulk_items=5,
-        chunk_max_tokens=64,
-        chunk_overlap_tokens=8,
-    )
+    settings = private_settings(postgres_server, redis_server, tmp_path, database)
     yield await aiohttp_client(create_app(settings, registry=CollectorRegistry()))
+
+
+async def test_the_fixture_touches_no_user_data_or_running_stack(
+    client: TestClient, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    settings = client.app[AIDB_SETTINGS_KEY]
+    assert settings.data_dir.is_relative_to(tmp_path)
+    assert (tmp_path / "aidb").is_dir()  # the index was opened here, not under the user's home
+    assert settings.redis_url == redis_server.url
+    embeddings_port = int(settings.embeddings_url.rsplit(":", 1)[1])
+    assert embeddings_port != EmbeddingsSettings().port and not port_open(embeddings_port)
+
+
+# A random base64 body of a 256-byte key, 64 characters a line, as in a real PEM file.
+KEY_BODY = "\n".join(textwrap.wrap(base64.b64encode(random.Random(7).randbytes(256)).decode(), 64))
+
+GITHUB_TOKEN_BODY = "".join(random.Random(8).choices(string.ascii_letters + string.digits, k=36))
 
 
 def doc(path: str, content: str = "# Title\n\nSome text about PostgreSQL.", **extra: Any) -> dict[str, Any]:
@@ -90,8 +119,8 @@ async def test_bad_input_gets_the_right_4xx(client: TestClient) -> None:
         (doc("x.md", collection="nope"), 404, "unknown_collection"),
         (doc("x.md", content="x" * 10_001), 413, "payload_too_large"),
         (doc("x.md", content="key: AKIAABCDEFGHIJKLMNOP"), 422, "content_rejected"),
-        (doc("x.md", content="-----BEGIN RSA PRIVATE KEY-----\nMII..."), 422, "content_rejected"),
-        (doc("x.md", content="a\x00b"), 422, "content_rejected"),
+        (doc("x.md", content=f"-----BEGIN RSA PRIVATE KEY-----\n{KEY_BODY}\n"), 422, "content_rejected"),
+        (doc("x.md", content="a\x00b"), 422, "validation_error"),
         (doc("x.md", status="maybe"), 422, "validation_error"),
     ]
     for payload, status, code in cases:
@@ -114,7 +143,7 @@ async def test_bulk_answers_per_item(client: TestClient) -> None:
         json={
             "documents": [
                 doc("b1.md"),
-                doc("b2.md", content="ghp_" + "a" * 36),
+                doc("b2.md", content="ghp_" + GITHUB_TOKEN_BODY),
                 doc("b3.md", collection="missing"),
                 doc("b1.md"),
             ]

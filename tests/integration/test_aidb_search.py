@@ -24,8 +24,8 @@ from ai_stack.embeddings.settings import EmbeddingsSettings
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
+from tests.harness.databases import fresh_database
 from tests.harness.processes import PostgresServer, RedisServer, free_port
-from tests.integration.test_aidb_documents import fresh_database
 
 pytestmark = pytest.mark.slow
 

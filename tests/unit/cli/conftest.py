@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,8 +111,8 @@ class FakeAidb:
         hits = [doc for _, doc in self.stored.values() if body["query"] in doc["content"]]
         results = [
             {
-                "document_id": f"doc-{rank}",
-                "chunk_id": f"chunk-{rank}",
+                "document_id": str(uuid.uuid5(uuid.NAMESPACE_URL, doc["path"])),
+                "chunk_id": str(uuid.uuid4()),
                 "collection": doc["collection"],
                 "project": doc["project"],
                 "path": doc["path"],

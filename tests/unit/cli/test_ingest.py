@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from ai_stack.cli.__main__ import main
-from ai_stack.cli.aidb_client import AidbClient, AidbError
+from ai_stack.cli.aidb_client import AidbGatewayClient
 from ai_stack.cli.ingest import Ingester, IngestRun, Target, run_ingest
 from ai_stack.cli.ingest_state import IngestState
 from ai_stack.cli.walk import Selection, collect
+from ai_stack.clients.errors import ClientError
 from rich.console import Console
 
 from tests.unit.cli.conftest import API_KEY, FakeAidb
@@ -38,7 +39,7 @@ def _run(tmp_path: Path, project: str = "proj", **target: int) -> IngestRun:
 async def _ingest(url: str, run: IngestRun, err: Console | None = None) -> tuple[int, str]:
     """(exit status, what was printed on stdout)."""
     out = Console(file=io.StringIO(), width=200)
-    with AidbClient(url, API_KEY, sleep=lambda s: None) as client:
+    with AidbGatewayClient(url, API_KEY, sleep=lambda s: None) as client:
         status = await asyncio.to_thread(run_ingest, client, run, out, err or Console(file=io.StringIO()))
     return status, out.file.getvalue()  # type: ignore[attr-defined]
 
@@ -145,7 +146,7 @@ async def test_unavailable_answers_are_retried(fake_aidb: tuple[FakeAidb, str], 
 async def test_a_bad_key_stops_the_run_with_one_line(fake_aidb: tuple[FakeAidb, str], tmp_path: Path) -> None:
     fake, url = fake_aidb
     _files(tmp_path / "docs", 1)
-    with AidbClient(url, "wrong") as client, pytest.raises(AidbError) as caught:
+    with AidbGatewayClient(url, "wrong") as client, pytest.raises(ClientError) as caught:
         await asyncio.to_thread(run_ingest, client, _run(tmp_path), Console(file=io.StringIO()), Console())
     assert str(caught.value) == (
         "the gateway refused the API key (401); check --api-key, AI_STACK_API_KEY or AI_STACK_API_KEY_FILE"
@@ -160,7 +161,7 @@ async def test_a_missing_collection_is_an_error_unless_created(
     _files(tmp_path / "docs", 1)
     run = _run(tmp_path)
     run = IngestRun(run.paths, run.root, run.selection, Target("notes", "proj"), run.state_file)
-    with pytest.raises(AidbError, match="collection 'notes' does not exist; pass --create-collection"):
+    with pytest.raises(ClientError, match="collection 'notes' does not exist; pass --create-collection"):
         await _ingest(url, run)
     creating = IngestRun(
         run.paths, run.root, run.selection, run.target, run.state_file, create_collection=True
@@ -234,7 +235,7 @@ async def test_progress_reports_files_bytes_and_chunks(
     reports: list[tuple[int, int, int]] = []
 
     def ingest_with_progress() -> None:
-        with AidbClient(url, API_KEY, sleep=lambda s: None) as client:
+        with AidbGatewayClient(url, API_KEY, sleep=lambda s: None) as client:
             state = IngestState(run.state_file, (url, "documents", "proj"))
             candidates, _ = collect(run.paths, run.root, run.selection)
             Ingester(client, run.target, state, progress=lambda *r: reports.append(r)).run(candidates)

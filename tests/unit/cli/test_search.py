@@ -36,7 +36,7 @@ def searchable(fake_aidb: tuple[FakeAidb, str], monkeypatch: pytest.MonkeyPatch)
 
 
 def test_body_leaves_out_an_absent_project() -> None:
-    assert search_body("q", "keyword", [], None, 5) == {
+    assert search_body("q", "keyword", [], None, 5).model_dump(exclude_unset=True) == {
         "query": "q",
         "mode": "keyword",
         "collections": [],

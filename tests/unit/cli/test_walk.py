@@ -186,6 +186,7 @@ def test_html_is_sent_as_text_with_its_title_and_headings(tmp_path: Path) -> Non
         "page.html",
         "The Page",
         "text/markdown",
-        "# Intro\n\nHello world, again.\n\n## Code\n\n```\ndef f():\n    return 1\n```\n\none\n\ntwo & three",
+        "# Intro\n\nHello world, again.\n\n## Code\n\n```\ndef f():\n    return 1\n```\n\n"
+        "- one\n- two & three",
         {"source": "ai-stack ingest", "source_content_type": "text/html"},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from ai_stack.core.breaker import BreakerState, CircuitBreaker, CircuitOpenError
@@ -201,3 +202,51 @@ async def test_a_late_call_cannot_decide_a_half_open_breaker() -> None:
     with pytest.raises(ConnectionError):
         await probing
     assert breaker.state is BreakerState.OPEN
+
+
+async def refused() -> None:
+    raise ValueError("the request's own fault")
+
+
+async def test_errors_the_request_caused_never_open_the_breaker() -> None:
+    breaker, transitions = make(FakeClock())
+    for _ in range(breaker.failure_threshold * 3):
+        with pytest.raises(ValueError):
+            await breaker.call(refused)
+    assert breaker.state is BreakerState.CLOSED and transitions == []
+
+
+async def test_a_refusal_between_failures_shows_the_dependency_answered() -> None:
+    breaker, _ = make(FakeClock())
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            await breaker.call(fail)
+    with pytest.raises(ValueError):
+        await breaker.call(refused)
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            await breaker.call(fail)
+    assert breaker.state is BreakerState.CLOSED
+
+
+async def test_a_probe_answered_with_a_refusal_closes_the_breaker() -> None:
+    clock = FakeClock()
+    breaker, transitions = make(clock)
+    await open_it(breaker)
+    clock.now += 10
+    with pytest.raises(ValueError):
+        await breaker.call(refused)
+    assert breaker.state is BreakerState.CLOSED
+    assert transitions == [BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED]
+
+
+async def test_the_predicate_decides_what_counts() -> None:
+    breaker, _ = make(FakeClock(), counts_as_failure=lambda exc: isinstance(exc, ValueError))  # type: ignore[arg-type]
+    await open_it_with(breaker, refused, ValueError)
+    assert breaker.state is BreakerState.OPEN
+
+
+async def open_it_with(breaker: CircuitBreaker, operation: Any, error: type[Exception]) -> None:
+    for _ in range(breaker.failure_threshold):
+        with pytest.raises(error):
+            await breaker.call(operation)

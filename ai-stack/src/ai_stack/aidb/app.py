@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import structlog
 from aiohttp import web
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
+from ai_stack.aidb import repository as repo
 from ai_stack.aidb.cache import CacheMetrics, SearchCache
-from ai_stack.aidb.chunking import Chunk, ChunkingOptions, chunk_text
 from ai_stack.aidb.embedder import RemoteEmbedder
-from ai_stack.aidb.html_text import html_to_text
 from ai_stack.aidb.indexer import Indexer, purge_expired
 from ai_stack.aidb.keys import (
     AIDB_SETTINGS_KEY,
@@ -28,20 +30,25 @@ from ai_stack.aidb.keys import (
     VECTORS_KEY,
 )
 from ai_stack.aidb.metrics import BacklogMetrics
-from ai_stack.aidb.routes import OPERATIONS, add_routes
+from ai_stack.aidb.routes import ROUTES
 from ai_stack.aidb.search import SearchService
 from ai_stack.aidb.settings import AidbSettings
 from ai_stack.aidb.sparse import Bm25Encoder
 from ai_stack.aidb.store import DocumentStore
+from ai_stack.aidb.vectors.base import is_vector_outage
 from ai_stack.aidb.vectors.factory import create_vector_store
+from ai_stack.clients.embeddings import EmbeddingsClient
 from ai_stack.core.app import create_service_app
 from ai_stack.core.breaker import CircuitBreaker
 from ai_stack.core.health import DependencyCheck
 from ai_stack.core.http_client import service_client_context
 from ai_stack.core.keys import API_KEY, HEALTH_KEY, METRICS_KEY
+from ai_stack.core.openapi import add_routes
 from ai_stack.core.postgres import GuardedPool, postgres_context
 from ai_stack.core.redis import redis_context
-from ai_stack.embeddings.tokens import TokenCounter
+from ai_stack.text.chunking import Chunk, ChunkingOptions, chunk_text
+from ai_stack.text.html import html_to_text
+from ai_stack.text.tokenizer import TokenCounter
 
 log = structlog.get_logger(__name__)
 SERVICE = "aidb"
@@ -58,7 +65,6 @@ def create_app(
     """The aidb app."""
     app = create_service_app(SERVICE, settings, registry=registry, tracer_provider=tracer_provider)
     app[AIDB_SETTINGS_KEY] = settings
-    app[API_KEY].operations.extend(OPERATIONS)
     app.cleanup_ctx.append(postgres_context(POOL_KEY, settings.postgres_dsn, "ai_stack.aidb.migrations"))
     # Embeddings are optional: without them writes queue up and search degrades to keyword.
     app.cleanup_ctx.append(
@@ -69,7 +75,7 @@ def create_app(
     app.cleanup_ctx.append(_vectors_context)
     app.cleanup_ctx.append(_store_context)
     app.cleanup_ctx.append(_background_context)
-    add_routes(app)
+    add_routes(app, ROUTES, app[API_KEY])
     return app
 
 
@@ -98,6 +104,7 @@ async def _vectors_context(app: web.Application) -> AsyncIterator[None]:
         failure_threshold=settings.breaker_failure_threshold,
         reset_timeout_s=settings.breaker_reset_s,
         call_timeout_s=max(settings.dependency_timeout_s, 10.0),
+        counts_as_failure=is_vector_outage,
     )
     await breaker.call(lambda: store.ensure(settings.embedding_dimension))
     app[VECTORS_KEY] = store
@@ -113,7 +120,13 @@ async def _vectors_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _store_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[AIDB_SETTINGS_KEY]
-    app[STORE_KEY] = DocumentStore(app[POOL_KEY], make_chunker(settings), settings.max_document_bytes)
+    app[STORE_KEY] = DocumentStore(
+        app[POOL_KEY],
+        make_chunker(settings),
+        settings.max_document_bytes,
+        max_metadata_bytes=settings.max_metadata_bytes,
+        max_metadata_depth=settings.max_metadata_depth,
+    )
     app[CACHE_KEY] = SearchCache(
         app[REDIS_KEY],
         settings.tokenizer_model,
@@ -123,16 +136,23 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
     app[SEARCH_KEY] = SearchService(
         app[VECTORS_KEY],
         app[VECTORS_BREAKER_KEY],
-        RemoteEmbedder(app[EMBEDDINGS_CLIENT_KEY]),
+        RemoteEmbedder(EmbeddingsClient(app[EMBEDDINGS_CLIENT_KEY])),
         Bm25Encoder(),
         app[CACHE_KEY],
+        functools.partial(_metadata_of, app[POOL_KEY]),
     )
     yield
 
 
+async def _metadata_of(pool: GuardedPool, document_ids: list[uuid.UUID]) -> dict[str, Any]:
+    return await pool.run(lambda c: repo.metadata_of(c, document_ids))
+
+
 async def _background_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[AIDB_SETTINGS_KEY]
-    embedder = RemoteEmbedder(app[EMBEDDINGS_CLIENT_KEY], bulk=True, timeout_s=settings.index_embed_timeout_s)
+    embedder = RemoteEmbedder(
+        EmbeddingsClient(app[EMBEDDINGS_CLIENT_KEY]), bulk=True, timeout_s=settings.index_embed_timeout_s
+    )
     indexer = Indexer(
         app[POOL_KEY],
         app[VECTORS_KEY],

@@ -1,9 +1,10 @@
-"""Vectors from the embeddings service (through the core ServiceClient: pooled, traced, breaker)."""
+"""Vectors from the embeddings service, through its typed client."""
 
 from __future__ import annotations
 
+from ai_stack.clients.embeddings import EmbeddingsClient
+from ai_stack.clients.errors import ClientError
 from ai_stack.core.errors import ServiceUnavailableError
-from ai_stack.core.http_client import ServiceClient
 
 BATCH = 64
 
@@ -21,27 +22,22 @@ class RemoteEmbedder:
     for that wait rather than for one query.
     """
 
-    def __init__(self, client: ServiceClient, *, bulk: bool = False, timeout_s: float | None = None) -> None:
+    def __init__(
+        self, client: EmbeddingsClient, *, bulk: bool = False, timeout_s: float | None = None
+    ) -> None:
         self._client = client
-        self._priority = "bulk" if bulk else "interactive"
+        self._bulk = bulk
         self._timeout_s = timeout_s
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
         for start in range(0, len(texts), BATCH):
-            body = {
-                "inputs": texts[start : start + BATCH],
-                "normalize": True,
-                "truncate": True,
-                "priority": self._priority,
-            }
             try:
-                status, answer = await self._client.request_json(
-                    "POST", "/embed", json=body, timeout_s=self._timeout_s
+                vectors += await self._client.embed(
+                    texts[start : start + BATCH],
+                    priority="bulk" if self._bulk else "interactive",
+                    timeout_s=self._timeout_s,
                 )
-            except ServiceUnavailableError as exc:
+            except (ServiceUnavailableError, ClientError) as exc:
                 raise EmbeddingsUnavailable(exc.message) from exc
-            if status != 200 or not isinstance(answer, list):
-                raise EmbeddingsUnavailable(f"embeddings answered {status}")
-            vectors.extend(answer)
         return vectors

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import functools
 import uuid
 from typing import Any
 
 import asyncpg
-import orjson
 from aiohttp import web
 
 from ai_stack.aidb import repository as repo
@@ -22,11 +19,33 @@ from ai_stack.aidb.keys import (
     VECTORS_BREAKER_KEY,
     VECTORS_KEY,
 )
-from ai_stack.aidb.schemas import BulkIn, CollectionIn, DeleteFilter, DocumentIn, SearchIn
+from ai_stack.aidb.listing import BadListingCursor, decode_cursor, encode_cursor
+from ai_stack.aidb.schemas import (
+    BulkIn,
+    BulkItem,
+    BulkResult,
+    Collection,
+    CollectionIn,
+    CollectionIndexStatus,
+    CollectionInfo,
+    Collections,
+    Deleted,
+    DeleteFilter,
+    DocumentIn,
+    DocumentPage,
+    IndexStatus,
+    ItemError,
+    ListQuery,
+    OutboxStatus,
+    ReindexResult,
+    SearchIn,
+    SearchResponse,
+)
 from ai_stack.aidb.search import BadCursor
-from ai_stack.aidb.serialize import document_json
+from ai_stack.aidb.serialize import document, document_summary
 from ai_stack.aidb.store import DocumentTooLarge, UnknownCollection
 from ai_stack.aidb.validation import ContentRejected
+from ai_stack.aidb.vectors.base import VectorInputRejected
 from ai_stack.core.errors import (
     ApiError,
     BadRequestError,
@@ -35,7 +54,7 @@ from ai_stack.core.errors import (
     PayloadTooLargeError,
     ValidationFailedError,
 )
-from ai_stack.core.requests import json_response, read_model
+from ai_stack.core.requests import model_response, read_model, read_query
 
 
 def _translate(exc: Exception) -> ApiError:
@@ -62,7 +81,7 @@ async def upsert_document(request: web.Request) -> web.Response:
         result = await request.app[STORE_KEY].upsert(doc)
     except (DocumentTooLarge, ContentRejected, UnknownCollection) as exc:
         raise _translate(exc) from None
-    return json_response(result.model_dump(mode="json"), status=202 if result.indexing == "pending" else 200)
+    return model_response(result, status=202 if result.indexing == "pending" else 200)
 
 
 async def bulk_upsert(request: web.Request) -> web.Response:
@@ -72,23 +91,18 @@ async def bulk_upsert(request: web.Request) -> web.Response:
     if len(bulk.documents) > limit:
         raise PayloadTooLargeError(f"{len(bulk.documents)} documents sent, at most {limit} per request")
     store = request.app[STORE_KEY]
-    items: list[dict[str, Any]] = []
+    items: list[BulkItem] = []
     for index, doc in enumerate(bulk.documents):
         try:
             result = await store.upsert(doc)
             status = 202 if result.indexing == "pending" else 200
-            items.append({"index": index, "status": status, **result.model_dump(mode="json")})
-        except (DocumentTooLarge, ContentRejected, UnknownCollection) as exc:
-            error = _translate(exc)
-            items.append(
-                {
-                    "index": index,
-                    "status": error.status,
-                    "error": {"code": error.code, "message": error.message},
-                }
-            )
-    failed = sum(1 for item in items if "error" in item)
-    return json_response({"items": items, "failed": failed, "succeeded": len(items) - failed})
+            items.append(BulkItem(index=index, status=status, **result.model_dump()))
+        except (DocumentTooLarge, ContentRejected, UnknownCollection, ValidationFailedError) as exc:
+            error = exc if isinstance(exc, ApiError) else _translate(exc)
+            failure = ItemError(code=error.code, message=error.message)
+            items.append(BulkItem(index=index, status=error.status, error=failure))
+    failed = sum(1 for item in items if item.error is not None)
+    return model_response(BulkResult(items=items, failed=failed, succeeded=len(items) - failed))
 
 
 async def get_document(request: web.Request) -> web.Response:
@@ -96,7 +110,7 @@ async def get_document(request: web.Request) -> web.Response:
     row = await request.app[POOL_KEY].run(lambda c: repo.get_document(c, document_id))
     if row is None:
         raise NotFoundError(f"no document {document_id}")
-    return json_response(document_json(row))
+    return model_response(document(row))
 
 
 async def delete_document(request: web.Request) -> web.Response:
@@ -104,7 +118,7 @@ async def delete_document(request: web.Request) -> web.Response:
     rows = await _delete(request, "id = $1", [document_id])
     if not rows:
         raise NotFoundError(f"no document {document_id}")
-    return json_response({"deleted": 1})
+    return model_response(Deleted(deleted=1))
 
 
 async def delete_documents(request: web.Request) -> web.Response:
@@ -124,7 +138,7 @@ async def delete_documents(request: web.Request) -> web.Response:
             "give at least one of project, path or metadata (refusing to empty a collection)"
         )
     rows = await _delete(request, " AND ".join(where), args)
-    return json_response({"deleted": len(rows)})
+    return model_response(Deleted(deleted=len(rows)))
 
 
 async def _delete(request: web.Request, where: str, args: list[Any]) -> list[asyncpg.Record]:
@@ -135,60 +149,36 @@ async def _delete(request: web.Request, where: str, args: list[Any]) -> list[asy
     return await request.app[POOL_KEY].run(work)
 
 
-def _cursor(raw: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    if not raw:
-        return None
-    try:
-        stamp, document_id = orjson.loads(base64.urlsafe_b64decode(raw.encode()))
-        return dt.datetime.fromisoformat(stamp), uuid.UUID(document_id)
-    except (ValueError, TypeError):
-        raise BadRequestError("cursor is not one this service issued", code="bad_cursor") from None
-
-
-def _limit(raw: str | None, default: int = 50, maximum: int = 500) -> int:
-    try:
-        value = int(raw) if raw is not None else default
-    except ValueError:
-        raise ValidationFailedError("limit must be an integer") from None
-    if not 1 <= value <= maximum:
-        raise ValidationFailedError(f"limit must be between 1 and {maximum}")
-    return value
-
-
 async def list_documents(request: web.Request) -> web.Response:
     """Paged listing, newest first, with a keyset cursor that stays stable under inserts."""
-    query = request.query
-    limit = _limit(query.get("limit"))
+    query = read_query(request, ListQuery)
+    try:
+        after = decode_cursor(query.cursor) if query.cursor else None
+    except BadListingCursor as exc:
+        raise BadRequestError(str(exc), code="bad_cursor") from None
     where: list[str] = ["true"]
     args: list[Any] = []
     for column in ("collection", "project", "status", "path"):
-        if column in query:
-            args.append(query[column])
+        value = getattr(query, column)
+        if value is not None:
+            args.append(value)
             where.append(f"{column} = ${len(args)}")
     rows = await request.app[POOL_KEY].run(
-        lambda c: repo.list_documents(c, " AND ".join(where), args, limit + 1, _cursor(query.get("cursor")))
+        lambda c: repo.list_documents(c, " AND ".join(where), args, query.limit + 1, after)
     )
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = None
-    if more:
-        last = page[-1]
-        raw = orjson.dumps([last["updated_at"].isoformat(), str(last["id"])])
-        next_cursor = base64.urlsafe_b64encode(raw).decode()
-    return json_response(
-        {"documents": [document_json(r, with_content=False) for r in page], "next_cursor": next_cursor}
+    page, more = rows[: query.limit], len(rows) > query.limit
+    next_cursor = encode_cursor(page[-1]["updated_at"], page[-1]["id"]) if more else None
+    return model_response(
+        DocumentPage(documents=[document_summary(r) for r in page], next_cursor=next_cursor)
     )
 
 
 async def list_collections(request: web.Request) -> web.Response:
     rows = await request.app[POOL_KEY].run(repo.collections)
-    return json_response(
-        {
-            "collections": [
-                {"name": r["name"], "description": r["description"], "documents": r["documents"]}
-                for r in rows
-            ]
-        }
-    )
+    infos = [
+        CollectionInfo(name=r["name"], description=r["description"], documents=r["documents"]) for r in rows
+    ]
+    return model_response(Collections(collections=infos))
 
 
 async def create_collection(request: web.Request) -> web.Response:
@@ -198,7 +188,7 @@ async def create_collection(request: web.Request) -> web.Response:
     )
     if not created:
         raise ConflictError(f"collection {body.name!r} already exists")
-    return json_response({"name": body.name, "description": body.description}, status=201)
+    return model_response(Collection(name=body.name, description=body.description), status=201)
 
 
 async def search(request: web.Request) -> web.Response:
@@ -207,12 +197,12 @@ async def search(request: web.Request) -> web.Response:
     limit = request.app[AIDB_SETTINGS_KEY].max_query_chars
     if len(body.query) > limit:
         raise PayloadTooLargeError(f"query has {len(body.query)} characters, at most {limit} are allowed")
-    if "\x00" in body.query:
-        raise ValidationFailedError("query contains a NUL byte")
     try:
-        return json_response(await request.app[SEARCH_KEY].search(body))
+        return model_response(SearchResponse.model_validate(await request.app[SEARCH_KEY].search(body)))
     except BadCursor as exc:
         raise BadRequestError(str(exc), code="bad_cursor") from None
+    except VectorInputRejected as exc:
+        raise ValidationFailedError(str(exc), code="filter_rejected") from None
 
 
 async def reindex(request: web.Request) -> web.Response:
@@ -233,30 +223,29 @@ async def reindex(request: web.Request) -> web.Response:
             return int(result.split()[-1])
 
     queued = await request.app[POOL_KEY].run(work)
-    return json_response({"queued": queued, "indexing": "pending"}, status=202)
+    return model_response(ReindexResult(queued=queued, indexing="pending"), status=202)
 
 
 async def index_status(request: web.Request) -> web.Response:
     """Outbox backlog (size, age, retrying), per-collection document and indexed-chunk counts."""
 
-    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
-        backlog = await repo.outbox_backlog(conn)
-        counts = await repo.collections(conn)
-        return {
-            "outbox": {
-                "pending": backlog["pending"],
-                "oldest_s": float(backlog["oldest_s"]),
-                "retrying": backlog["retrying"],
-            },
-            "collections": {r["name"]: {"documents": r["documents"], "chunks": r["chunks"]} for r in counts},
-        }
+    async def work(conn: asyncpg.Connection) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+        return await repo.outbox_backlog(conn), await repo.collections(conn)
 
-    status = await request.app[POOL_KEY].run(work)
+    backlog, counts = await request.app[POOL_KEY].run(work)
+    status = IndexStatus(
+        outbox=OutboxStatus(
+            pending=backlog["pending"], oldest_s=float(backlog["oldest_s"]), retrying=backlog["retrying"]
+        ),
+        collections={
+            r["name"]: CollectionIndexStatus(documents=r["documents"], chunks=r["chunks"]) for r in counts
+        },
+    )
     vectors = request.app[VECTORS_KEY]
     try:
-        for name, entry in status["collections"].items():
+        for name, entry in status.collections.items():
             count = functools.partial(vectors.count, name)
-            entry["chunks_indexed"] = await request.app[VECTORS_BREAKER_KEY].call(count)
+            entry.chunks_indexed = await request.app[VECTORS_BREAKER_KEY].call(count)
     except Exception:  # the counts are informative; the backlog above still answers
-        status["vector_index"] = "unavailable"
-    return json_response(status)
+        status.vector_index = "unavailable"
+    return model_response(status)

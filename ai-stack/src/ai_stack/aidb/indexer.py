@@ -13,6 +13,8 @@ import asyncpg
 import structlog
 
 from ai_stack.aidb import repository as repo
+from ai_stack.aidb.embedder import EmbeddingsUnavailable
+from ai_stack.aidb.metadata import filterable
 from ai_stack.aidb.sparse import Bm25Encoder
 from ai_stack.aidb.vectors.base import ChunkPoint, VectorStore
 from ai_stack.core.postgres import GuardedPool
@@ -46,7 +48,8 @@ def retry_delay(attempts: int, max_s: float) -> float:
 
 
 def chunk_payload(document: asyncpg.Record, chunk: asyncpg.Record) -> dict[str, Any]:
-    """What a point carries: enough to filter on and to render a result without PostgreSQL."""
+    """What a point carries: what filters match on, and what a result shows but its metadata
+    (results read that from PostgreSQL, so the index keeps only its filterable part)."""
     expires = document["expires_at"]
     return {
         "document_id": str(document["id"]),
@@ -57,7 +60,7 @@ def chunk_payload(document: asyncpg.Record, chunk: asyncpg.Record) -> dict[str, 
         "title": document["title"],
         "status": document["status"],
         "version": document["version"],
-        "metadata": document["metadata"],
+        "metadata": filterable(document["metadata"]) or {},
         "expires_at": expires.timestamp() if expires else None,
         "position": chunk["position"],
         "heading_path": list(chunk["heading_path"]),
@@ -185,24 +188,38 @@ class Indexer:
         if document["version"] != item.version:
             return  # a newer version has its own outbox item
         chunks = await self._pool.run(lambda c: repo.chunks_of(c, item.document_id, document["version"]))
-        vectors = await self._embed([c["text"] for c in chunks])
+        try:
+            vectors: list[list[float] | None] = list(await self._embed([c["text"] for c in chunks]))
+        except EmbeddingsUnavailable:
+            # Keyword search must not wait for the model: index the keyword side now, replacing
+            # the old version, and retry the item for its dense vectors (same point ids).
+            if await self._index(document, chunks, [None] * len(chunks)):
+                raise
+            return
+        if await self._index(document, chunks, vectors):
+            await self._pool.run(lambda c: self._mark_indexed(c, item.document_id, document["version"]))
+
+    async def _index(
+        self, document: asyncpg.Record, chunks: list[asyncpg.Record], vectors: list[list[float] | None]
+    ) -> bool:
+        """Upserts a version's points, then removes the other versions' (never a gap between);
+        False when a newer version appeared meanwhile (its own outbox item indexes it)."""
         points = [
             ChunkPoint(
                 chunk["id"], vector, self._sparse.document(chunk["text"]), chunk_payload(document, chunk)
             )
             for chunk, vector in zip(chunks, vectors, strict=True)
         ]
-        # New points first, then the old version's: a failure in between never leaves a gap.
         await self._store.upsert(points)
         current = await self._pool.run(
-            lambda c: c.fetchval("SELECT version FROM documents WHERE id = $1", item.document_id)
+            lambda c: c.fetchval("SELECT version FROM documents WHERE id = $1", document["id"])
         )
         if current != document["version"]:
             # Another replica may already have indexed the newer version: take back only ours.
             await self._store.delete_chunks([p.chunk_id for p in points])
-            return
-        await self._store.delete_document(item.document_id, keep_version=document["version"])
-        await self._pool.run(lambda c: self._mark_indexed(c, item.document_id, document["version"]))
+            return False
+        await self._store.delete_document(document["id"], keep_version=document["version"])
+        return True
 
     @staticmethod
     async def _mark_indexed(conn: asyncpg.Connection, document_id: uuid.UUID, version: int) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from ai_stack.aidb.chunking import Chunk
 from ai_stack.aidb.schemas import DocumentIn
+from ai_stack.text.chunking import Chunk
 
 DOCUMENT_COLUMNS = (
     "id, collection, project, path, title, content_type, content, metadata, status, sha256, version,"
@@ -120,6 +120,12 @@ async def enqueue(
 
 async def get_document(conn: asyncpg.Connection, document_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1", document_id)
+
+
+async def metadata_of(conn: asyncpg.Connection, document_ids: list[uuid.UUID]) -> dict[str, Any]:
+    """The metadata of these documents by id (a search page shows it; the index keeps less)."""
+    rows = await conn.fetch("SELECT id, metadata FROM documents WHERE id = ANY($1::uuid[])", document_ids)
+    return {str(r["id"]): r["metadata"] for r in rows}
 
 
 async def chunks_of(conn: asyncpg.Connection, document_id: uuid.UUID, version: int) -> list[asyncpg.Record]:

@@ -1,49 +1,126 @@
-"""Route table of aidb."""
+"""Route table of aidb: registers each handler and documents it (one table, no second list)."""
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from ai_stack.aidb import handlers
-from ai_stack.aidb.schemas import BulkIn, CollectionIn, DeleteFilter, DocumentIn, SearchIn, UpsertResult
-from ai_stack.core.openapi import Operation
+from ai_stack.aidb.schemas import (
+    BulkIn,
+    BulkResult,
+    Collection,
+    CollectionIn,
+    Collections,
+    Deleted,
+    DeleteFilter,
+    Document,
+    DocumentIn,
+    DocumentPage,
+    IndexStatus,
+    ListQuery,
+    ReindexResult,
+    SearchIn,
+    SearchResponse,
+    UpsertResult,
+)
+from ai_stack.core.openapi import Route
 
-OPERATIONS = (
-    Operation(
-        "POST", "/documents", "Upsert one document.", DocumentIn, UpsertResult, (400, 404, 413, 422, 503)
+ROUTES = (
+    Route(
+        "POST",
+        "/documents",
+        handlers.upsert_document,
+        "Upsert one document by (collection, project, path): 202 while indexing, 200 when unchanged.",
+        DocumentIn,
+        UpsertResult,
+        (404, 422),
+        ok=(200, 202),
     ),
-    Operation(
-        "POST", "/documents/bulk", "Upsert many documents; per-item results.", BulkIn, None, (400, 413, 422)
+    Route(
+        "POST",
+        "/documents/bulk",
+        handlers.bulk_upsert,
+        "Upsert many documents; each item answers for itself.",
+        BulkIn,
+        BulkResult,
+        (422,),
     ),
-    Operation(
+    Route(
         "GET",
         "/documents",
-        "Paged listing (collection, project, status, path, limit, cursor).",
-        errors=(400, 422),
+        handlers.list_documents,
+        "Paged listing, newest first (keyset cursor).",
+        response=DocumentPage,
+        errors=(422,),
+        query=ListQuery,
     ),
-    Operation("GET", "/documents/{id}", "One document with its content.", errors=(404,)),
-    Operation("DELETE", "/documents/{id}", "Delete one document and its vectors.", errors=(404,)),
-    Operation(
-        "POST", "/documents/delete", "Delete by project, path or metadata.", DeleteFilter, None, (422,)
+    Route(
+        "GET",
+        "/documents/{id}",
+        handlers.get_document,
+        "One document with its content.",
+        None,
+        Document,
+        (404,),
     ),
-    Operation("GET", "/collections", "Collections with document counts."),
-    Operation("POST", "/collections", "Create a collection.", CollectionIn, None, (409, 422)),
-    Operation("GET", "/index/status", "Outbox backlog and per-collection counts."),
-    Operation("POST", "/search", "Hybrid, vector or keyword search.", SearchIn, None, (400, 413, 422, 503)),
-    Operation("POST", "/reindex", "Rebuild the vector index from PostgreSQL."),
+    Route(
+        "DELETE",
+        "/documents/{id}",
+        handlers.delete_document,
+        "Delete one document and its vectors.",
+        None,
+        Deleted,
+        (404,),
+    ),
+    Route(
+        "POST",
+        "/documents/delete",
+        handlers.delete_documents,
+        "Delete by project, path or metadata within one collection.",
+        DeleteFilter,
+        Deleted,
+        (422,),
+    ),
+    Route(
+        "GET",
+        "/collections",
+        handlers.list_collections,
+        "Collections with document counts.",
+        None,
+        Collections,
+    ),
+    Route(
+        "POST",
+        "/collections",
+        handlers.create_collection,
+        "Create a collection.",
+        CollectionIn,
+        Collection,
+        (409, 422),
+        ok=(201,),
+    ),
+    Route(
+        "GET",
+        "/index/status",
+        handlers.index_status,
+        "Outbox backlog and per-collection counts.",
+        None,
+        IndexStatus,
+    ),
+    Route(
+        "POST",
+        "/search",
+        handlers.search,
+        "Hybrid, vector or keyword search with filters, paging and explain.",
+        SearchIn,
+        SearchResponse,
+        (422,),
+    ),
+    Route(
+        "POST",
+        "/reindex",
+        handlers.reindex,
+        "Rebuild the vector index from PostgreSQL.",
+        None,
+        ReindexResult,
+        ok=(202,),
+    ),
 )
-
-
-def add_routes(app: web.Application) -> None:
-    """Registers aidb's routes."""
-    app.router.add_post("/documents", handlers.upsert_document)
-    app.router.add_post("/documents/bulk", handlers.bulk_upsert)
-    app.router.add_post("/documents/delete", handlers.delete_documents)
-    app.router.add_get("/documents", handlers.list_documents)
-    app.router.add_get("/documents/{id}", handlers.get_document)
-    app.router.add_delete("/documents/{id}", handlers.delete_document)
-    app.router.add_get("/collections", handlers.list_collections)
-    app.router.add_post("/collections", handlers.create_collection)
-    app.router.add_get("/index/status", handlers.index_status)
-    app.router.add_post("/search", handlers.search)
-    app.router.add_post("/reindex", handlers.reindex)

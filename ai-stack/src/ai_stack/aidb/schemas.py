@@ -4,14 +4,42 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ai_stack.aidb.vectors.conditions import parse_metadata_condition
+from ai_stack.aidb.metadata import json_problem
+from ai_stack.aidb.vectors.conditions import Between, parse_metadata_condition
+from ai_stack.core.fields import NUL_FREE, SafeText, at_most_bytes, nul_free
 
 Status = Literal["pending", "approved", "rejected"]
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# (collection, project, path) is a unique btree key, whose rows PostgreSQL caps at 2,704 bytes:
+# 63 + 256 + 1,536 bytes stay well under it in any script.
+PROJECT_MAX_BYTES = 256
+PATH_MAX_BYTES = 1536
+
+CollectionName = Annotated[str, Field(pattern=NAME_PATTERN)]
+ProjectName = Annotated[
+    str, nul_free(min_length=1, max_length=200), NUL_FREE, at_most_bytes(PROJECT_MAX_BYTES)
+]
+DocumentPath = Annotated[
+    str,
+    nul_free(
+        min_length=1, max_length=PATH_MAX_BYTES, description="Path or URI, unique per collection + project."
+    ),
+    NUL_FREE,
+    at_most_bytes(PATH_MAX_BYTES),
+]
+Title = Annotated[str, nul_free(max_length=1000), NUL_FREE]
+ContentType = Annotated[str, nul_free(max_length=100), NUL_FREE]
+
+
+def _storable_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    problem = json_problem(metadata)
+    if problem:
+        raise ValueError(problem)
+    return metadata
 
 
 class DocumentIn(BaseModel):
@@ -19,17 +47,19 @@ class DocumentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    collection: str = Field("documents", pattern=NAME_PATTERN)
-    project: str = Field("default", min_length=1, max_length=200)
-    path: str = Field(
-        min_length=1, max_length=2000, description="Path or URI, unique per collection + project."
+    collection: CollectionName = "documents"
+    project: ProjectName = "default"
+    path: DocumentPath
+    title: Title = ""
+    content_type: ContentType = "text/markdown"
+    content: SafeText
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Free JSON; size and nesting are bounded by the settings."
     )
-    title: str = Field("", max_length=1000)
-    content_type: str = Field("text/markdown", max_length=100)
-    content: str
-    metadata: dict[str, Any] = Field(default_factory=dict)
     status: Status = "approved"
     expires_at: dt.datetime | None = None
+
+    _metadata_storable = field_validator("metadata")(_storable_metadata)
 
 
 class BulkIn(BaseModel):
@@ -41,8 +71,8 @@ class BulkIn(BaseModel):
 class CollectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=NAME_PATTERN)
-    description: str = Field("", max_length=1000)
+    name: CollectionName
+    description: Title = ""
 
 
 class DeleteFilter(BaseModel):
@@ -50,10 +80,14 @@ class DeleteFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    collection: str = Field(pattern=NAME_PATTERN)
-    project: str | None = None
-    path: str | None = None
-    metadata: dict[str, Any] | None = None
+    collection: CollectionName
+    project: ProjectName | None = None
+    path: DocumentPath | None = None
+    metadata: dict[str, Any] | None = Field(
+        None, min_length=1, description="Documents whose metadata contains this object (non-empty)."
+    )
+
+    _metadata_storable = field_validator("metadata")(lambda v: v if v is None else _storable_metadata(v))
 
 
 class UpsertResult(BaseModel):
@@ -69,10 +103,10 @@ class SearchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1)
+    query: Annotated[str, nul_free(min_length=1), NUL_FREE]
     mode: Literal["vector", "keyword", "hybrid"] = "hybrid"
-    collections: list[str] = Field(default_factory=list)
-    project: str | None = None
+    collections: list[CollectionName] = Field(default_factory=list, max_length=100)
+    project: ProjectName | None = None
     filters: dict[str, Any] = Field(
         default_factory=dict,
         description='Metadata filters: {"key": value}, {"key": {"in": [...]}}, {"key": {"gte": 1, "lt": 5}} '
@@ -91,6 +125,147 @@ class SearchIn(BaseModel):
     @field_validator("filters")
     @classmethod
     def _filters_are_well_formed(cls, filters: dict[str, Any]) -> dict[str, Any]:
-        for key, spec in filters.items():
-            parse_metadata_condition(key, spec)
-        return filters
+        # Normalised (dates to full RFC 3339 UTC) so the engines and the cache key see one form.
+        return {key: _normalized(key, spec) for key, spec in filters.items()}
+
+
+def _normalized(key: str, spec: Any) -> Any:
+    condition = parse_metadata_condition(key, spec)
+    return condition.bounds if isinstance(condition, Between) else spec
+
+
+class ItemError(BaseModel):
+    code: str
+    message: str
+
+
+class BulkItem(BaseModel):
+    """One document of a bulk request: its upsert result, or its error."""
+
+    index: int
+    status: int = Field(description="The status this document alone would have been answered with.")
+    id: uuid.UUID | None = None
+    version: int | None = None
+    outcome: Literal["created", "updated", "unchanged"] | None = None
+    indexing: Literal["pending", "done"] | None = None
+    chunks: int | None = None
+    error: ItemError | None = None
+
+
+class BulkResult(BaseModel):
+    items: list[BulkItem]
+    failed: int
+    succeeded: int
+
+
+class DocumentSummary(BaseModel):
+    """A document as listings show it (without its content)."""
+
+    id: uuid.UUID
+    collection: str
+    project: str
+    path: str
+    title: str
+    content_type: str
+    metadata: dict[str, Any]
+    status: Status
+    sha256: str
+    version: int
+    indexed: bool = Field(description="Whether this version's chunks are all in the vector index.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+class Document(DocumentSummary):
+    content: str
+
+
+class DocumentPage(BaseModel):
+    documents: list[DocumentSummary]
+    next_cursor: str | None
+
+
+class ListQuery(BaseModel):
+    """`GET /documents` query parameters."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    collection: CollectionName | None = None
+    project: ProjectName | None = None
+    status: Status | None = None
+    path: DocumentPath | None = None
+    limit: int = Field(50, ge=1, le=500)
+    cursor: Annotated[str, Field(max_length=512)] | None = None
+
+
+class Deleted(BaseModel):
+    deleted: int
+
+
+class Collection(BaseModel):
+    name: str
+    description: str
+
+
+class CollectionInfo(Collection):
+    documents: int
+
+
+class Collections(BaseModel):
+    collections: list[CollectionInfo]
+
+
+class OutboxStatus(BaseModel):
+    pending: int = Field(description="Outbox items not yet done (including documents owed dense vectors).")
+    oldest_s: float
+    retrying: int
+
+
+class CollectionIndexStatus(BaseModel):
+    documents: int
+    chunks: int
+    chunks_indexed: int | None = Field(None, description="Points in the vector index (None: unavailable).")
+
+
+class IndexStatus(BaseModel):
+    outbox: OutboxStatus
+    collections: dict[str, CollectionIndexStatus]
+    vector_index: Literal["available", "unavailable"] = "available"
+
+
+class Explain(BaseModel):
+    dense: float | None
+    keyword: float | None
+    fused: float
+    dense_rank: int | None
+    keyword_rank: int | None
+
+
+class SearchResult(BaseModel):
+    document_id: uuid.UUID
+    chunk_id: uuid.UUID
+    collection: str
+    project: str
+    path: str
+    title: str
+    heading_path: list[str]
+    snippet: str
+    score: float
+    metadata: dict[str, Any]
+    explain: Explain | None = Field(None, description="Per-signal scores and ranks, when asked for.")
+
+
+class SearchResponse(BaseModel):
+    mode: Literal["vector", "keyword", "hybrid"] = Field(
+        description="The mode that answered (keyword when a vector mode degraded)."
+    )
+    results: list[SearchResult]
+    next_cursor: str | None
+    degraded: bool
+    reason: str | None = Field(None, description="Why the answer is degraded.")
+
+
+class ReindexResult(BaseModel):
+    queued: int
+    indexing: Literal["pending"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +14,10 @@ from ai_stack.aidb.cache import SearchCache
 from ai_stack.aidb.embedder import EmbeddingsUnavailable, RemoteEmbedder
 from ai_stack.aidb.fusion import Ranked, rrf, single
 from ai_stack.aidb.schemas import SearchIn
-from ai_stack.aidb.sparse import Bm25Encoder
-from ai_stack.aidb.vectors.base import SearchFilter, VectorStore
+from ai_stack.aidb.sparse import Bm25Encoder, SparseVector
+from ai_stack.aidb.vectors.base import Hit, SearchFilter, VectorInputRejected, VectorStore
 from ai_stack.core.breaker import CircuitBreaker
+from ai_stack.core.errors import ServiceUnavailableError
 
 SNIPPET_CHARS = 320
 MAX_CANDIDATES = 1000
@@ -46,7 +49,8 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return cut + " …"
 
 
-def result_json(item: Ranked, explain: bool) -> dict[str, Any]:
+def result_json(item: Ranked, explain: bool, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One result; `metadata` is the document's own (the payload holds only its filterable part)."""
     p = item.payload
     body: dict[str, Any] = {
         "document_id": p.get("document_id"),
@@ -58,7 +62,7 @@ def result_json(item: Ranked, explain: bool) -> dict[str, Any]:
         "heading_path": p.get("heading_path", []),
         "snippet": snippet(p.get("text", "")),
         "score": item.score,
-        "metadata": p.get("metadata", {}),
+        "metadata": metadata if metadata is not None else p.get("metadata", {}),
     }
     if explain:
         body["explain"] = {
@@ -71,6 +75,9 @@ def result_json(item: Ranked, explain: bool) -> dict[str, Any]:
     return body
 
 
+MetadataLookup = Callable[[list[uuid.UUID]], Awaitable[dict[str, Any]]]
+
+
 @dataclass
 class SearchService:
     store: VectorStore
@@ -78,6 +85,7 @@ class SearchService:
     embedder: RemoteEmbedder
     sparse: Bm25Encoder
     cache: SearchCache
+    metadata_of: MetadataLookup
 
     async def search(self, request: SearchIn) -> dict[str, Any]:
         offset = decode_cursor(request.cursor) if request.cursor else request.offset
@@ -107,9 +115,7 @@ class SearchService:
             statuses=("pending", "approved", "rejected") if request.include_unapproved else ("approved",),
         )
         candidates = min(MAX_CANDIDATES, max(50, 3 * (offset + request.limit)))
-        dense_hits, keyword_hits = await self.store_breaker.call(
-            lambda: self.store.query(dense, sparse, where, candidates)
-        )
+        dense_hits, keyword_hits = await self._query(dense, sparse, where, candidates)
         if mode == "hybrid":
             ranked = rrf(
                 dense_hits,
@@ -124,12 +130,29 @@ class SearchService:
             ranked = [r for r in ranked if r.score >= request.min_score]
         page = ranked[offset : offset + request.limit]
         more = len(ranked) > offset + request.limit
+        try:
+            metadata = await self.metadata_of(list({uuid.UUID(r.payload["document_id"]) for r in page}))
+        except ServiceUnavailableError as exc:
+            metadata = {}
+            degraded_reason = degraded_reason or f"{exc.message}; metadata shows only its filterable part"
         body: dict[str, Any] = {
             "mode": mode,
-            "results": [result_json(r, request.explain) for r in page],
+            "results": [
+                result_json(r, request.explain, metadata.get(r.payload["document_id"])) for r in page
+            ],
             "next_cursor": encode_cursor(offset + request.limit) if more else None,
             "degraded": degraded_reason is not None,
         }
         if degraded_reason:
             body["reason"] = degraded_reason
         return body, ranked
+
+    async def _query(
+        self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
+    ) -> tuple[list[Hit], list[Hit]]:
+        try:
+            return await self.store_breaker.call(lambda: self.store.query(dense, sparse, where, limit))
+        except (VectorInputRejected, ServiceUnavailableError):
+            raise
+        except Exception as exc:  # counted by the breaker; the caller sees a 503, not a 500
+            raise ServiceUnavailableError(f"the vector index is unavailable ({type(exc).__name__})") from exc

@@ -1,30 +1,25 @@
-"""Database rows to API JSON (pure)."""
+"""Database rows to response models (pure)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 
+from ai_stack.aidb.schemas import Document, DocumentSummary
 
-def document_json(row: asyncpg.Record, *, with_content: bool = True) -> dict[str, Any]:
-    """A document row as the API returns it."""
-    body = {
-        "id": str(row["id"]),
-        "collection": row["collection"],
-        "project": row["project"],
-        "path": row["path"],
-        "title": row["title"],
-        "content_type": row["content_type"],
-        "metadata": row["metadata"],
-        "status": row["status"],
-        "sha256": row["sha256"],
-        "version": row["version"],
-        "indexed": row["indexed_version"] == row["version"],
-        "created_at": row["created_at"].isoformat(),
-        "updated_at": row["updated_at"].isoformat(),
-        "expires_at": row["expires_at"].isoformat() if row["expires_at"] else None,
-    }
-    if with_content:
-        body["content"] = row["content"]
-    return body
+
+def document_summary(row: asyncpg.Record) -> DocumentSummary:
+    """A document row as listings show it."""
+    return DocumentSummary.model_validate(_fields(row))
+
+
+def document(row: asyncpg.Record) -> Document:
+    """A document row with its content."""
+    return Document.model_validate({**_fields(row), "content": row["content"]})
+
+
+def _fields(row: asyncpg.Record) -> dict[str, object]:
+    names = (
+        "id", "collection", "project", "path", "title", "content_type", "metadata", "status", "sha256",
+        "version", "created_at", "updated_at", "expires_at",
+    )  # fmt: skip
+    return {**{name: row[name] for name in names}, "indexed": row["indexed_version"] == row["version"]}

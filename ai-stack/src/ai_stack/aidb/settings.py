@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from ai_stack.core.settings import CoreSettings, default_home
-from ai_stack.embeddings.settings import DEFAULT_MODEL
+from ai_stack.text.model_files import DEFAULT_MODEL
 
 
 class AidbSettings(CoreSettings):
@@ -47,6 +47,12 @@ class AidbSettings(CoreSettings):
     chunk_overlap_tokens: int = Field(32, ge=0, description="Tokens repeated between neighbouring chunks.")
     max_document_bytes: int = Field(
         4 * 1_048_576, ge=1, description="Largest document content accepted (413 above it)."
+    )
+    max_metadata_bytes: int = Field(
+        16_384, ge=2, description="Largest document metadata, as JSON bytes (413 above it)."
+    )
+    max_metadata_depth: int = Field(
+        8, ge=1, le=64, description="Deepest nesting of document metadata (422 deeper)."
     )
     max_bulk_items: int = Field(200, ge=1, description="Most documents in one bulk request (413 above it).")
     max_query_chars: int = Field(2000, ge=1, description="Longest search query (413 above it).")

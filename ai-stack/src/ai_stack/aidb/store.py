@@ -9,12 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
+import orjson
 
 from ai_stack.aidb import repository as repo
-from ai_stack.aidb.chunking import Chunk
+from ai_stack.aidb.metadata import depth
 from ai_stack.aidb.schemas import DocumentIn, UpsertResult
 from ai_stack.aidb.validation import ContentRejected, check_content
 from ai_stack.core.postgres import GuardedPool
+from ai_stack.text.chunking import Chunk
 
 Chunker = Callable[[str, str], list[Chunk]]
 
@@ -38,12 +40,25 @@ class DocumentStore:
     pool: GuardedPool
     chunker: Chunker
     max_document_bytes: int
+    max_metadata_bytes: int = 16_384
+    max_metadata_depth: int = 8
 
     def validate(self, doc: DocumentIn) -> None:
-        """Size, NUL bytes and secrets, before any expensive work."""
+        """Sizes, nesting and secrets, before any expensive work (NUL and the engines' grammar
+        were checked by the schema)."""
         size = len(doc.content.encode("utf-8"))
         if size > self.max_document_bytes:
             raise DocumentTooLarge(f"content is {size} bytes, at most {self.max_document_bytes} are allowed")
+        nesting = depth(doc.metadata)
+        if nesting > self.max_metadata_depth:
+            raise ContentRejected(
+                f"metadata is nested {nesting} levels deep, at most {self.max_metadata_depth} are allowed"
+            )
+        metadata_size = len(orjson.dumps(doc.metadata))
+        if metadata_size > self.max_metadata_bytes:
+            raise DocumentTooLarge(
+                f"metadata is {metadata_size} bytes as JSON, at most {self.max_metadata_bytes} are allowed"
+            )
         check_content(doc.content, "content")
         check_content(doc.title, "title")
         check_content(doc.path, "path")
@@ -58,13 +73,14 @@ class DocumentStore:
         chunks = await asyncio.to_thread(self.chunker, doc.content, doc.content_type)
 
         async def work(conn: asyncpg.Connection) -> UpsertResult:
-            async with conn.transaction():
-                return await self._write(conn, doc, sha256, chunks)
+            # Translated inside the unit of work: the database answered, so it is no outage.
+            try:
+                async with conn.transaction():
+                    return await self._write(conn, doc, sha256, chunks)
+            except asyncpg.ForeignKeyViolationError:
+                raise UnknownCollection(f"collection {doc.collection!r} does not exist") from None
 
-        try:
-            return await self.pool.run(work)
-        except asyncpg.ForeignKeyViolationError:
-            raise UnknownCollection(f"collection {doc.collection!r} does not exist") from None
+        return await self.pool.run(work)
 
     async def _write(
         self, conn: asyncpg.Connection, doc: DocumentIn, sha256: str, chunks: list[Chunk]

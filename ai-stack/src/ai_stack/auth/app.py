@@ -10,12 +10,13 @@ from prometheus_client import CollectorRegistry
 
 from ai_stack.auth.keys import VERIFIER_KEY
 from ai_stack.auth.keystore import KeyStore
-from ai_stack.auth.routes import OPERATIONS, add_routes
+from ai_stack.auth.routes import ROUTES
 from ai_stack.auth.settings import AuthSettings
 from ai_stack.auth.verifier import KeyVerifier
 from ai_stack.core.app import create_service_app
 from ai_stack.core.health import DependencyCheck
 from ai_stack.core.keys import API_KEY, HEALTH_KEY
+from ai_stack.core.openapi import add_routes
 
 SERVICE = "auth"
 
@@ -35,6 +36,5 @@ def create_app(
         await asyncio.to_thread(store.load)
 
     app[HEALTH_KEY].add(DependencyCheck("keys_file", keys_readable, required=True))
-    app[API_KEY].operations.extend(OPERATIONS)
-    add_routes(app)
+    add_routes(app, ROUTES, app[API_KEY])
     return app

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from pydantic import BaseModel, Field
 
 from ai_stack.auth import handlers
-from ai_stack.core.openapi import Operation
-
-OPERATIONS = (Operation("GET", "/verify", "204 when the request carries an active API key.", errors=(401,)),)
+from ai_stack.core.openapi import Route
 
 
-def add_routes(app: web.Application) -> None:
-    """Registers the verifier's routes."""
-    app.router.add_get("/verify", handlers.verify)
+class KeyHeaders(BaseModel):
+    """Where a client may present its key (nginx forwards the client's headers)."""
+
+    authorization: str | None = Field(None, alias="Authorization", description="`Bearer <key>`.")
+    x_api_key: str | None = Field(None, alias="X-API-Key")
+
+
+ROUTES = (
+    Route(
+        "GET",
+        "/verify",
+        handlers.verify,
+        "204 when the request carries an active API key (Authorization: Bearer or X-API-Key).",
+        errors=(401,),
+        ok=(204,),
+        headers=KeyHeaders,
+    ),
+)

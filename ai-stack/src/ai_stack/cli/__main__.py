@@ -13,7 +13,7 @@ from rich.console import Console
 from ai_stack.aidb.schemas import NAME_PATTERN
 from ai_stack.auth.keystore import KeyFileError, KeyStore
 from ai_stack.auth.settings import AuthSettings
-from ai_stack.cli.aidb_client import AidbClient, AidbError, ClientSettings, tls_context
+from ai_stack.cli.aidb_client import AidbGatewayClient, ClientSettings, tls_context
 from ai_stack.cli.ingest import (
     DEFAULT_BATCH_BYTES,
     MAX_BATCH_BYTES,
@@ -23,9 +23,11 @@ from ai_stack.cli.ingest import (
     run_ingest,
 )
 from ai_stack.cli.search import MODES, run_reindex, run_search, search_body
+from ai_stack.cli.services import print_services
 from ai_stack.cli.stack import StackSettings, upstreams
 from ai_stack.cli.status import print_status
 from ai_stack.cli.walk import Selection
+from ai_stack.clients.errors import ClientError, InvalidRequest
 from ai_stack.core.settings import SettingsError, load_settings
 from ai_stack.gateway.config import GatewayConfig, render_nginx_conf
 
@@ -48,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--user", default=None, help="nginx worker user (when started as root)")
     render.add_argument("--listen", action="append", default=None, help="address to listen on")
     commands.add_parser("status", help="show the stack's processes and health")
+    services = commands.add_parser("services", help="list the Python services of the stack (the registry)")
+    services.add_argument("--shell", action="store_true", help="one `name module port health_path` a line")
+    services.add_argument(
+        "--defaults", action="store_true", help="default ports, without reading the services' settings"
+    )
     _add_aidb_commands(commands)
     return parser
 
@@ -160,13 +167,13 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _aidb_client(args: argparse.Namespace, stack: StackSettings) -> AidbClient:
+def _aidb_client(args: argparse.Namespace, stack: StackSettings) -> AidbGatewayClient:
     key = args.api_key or load_settings(ClientSettings).api_key.get_secret_value()
     if args.cacert is not None and not args.cacert.is_file():
-        raise AidbError(f"--cacert {args.cacert}: no such file")
+        raise InvalidRequest(f"--cacert {args.cacert}: no such file")
     cafile = args.cacert or stack.tls_dir / "cert.pem"
     url = args.url or f"https://127.0.0.1:{stack.gateway_https_port}"
-    return AidbClient(url, key, verify=tls_context(cafile), cafile_hint=cafile)
+    return AidbGatewayClient(url, key, verify=tls_context(cafile), cafile_hint=cafile)
 
 
 def _aidb(args: argparse.Namespace) -> int:
@@ -200,13 +207,15 @@ def main(argv: list[str] | None = None) -> int:
             return _keys(args)
         if args.command == "gateway":
             return _render(args)
+        if args.command == "services":
+            return print_services(args.shell, resolve=not args.defaults)
         if args.command in {"ingest", "search", "reindex"}:
             return _aidb(args)
         return print_status(load_settings(StackSettings))
     except SettingsError as exc:
         print(f"ai-stack: {exc}", file=sys.stderr)
         return 2
-    except (KeyFileError, AidbError) as exc:
+    except (KeyFileError, ClientError) as exc:
         print(f"ai-stack: {exc}", file=sys.stderr)
         return 1
 

@@ -1,4 +1,5 @@
-"""A small synchronous aidb client for the CLI: through the TLS gateway, with an API key."""
+"""The CLI's aidb client: the synchronous twin of `ai_stack.clients.aidb`, through the TLS
+gateway with an API key. Same request and response models, same typed errors."""
 
 from __future__ import annotations
 
@@ -7,13 +8,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from ai_stack.aidb.schemas import (
+    BulkResult,
+    Collection,
+    CollectionIn,
+    Collections,
+    ReindexResult,
+    SearchIn,
+    SearchResponse,
+)
+from ai_stack.clients.errors import ClientError, Unauthorized, Unavailable, decode
 from ai_stack.core.settings import FileVariantSettings
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 RETRIED_STATUSES = frozenset({502, 503, 504})
 RETRIES = 3
@@ -29,14 +42,6 @@ class ClientSettings(FileVariantSettings):
     api_key: SecretStr = Field(SecretStr(""), description="API key the CLI sends as X-API-Key.")
 
 
-class AidbError(Exception):
-    """A call that failed, with a one-line message for the operator and the HTTP status if any."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def tls_context(cafile: Path) -> ssl.SSLContext:
     """Trusts the stack's certificate when it exists, else the system's trust store."""
     return (
@@ -44,8 +49,11 @@ def tls_context(cafile: Path) -> ssl.SSLContext:
     )
 
 
-class AidbClient:
-    """aidb under `<base_url>/aidb`; 502-504 are retried for the idempotent calls."""
+class AidbGatewayClient:
+    """aidb under `<base_url>/aidb`; 502-504 are retried for the idempotent calls.
+
+    Every failure is a `ClientError` whose message is one line an operator can act on.
+    """
 
     def __init__(
         self,
@@ -58,7 +66,7 @@ class AidbClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not api_key:
-            raise AidbError(f"no API key: pass {KEY_SOURCES} (create one with `ai-stack keys create`)")
+            raise Unauthorized(f"no API key: pass {KEY_SOURCES} (create one with `ai-stack keys create`)")
         self.base_url = base_url.rstrip("/")
         self._cafile_hint = cafile_hint
         self._sleep = sleep
@@ -71,7 +79,7 @@ class AidbClient:
             trust_env=False,
         )
 
-    def __enter__(self) -> AidbClient:
+    def __enter__(self) -> AidbGatewayClient:
         return self
 
     def __exit__(
@@ -82,35 +90,44 @@ class AidbClient:
     def close(self) -> None:
         self._http.close()
 
-    def bulk_upsert(self, body: bytes) -> list[dict[str, Any]]:
-        """Sends an encoded `{"documents": [...]}` body; the per-item results, in request order."""
+    def bulk_upsert(self, body: bytes) -> BulkResult:
+        """Sends an encoded `{"documents": [...]}` body (as `BulkIn`; the CLI sizes batches by
+        their bytes); the per-item results, in request order."""
         headers = {"Content-Type": "application/json"}
-        answer = self._call("POST", "/documents/bulk", retry=True, content=body, headers=headers)
-        items: list[dict[str, Any]] = answer.get("items", [])
-        return items
+        return self._call("POST", "/documents/bulk", BulkResult, retry=True, content=body, headers=headers)
 
-    def search(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", "/search", retry=True, json=body)
+    def search(self, query: SearchIn) -> SearchResponse:
+        body = query.model_dump(mode="json", exclude_unset=True)
+        return self._call("POST", "/search", SearchResponse, retry=True, json=body)
 
-    def reindex(self) -> dict[str, Any]:
-        return self._call("POST", "/reindex", retry=False)
+    def reindex(self) -> ReindexResult:
+        return self._call("POST", "/reindex", ReindexResult, retry=False, ok=(202,))
 
-    def collections(self) -> list[str]:
-        answer = self._call("GET", "/collections", retry=True)
-        return [str(item["name"]) for item in answer.get("collections", [])]
+    def collections(self) -> Collections:
+        return self._call("GET", "/collections", Collections, retry=True)
 
-    def create_collection(self, name: str) -> None:
-        self._call("POST", "/collections", retry=False, json={"name": name})
+    def create_collection(self, collection: CollectionIn) -> Collection:
+        body = collection.model_dump(mode="json")
+        return self._call("POST", "/collections", Collection, retry=False, ok=(201,), json=body)
 
-    def _call(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> dict[str, Any]:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        model: type[ModelT],
+        *,
+        retry: bool,
+        ok: tuple[int, ...] = (200,),
+        **kwargs: Any,
+    ) -> ModelT:
         attempts = RETRIES + 1 if retry else 1
         for attempt in range(1, attempts + 1):
             try:
                 response = self._http.request(method, path, **kwargs)
             except httpx.TransportError as exc:
-                raise AidbError(self._transport_message(exc)) from None
+                raise Unavailable(self._transport_message(exc)) from None
             if response.status_code not in RETRIED_STATUSES or attempt == attempts:
-                return _answer(response)
+                return _answer(response, model, ok)
             self._sleep(_retry_after(response, attempt))
         raise RuntimeError("unreachable: the last attempt returns or raises")
 
@@ -128,26 +145,23 @@ class AidbClient:
         return f"cannot reach {self.base_url}: {_last_words(causes)}"
 
 
-def _answer(response: httpx.Response) -> dict[str, Any]:
-    """The JSON body of a success, else an AidbError saying what went wrong in one line."""
+def _answer(response: httpx.Response, model: type[ModelT], ok: tuple[int, ...]) -> ModelT:
+    """The answer as `model`, else a ClientError saying what went wrong in one line."""
     try:
         body = response.json()
     except ValueError:
         body = None
-    status = response.status_code
-    if response.is_success and isinstance(body, dict):
-        return body
-    if response.is_success:
-        raise AidbError(f"unexpected answer from {response.request.url} (not a JSON object)", status)
-    error = body.get("error") if isinstance(body, dict) else None
-    code, message = (
-        ("", "") if not isinstance(error, dict) else (error.get("code", ""), error.get("message", ""))
-    )
-    if status == 401:
-        raise AidbError(f"the gateway refused the API key (401); check {KEY_SOURCES}", status)
-    if not message:
-        raise AidbError(f"HTTP {status} from {response.request.url}", status)
-    raise AidbError(f"aidb answered {status} {code}: {message}", status)
+    if response.status_code == 401:
+        raise Unauthorized(f"the gateway refused the API key (401); check {KEY_SOURCES}", status=401)
+    if response.status_code in ok and body is None:
+        raise Unavailable(
+            f"unexpected answer from {response.request.url} (not JSON)", status=response.status_code
+        )
+    if body is None:
+        raise ClientError(
+            f"HTTP {response.status_code} from {response.request.url}", status=response.status_code
+        )
+    return decode("aidb", response.status_code, body, model, ok)
 
 
 def _retry_after(response: httpx.Response, attempt: int) -> float:

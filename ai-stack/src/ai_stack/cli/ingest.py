@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 from rich.console import Console
@@ -20,9 +20,11 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from ai_stack.cli.aidb_client import AidbClient, AidbError
+from ai_stack.aidb.schemas import BulkItem, BulkResult, CollectionIn, ItemError
+from ai_stack.cli.aidb_client import AidbGatewayClient
 from ai_stack.cli.ingest_state import IngestState
 from ai_stack.cli.walk import Candidate, Document, Failure, Selection, collect, read_document
+from ai_stack.clients.errors import ClientError, NotFound
 
 MAX_BATCH_ITEMS = 200  # aidb's default max_bulk_items
 MAX_BATCH_BYTES = 16 * 1_048_576  # aidb's default max_body_bytes
@@ -34,7 +36,7 @@ OnProgress = Callable[[int, int, int], None]  # (files, bytes, chunks) just fini
 
 
 class BulkSender(Protocol):
-    def bulk_upsert(self, body: bytes) -> list[dict[str, Any]]: ...
+    def bulk_upsert(self, body: bytes) -> BulkResult: ...
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ class Ingester:
     _batch: _Batch = field(default_factory=_Batch, init=False)
 
     def run(self, candidates: Iterable[Candidate]) -> Summary:
-        """Ingests every candidate; raises AidbError when aidb cannot be used at all (401, down)."""
+        """Ingests every candidate; raises ClientError when aidb cannot be used at all (401, down)."""
         for candidate in candidates:
             self._take(candidate)
         self._send()
@@ -154,27 +156,31 @@ class Ingester:
         if not batch.documents:
             return
         try:
-            results = self.sender.bulk_upsert(batch.body())
-        except AidbError as exc:
+            results = self.sender.bulk_upsert(batch.body()).items
+        except ClientError as exc:
             if exc.status not in BATCH_ERRORS:
                 raise
-            results = [{"index": i, "error": {"message": str(exc)}} for i in range(len(batch.documents))]
-        by_index = {r.get("index"): r for r in results}
+            failure = ItemError(code="", message=str(exc))
+            results = [
+                BulkItem(index=i, status=exc.status or 0, error=failure) for i in range(len(batch.documents))
+            ]
+        by_index = {r.index: r for r in results}
         for index, doc in enumerate(batch.documents):
-            self._record(doc, by_index.get(index, {"error": {"message": "aidb returned no result"}}))
+            self._record(doc, by_index.get(index))
         self.state.save()
-        chunks = sum(int(r.get("chunks") or 0) for r in results)
+        chunks = sum(r.chunks or 0 for r in results)
         self.progress(len(batch.documents), batch.size, chunks)
 
-    def _record(self, doc: Document, result: dict[str, Any]) -> None:
-        outcome = result.get("outcome")
-        if outcome in {"created", "updated", "unchanged"} and "error" not in result:
+    def _record(self, doc: Document, result: BulkItem | None) -> None:
+        if result is not None and result.error is None and result.outcome is not None:
             self.state.remember(doc)
-            self.summary.count(outcome)
+            self.summary.count(result.outcome)
             return
-        error = result.get("error") or {}
-        code = f" ({error['code']})" if error.get("code") else ""
-        self.summary.failures.append(Failure(doc.path, f"{error.get('message', 'no outcome')}{code}"))
+        error = result.error if result is not None else None
+        if error is None:
+            error = ItemError(code="", message="aidb returned no result")
+        code = f" ({error.code})" if error.code else ""
+        self.summary.failures.append(Failure(doc.path, f"{error.message}{code}"))
 
 
 class _RateColumn(ProgressColumn):
@@ -235,7 +241,7 @@ class IngestRun:
     create_collection: bool = False
 
 
-def run_ingest(client: AidbClient, run: IngestRun, out: Console, err: Console) -> int:
+def run_ingest(client: AidbGatewayClient, run: IngestRun, out: Console, err: Console) -> int:
     """Ingests, prints the summary (also when aidb fails midway) and returns the exit status."""
     _ensure_collection(client, run.target.collection, run.create_collection)
     candidates, missing = collect(run.paths, run.root, run.selection)
@@ -250,12 +256,12 @@ def run_ingest(client: AidbClient, run: IngestRun, out: Console, err: Console) -
     return ingester.summary.exit_code
 
 
-def _ensure_collection(client: AidbClient, name: str, create: bool) -> None:
-    if name in client.collections():
+def _ensure_collection(client: AidbGatewayClient, name: str, create: bool) -> None:
+    if name in {c.name for c in client.collections().collections}:
         return
     if not create:
-        raise AidbError(f"collection {name!r} does not exist; pass --create-collection to create it")
-    client.create_collection(name)
+        raise NotFound(f"collection {name!r} does not exist; pass --create-collection to create it")
+    client.create_collection(CollectionIn(name=name))
 
 
 def print_summary(summary: Summary, target: Target, out: Console) -> None:

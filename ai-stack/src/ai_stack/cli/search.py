@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -10,60 +9,58 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ai_stack.cli.aidb_client import AidbClient
+from ai_stack.aidb.schemas import SearchIn, SearchResponse
+from ai_stack.cli.aidb_client import AidbGatewayClient
 
 MODES = ("hybrid", "vector", "keyword")
 _SPACES = re.compile(r"\s+")
 
 
-def search_body(
-    query: str, mode: str, collections: list[str], project: str | None, limit: int
-) -> dict[str, Any]:
+def search_body(query: str, mode: str, collections: list[str], project: str | None, limit: int) -> SearchIn:
     """The `POST /aidb/search` body; an absent project or collection list means all of them."""
-    body: dict[str, Any] = {"query": query, "mode": mode, "collections": collections, "limit": limit}
+    fields: dict[str, Any] = {"query": query, "mode": mode, "collections": collections, "limit": limit}
     if project is not None:
-        body["project"] = project
-    return body
+        fields["project"] = project
+    return SearchIn.model_validate(fields)
 
 
-def results_table(answer: dict[str, Any]) -> Table:
+def results_table(answer: SearchResponse) -> Table:
     """Rank, score, path, heading path and snippet of each result, best first."""
-    table = Table(title=f"{len(answer.get('results', []))} results ({answer.get('mode', '?')})")
+    table = Table(title=f"{len(answer.results)} results ({answer.mode})")
     for column in ("#", "score", "path", "section", "snippet"):
         table.add_column(column, overflow="fold")
-    for rank, result in enumerate(answer.get("results", []), start=1):
+    for rank, result in enumerate(answer.results, start=1):
         table.add_row(
             str(rank),
-            f"{result.get('score', 0.0):.4f}",
-            escape(str(result.get("path", ""))),
-            escape(" > ".join(result.get("heading_path") or [])),
-            escape(_SPACES.sub(" ", str(result.get("snippet", ""))).strip()),
+            f"{result.score:.4f}",
+            escape(result.path),
+            escape(" > ".join(result.heading_path)),
+            escape(_SPACES.sub(" ", result.snippet).strip()),
         )
     return table
 
 
-def run_search(client: AidbClient, body: dict[str, Any], as_json: bool, out: Console) -> int:
-    """Prints aidb's answer as it came (`as_json`) or as a table, after a line saying if it was degraded."""
+def run_search(client: AidbGatewayClient, body: SearchIn, as_json: bool, out: Console) -> int:
+    """Prints aidb's answer as JSON (`as_json`) or as a table, after a line saying if it was degraded."""
     answer = client.search(body)
     if as_json:
-        text = json.dumps(answer, indent=2, ensure_ascii=False)
-        out.print(text, markup=False, highlight=False, soft_wrap=True)
+        out.print(answer.model_dump_json(indent=2), markup=False, highlight=False, soft_wrap=True)
         return 0
-    if answer.get("degraded"):
-        reason = escape(str(answer.get("reason", "no reason given")))
+    if answer.degraded:
+        reason = escape(answer.reason or "no reason given")
         out.print(f"[yellow]degraded:[/] {reason}", soft_wrap=True)
-    if answer.get("results"):
+    if answer.results:
         out.print(results_table(answer))
     else:
-        out.print(f"no results ({answer.get('mode', '?')})", highlight=False)
+        out.print(f"no results ({answer.mode})", highlight=False)
     return 0
 
 
-def run_reindex(client: AidbClient, out: Console) -> int:
+def run_reindex(client: AidbGatewayClient, out: Console) -> int:
     """Queues every document for re-embedding; the vector index is rebuilt in the background."""
     answer = client.reindex()
     out.print(
-        f"queued {answer.get('queued', 0)} documents for reindexing; "
+        f"queued {answer.queued} documents for reindexing; "
         "vector and hybrid search see fewer results until indexing catches up",
         highlight=False,
         soft_wrap=True,

@@ -8,11 +8,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ai_stack.aidb.settings import AidbSettings
-from ai_stack.auth.settings import AuthSettings
 from ai_stack.core.settings import default_home
-from ai_stack.embeddings.settings import EmbeddingsSettings
 from ai_stack.gateway.config import Upstream
+from ai_stack.registry import SERVICES, Service, proxied
 
 
 class StackSettings(BaseSettings):
@@ -47,27 +45,36 @@ class ServiceEntry:
     command: str  # a pid only counts when its command line contains this
 
 
+def upstream(service: Service, port: int | None = None) -> Upstream:
+    """`service` behind the gateway, on `port` or the port its settings resolve to, with their body limit."""
+    if service.gateway_prefix is None:
+        raise ValueError(f"{service.name} has no gateway prefix: the gateway does not proxy it")
+    settings = service.load_settings()
+    return Upstream(
+        service.name,
+        service.gateway_prefix,
+        settings.port if port is None else port,
+        settings.max_body_bytes,
+        service.needs_key,
+    )
+
+
 def upstreams() -> tuple[Upstream, ...]:
     """The services behind the gateway, with the ports their own settings resolve to."""
-    embeddings = EmbeddingsSettings()
-    aidb = AidbSettings()
-    return (
-        Upstream("embeddings", "embeddings", embeddings.port, embeddings.max_body_bytes),
-        Upstream("aidb", "aidb", aidb.port, aidb.max_body_bytes),
-    )
+    return tuple(upstream(s) for s in proxied())
 
 
 def service_entries(stack: StackSettings) -> list[ServiceEntry]:
     """Every process the startup script manages, in start order."""
-    auth = AuthSettings()
     entries = [
         ServiceEntry("postgres", "", "postgres.pid", "postgres"),
         ServiceEntry("redis", "", "redis.pid", "redis-server"),
-        ServiceEntry("auth", f"http://127.0.0.1:{auth.port}/health/ready", "auth.pid", "ai_stack.auth"),
     ]
     entries += [
-        ServiceEntry(u.name, f"http://127.0.0.1:{u.port}/health/ready", f"{u.name}.pid", f"ai_stack.{u.name}")
-        for u in upstreams()
+        ServiceEntry(
+            s.name, f"http://127.0.0.1:{s.load_settings().port}{s.health_path}", f"{s.name}.pid", s.module
+        )
+        for s in SERVICES
     ]
     entries.append(
         ServiceEntry("gateway", f"https://127.0.0.1:{stack.gateway_https_port}/health", "nginx.pid", "nginx")

@@ -11,7 +11,7 @@ from typing import Any
 
 from pathspec import GitIgnoreSpec
 
-from ai_stack.aidb.html_text import html_to_text
+from ai_stack.text.html import html_to_text
 
 MAX_FILE_BYTES = 4 * 1_048_576  # aidb's default max_document_bytes
 MAX_PATH_CHARS = 2000  # aidb's limit on a document path

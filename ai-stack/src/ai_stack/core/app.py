@@ -20,18 +20,11 @@ from ai_stack.core.keys import (
 )
 from ai_stack.core.metrics import ServiceMetrics
 from ai_stack.core.middlewares import access_middleware, error_middleware, request_id_middleware
-from ai_stack.core.openapi import ApiDescription, Operation
-from ai_stack.core.requests import json_response
+from ai_stack.core.openapi import ApiDescription, Route, add_routes
+from ai_stack.core.requests import json_response, model_response
+from ai_stack.core.schemas import BriefHealth, Liveness, Readiness
 from ai_stack.core.settings import CoreSettings
 from ai_stack.core.tracing_middleware import tracing_middleware
-
-CORE_OPERATIONS = (
-    Operation("GET", "/health/live", "The process is up."),
-    Operation("GET", "/health/ready", "Every required dependency answers.", errors=(503,)),
-    Operation("GET", "/health", "Readiness without internals (used key-free by the gateway)."),
-    Operation("GET", "/metrics", "Prometheus metrics."),
-    Operation("GET", "/openapi.json", "This document."),
-)
 
 
 def create_service_app(
@@ -58,33 +51,60 @@ def create_service_app(
     app[HEALTH_KEY] = HealthRegistry(metrics)
     app[API_KEY] = ApiDescription(title=f"ai-stack {service}", version=__version__)
     app[TRACER_PROVIDER_KEY] = tracer_provider
-    app[API_KEY].operations.extend(CORE_OPERATIONS)
-    app.router.add_get("/health/live", _live)
-    app.router.add_get("/health/ready", _ready)
-    app.router.add_get("/health", _brief_health)
-    app.router.add_get("/metrics", make_aiohttp_handler(registry))
-    app.router.add_get("/openapi.json", _openapi)
+    add_routes(app, _core_routes(registry), app[API_KEY])
     if tracer_provider is not None:
         app.on_shutdown.append(_flush_spans)
     return app
 
 
+def _core_routes(registry: CollectorRegistry) -> tuple[Route, ...]:
+    return (
+        Route("GET", "/health/live", _live, "The process is up.", response=Liveness),
+        Route(
+            "GET",
+            "/health/ready",
+            _ready,
+            "Every required dependency answers (503 with the same body when not).",
+            response=Readiness,
+            ok=(200, 503),
+        ),
+        Route(
+            "GET",
+            "/health",
+            _brief_health,
+            "Readiness without internals (used key-free by the gateway).",
+            response=BriefHealth,
+            ok=(200, 503),
+        ),
+        Route(
+            "GET",
+            "/metrics",
+            make_aiohttp_handler(registry),
+            "Prometheus metrics.",
+            media_type="text/plain",
+        ),
+        Route("GET", "/openapi.json", _openapi, "This document."),
+    )
+
+
 async def _live(request: web.Request) -> web.Response:
-    return json_response({"status": "alive"})
+    return model_response(Liveness())
 
 
 async def _ready(request: web.Request) -> web.Response:
     status, dependencies = await request.app[HEALTH_KEY].report()
-    code = 200 if status == "ready" else 503
-    headers = {"Retry-After": "2"} if code == 503 else None
-    return json_response({"status": status, "dependencies": dependencies}, status=code, headers=headers)
+    body = Readiness.model_validate({"status": status, "dependencies": dependencies})
+    if status == "ready":
+        return model_response(body)
+    return model_response(body, status=503, headers={"Retry-After": "2"})
 
 
 async def _brief_health(request: web.Request) -> web.Response:
     status, _ = await request.app[HEALTH_KEY].report()
+    body = BriefHealth.model_validate({"status": status})
     if status == "ready":
-        return json_response({"status": status})
-    return json_response({"status": status}, status=503, headers={"Retry-After": "2"})
+        return model_response(body)
+    return model_response(body, status=503, headers={"Retry-After": "2"})
 
 
 async def _openapi(request: web.Request) -> web.Response:

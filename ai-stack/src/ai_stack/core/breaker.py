@@ -31,10 +31,30 @@ class CircuitOpenError(ServiceUnavailableError):
 
 
 StateListener = Callable[[str, BreakerState], None]
+FailurePredicate = Callable[[BaseException], bool]
+
+
+class DependencyFailure(Exception):
+    """Raised by a dependency adapter for an answer that says the dependency is unwell (a 5xx,
+    a reply that is not what the protocol promises): it counts against the breaker."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The default test of whether an error says the dependency is unwell.
+
+    Timeouts, connection-level errors and unavailable answers count. Anything else (a bad value
+    the engine refused, a constraint, a not-found) was caused by the request: it means the
+    dependency answered, so it must never open the breaker for every other caller.
+    """
+    return isinstance(exc, TimeoutError | OSError | DependencyFailure | ServiceUnavailableError)
 
 
 class CircuitBreaker:
-    """Guards one dependency; every call gets a timeout, and timeouts count as failures."""
+    """Guards one dependency; every call gets a timeout, and timeouts count as failures.
+
+    `counts_as_failure` decides which exceptions say the dependency is unwell; the others are
+    passed on to the caller and count as an answer (the dependency responded).
+    """
 
     def __init__(
         self,
@@ -45,6 +65,7 @@ class CircuitBreaker:
         call_timeout_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         on_state_change: StateListener | None = None,
+        counts_as_failure: FailurePredicate = is_outage,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
@@ -55,6 +76,7 @@ class CircuitBreaker:
         self.reset_timeout_s = reset_timeout_s
         self.call_timeout_s = call_timeout_s
         self._clock = clock
+        self._counts_as_failure = counts_as_failure
         self._listeners: list[StateListener] = [on_state_change] if on_state_change else []
         self._state = BreakerState.CLOSED
         self._failures = 0
@@ -84,7 +106,10 @@ class CircuitBreaker:
                 self._probe_in_flight = False
             raise
         except Exception as exc:
-            self._record_failure(exc, is_probe)
+            if self._counts_as_failure(exc):
+                self._record_failure(exc, is_probe)
+            else:
+                self._record_success(is_probe)
             raise
         self._record_success(is_probe)
         return result

@@ -9,15 +9,20 @@ import aiohttp
 from aiohttp import web
 from opentelemetry.sdk.trace import TracerProvider
 
-from ai_stack.core.breaker import CircuitBreaker
+from ai_stack.core.breaker import CircuitBreaker, DependencyFailure, is_outage
 from ai_stack.core.errors import ServiceUnavailableError
 from ai_stack.core.health import DependencyCheck
 from ai_stack.core.keys import HEALTH_KEY, SETTINGS_KEY, TRACER_PROVIDER_KEY
 from ai_stack.core.middlewares import REQUEST_ID_HEADER, REQUEST_ID_KEY
 
 
-class UpstreamError(Exception):
+class UpstreamError(DependencyFailure):
     """The other service answered 5xx: counts against its breaker."""
+
+
+def is_service_outage(exc: BaseException) -> bool:
+    """Transport errors, timeouts and 5xx answers count; a 4xx is an answer, not an outage."""
+    return isinstance(exc, aiohttp.ClientError) or is_outage(exc)
 
 
 class ServiceClient:
@@ -37,6 +42,7 @@ class ServiceClient:
         path: str,
         *,
         json: Any = None,
+        params: dict[str, str] | None = None,
         request: web.Request | None = None,
         timeout_s: float | None = None,
     ) -> tuple[int, Any]:
@@ -50,7 +56,9 @@ class ServiceClient:
 
         async def call() -> tuple[int, Any]:
             url = f"{self.base_url}{path}"
-            async with self.session.request(method, url, json=json, headers=headers) as response:
+            async with self.session.request(
+                method, url, json=json, params=params, headers=headers
+            ) as response:
                 if response.status >= 500:
                     raise UpstreamError(f"{self.name} answered {response.status}")
                 try:
@@ -95,6 +103,7 @@ def service_client_context(
             failure_threshold=settings.breaker_failure_threshold,
             reset_timeout_s=settings.breaker_reset_s,
             call_timeout_s=settings.dependency_timeout_s,
+            counts_as_failure=is_service_outage,
         )
         client = ServiceClient(name, base_url, session, breaker)
         app[key] = client

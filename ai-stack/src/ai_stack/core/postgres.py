@@ -6,15 +6,39 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
+import asyncpg.exceptions as pg_errors
 import orjson
 from aiohttp import web
 
-from ai_stack.core.breaker import CircuitBreaker
+from ai_stack.core.breaker import CircuitBreaker, CircuitOpenError, is_outage
+from ai_stack.core.errors import ServiceUnavailableError, ValidationFailedError
 from ai_stack.core.health import DependencyCheck
 from ai_stack.core.keys import HEALTH_KEY, SETTINGS_KEY
 from ai_stack.core.migrations import discover, migrate
 
 T = TypeVar("T")
+
+# SQLSTATE classes that say the server is unwell or unreachable, not that a statement was bad:
+# 08 connection, 28 authorisation, 3D no such database, 53 resources, 57 operator intervention
+# (shutdown, cancelled by timeout), 58 system, XX internal.
+_OUTAGES = (
+    pg_errors.PostgresConnectionError,
+    pg_errors.InvalidAuthorizationSpecificationError,
+    pg_errors.InvalidCatalogNameError,
+    pg_errors.InsufficientResourcesError,
+    pg_errors.OperatorInterventionError,
+    pg_errors.PostgresSystemError,
+    pg_errors.InternalServerError,
+)
+# Refusals of a value the request carried (22 data exception, 54 program limit such as an
+# index row too big): the request's fault, a 422, and never a breaker failure.
+_BAD_VALUES = (pg_errors.DataError, pg_errors.ProgramLimitExceededError)
+RETRY_AFTER_S = 2
+
+
+def is_postgres_outage(exc: BaseException) -> bool:
+    """Whether `exc` says PostgreSQL is unwell (counts against its breaker)."""
+    return isinstance(exc, _OUTAGES) or is_outage(exc)
 
 
 class GuardedPool:
@@ -25,13 +49,30 @@ class GuardedPool:
         self.breaker = breaker
 
     async def run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        """`work(connection)` under the breaker; wrap writes in `connection.transaction()`."""
+        """`work(connection)` under the breaker; wrap writes in `connection.transaction()`.
+
+        An outage becomes a 503 with Retry-After, a value PostgreSQL refuses a 422; other
+        errors (domain errors raised by `work`, constraint violations) pass through unchanged.
+        """
 
         async def call() -> T:
             async with self.pool.acquire() as connection:
                 return await work(connection)
 
-        return await self.breaker.call(call)
+        try:
+            return await self.breaker.call(call)
+        except CircuitOpenError:
+            raise
+        except _BAD_VALUES as exc:
+            raise ValidationFailedError(
+                f"the database refused a value: {exc}", code="invalid_value"
+            ) from None
+        except Exception as exc:
+            if is_postgres_outage(exc):
+                raise ServiceUnavailableError(
+                    f"postgres is unavailable ({type(exc).__name__})", retry_after=RETRY_AFTER_S
+                ) from exc
+            raise
 
     async def ping(self) -> None:
         """Readiness probe."""
@@ -65,6 +106,7 @@ def postgres_context(
             failure_threshold=settings.breaker_failure_threshold,
             reset_timeout_s=settings.breaker_reset_s,
             call_timeout_s=max(settings.dependency_timeout_s, 5.0),
+            counts_as_failure=is_postgres_outage,
         )
         guarded = GuardedPool(pool, breaker)
         app[key] = guarded

@@ -6,13 +6,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+import redis.exceptions as redis_errors
 from aiohttp import web
 
-from ai_stack.core.breaker import CircuitBreaker
+from ai_stack.core.breaker import CircuitBreaker, is_outage
 from ai_stack.core.health import DependencyCheck
 from ai_stack.core.keys import HEALTH_KEY, SETTINGS_KEY
 
 T = TypeVar("T")
+
+
+def is_redis_outage(exc: BaseException) -> bool:
+    """Connection loss, timeouts and a server still loading count; a refused command does not."""
+    outages = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.BusyLoadingError)
+    return isinstance(exc, outages) or is_outage(exc)
 
 
 class GuardedRedis:
@@ -51,6 +58,7 @@ def redis_context(
             failure_threshold=settings.breaker_failure_threshold,
             reset_timeout_s=settings.breaker_reset_s,
             call_timeout_s=timeout,
+            counts_as_failure=is_redis_outage,
         )
         guarded = GuardedRedis(client, breaker)
         app[key] = guarded

@@ -19,6 +19,12 @@ def _describe(errors: list[Any]) -> list[dict[str, str]]:
     ]
 
 
+def _validation_failed(exc: ValidationError) -> ValidationFailedError:
+    details = _describe(exc.errors())
+    first = details[0]
+    return ValidationFailedError(f"{first['field']}: {first['message']}", details=details)
+
+
 async def read_model(request: web.Request, model: type[ModelT]) -> ModelT:
     """Parses the JSON body: 400 when it is not JSON, 422 when it does not fit `model`."""
     raw = await request.read()  # raises 413 via client_max_size before we see the body
@@ -31,9 +37,23 @@ async def read_model(request: web.Request, model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        details = _describe(exc.errors())
-        first = details[0]
-        raise ValidationFailedError(f"{first['field']}: {first['message']}", details=details) from None
+        raise _validation_failed(exc) from None
+
+
+def read_query(request: web.Request, model: type[ModelT]) -> ModelT:
+    """Validates the query string into `model`: 422 naming the parameter when it does not fit."""
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise _validation_failed(exc) from None
+
+
+def model_response(
+    body: BaseModel, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A response model serialized as its OpenAPI schema describes it."""
+    data = body.model_dump(mode="json", by_alias=True)
+    return json_response(data, status=status, headers=headers)
 
 
 def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from ai_stack.core.app import create_service_app
 from ai_stack.core.health import DependencyCheck
 from ai_stack.core.keys import API_KEY, HEALTH_KEY, METRICS_KEY
+from ai_stack.core.openapi import add_routes
 from ai_stack.core.redis import redis_context
 from ai_stack.embeddings.batcher import MicroBatcher
 from ai_stack.embeddings.cache import VectorCache
@@ -26,7 +27,7 @@ from ai_stack.embeddings.keys import (
 from ai_stack.embeddings.loader import ModelState, load_until_ready
 from ai_stack.embeddings.metrics import EmbeddingsMetrics
 from ai_stack.embeddings.model import Encoder, load_encoder
-from ai_stack.embeddings.routes import OPERATIONS, add_routes
+from ai_stack.embeddings.routes import ROUTES
 from ai_stack.embeddings.service import EmbeddingService
 from ai_stack.embeddings.settings import EmbeddingsSettings
 
@@ -47,10 +48,9 @@ def create_app(
     app[EMBEDDINGS_METRICS_KEY] = EmbeddingsMetrics(app[METRICS_KEY].prefix, app[METRICS_KEY].registry)
     app[MODEL_STATE_KEY] = ModelState()
     app[HEALTH_KEY].add(DependencyCheck("model", app[MODEL_STATE_KEY].probe, required=True))
-    app[API_KEY].operations.extend(OPERATIONS)
     app.cleanup_ctx.append(redis_context(REDIS_KEY, required=False))
     app.cleanup_ctx.append(_model_context(load or _default_loader(settings)))
-    add_routes(app)
+    add_routes(app, ROUTES, app[API_KEY])
     return app
 
 

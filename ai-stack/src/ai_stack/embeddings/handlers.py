@@ -9,12 +9,12 @@ import numpy as np
 from aiohttp import web
 
 from ai_stack.core.errors import PayloadTooLargeError, ServiceUnavailableError, ValidationFailedError
-from ai_stack.core.requests import json_response, read_model
+from ai_stack.core.requests import json_response, model_response, read_model
 from ai_stack.embeddings.batcher import BatcherStoppedError, QueueFullError
 from ai_stack.embeddings.keys import EMBEDDINGS_SETTINGS_KEY, MODEL_STATE_KEY
 from ai_stack.embeddings.limits import EmptyInputError, InputLimitError, as_list
 from ai_stack.embeddings.model import Vectors
-from ai_stack.embeddings.schemas import EmbedRequest, OpenAIEmbeddingRequest
+from ai_stack.embeddings.schemas import EmbedRequest, ModelInfo, OpenAIEmbeddingRequest
 from ai_stack.embeddings.service import EmbeddingService
 
 OFF_LOOP_CHARS = 16_384
@@ -86,13 +86,13 @@ async def info(request: web.Request) -> web.Response:
     """Model, dimension, maximum sequence length and batch limits."""
     service = _service(request)
     settings = request.app[EMBEDDINGS_SETTINGS_KEY]
-    return json_response(
-        {
-            "model": service.encoder.name,
-            "dimension": service.encoder.dimension,
-            "max_sequence_length": service.encoder.max_seq_length,
-            "max_batch_size": settings.max_batch_size,
-            "max_inputs_per_request": settings.max_inputs_per_request,
-            "max_chars_per_input": settings.max_chars_per_input,
-        }
+    return model_response(
+        ModelInfo(
+            model=service.encoder.name,
+            dimension=service.encoder.dimension,
+            max_sequence_length=service.encoder.max_seq_length,
+            max_batch_size=settings.max_batch_size,
+            max_inputs_per_request=settings.max_inputs_per_request,
+            max_chars_per_input=settings.max_chars_per_input,
+        )
     )

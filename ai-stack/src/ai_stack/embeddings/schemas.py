@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class EmbedRequest(BaseModel):
@@ -19,6 +19,10 @@ class EmbedRequest(BaseModel):
         "interactive",
         description="`bulk` (an indexer's backlog) is batched after every waiting interactive request.",
     )
+
+
+class EmbedResponse(RootModel[list[list[float]]]):
+    """One vector per input, in input order."""
 
 
 class OpenAIEmbeddingRequest(BaseModel):

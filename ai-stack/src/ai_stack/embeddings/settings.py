@@ -8,8 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from ai_stack.core.settings import CoreSettings
-
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+from ai_stack.text.model_files import DEFAULT_MODEL
 
 
 class EmbeddingsSettings(CoreSettings):

@@ -16,12 +16,22 @@ SPARSE = "bm25"
 KEYWORD_FIELDS = ("collection", "project", "status", "document_id")
 
 
+class VectorInputRejected(ValueError):
+    """The engine refused a value the request carried: the caller's error, not an outage."""
+
+
+def is_vector_outage(exc: BaseException) -> bool:
+    """Everything but a refused input says the engine is unwell (it is in-process or a server
+    we call with input checked beforehand, so a refusal is the only error a request can cause)."""
+    return not isinstance(exc, VectorInputRejected)
+
+
 @dataclass(frozen=True)
 class ChunkPoint:
     """One chunk as the index stores it."""
 
     chunk_id: uuid.UUID
-    dense: list[float]
+    dense: list[float] | None  # None: keyword-only until the embeddings service answers
     sparse: SparseVector
     payload: dict[str, Any]
 

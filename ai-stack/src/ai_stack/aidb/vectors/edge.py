@@ -33,6 +33,7 @@ from ai_stack.aidb.vectors.base import (
     ChunkPoint,
     Hit,
     SearchFilter,
+    VectorInputRejected,
     VectorStore,
 )
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
@@ -103,9 +104,10 @@ def _point(point: ChunkPoint) -> qe.Point:
     if bools is not None:
         payload[BOOL_MIRROR] = bools
     vectors: dict[str, list[float] | qe.SparseVector | list[list[float]]] = {
-        DENSE: point.dense,
         SPARSE: qe.SparseVector(point.sparse.indices, point.sparse.values),
     }
+    if point.dense is not None:
+        vectors[DENSE] = point.dense
     return qe.Point(str(point.chunk_id), vectors, payload)
 
 
@@ -134,7 +136,10 @@ class EdgeStore(VectorStore):
         )
 
     async def _run(self, call: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+        except (ValueError, TypeError) as exc:  # the engine's refusal of a value it was given
+            raise VectorInputRejected(f"the vector engine refused the request: {exc}") from exc
 
     def _open(self) -> qe.EdgeShard:
         if self._shard is None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from qdrant_client import AsyncQdrantClient, models
+from qdrant_client.http.exceptions import UnexpectedResponse
 
 from ai_stack.aidb.sparse import SparseVector
 from ai_stack.aidb.vectors.base import (
@@ -17,6 +18,7 @@ from ai_stack.aidb.vectors.base import (
     ChunkPoint,
     Hit,
     SearchFilter,
+    VectorInputRejected,
     VectorStore,
 )
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
@@ -75,6 +77,22 @@ def _sparse(vector: SparseVector) -> models.SparseVector:
     return models.SparseVector(indices=vector.indices, values=vector.values)
 
 
+def _vectors(point: ChunkPoint) -> dict[str, Any]:
+    vectors: dict[str, Any] = {SPARSE: _sparse(point.sparse)}
+    if point.dense is not None:
+        vectors[DENSE] = point.dense
+    return vectors
+
+
+def _refusal(exc: Exception) -> Exception:
+    """A 4xx from the server or a value the client could not encode is the request's fault."""
+    if isinstance(exc, UnexpectedResponse) and 400 <= (exc.status_code or 0) < 500:
+        return VectorInputRejected(f"the vector engine refused the request: {exc.status_code}")
+    if isinstance(exc, ValueError | TypeError):
+        return VectorInputRejected(f"the vector engine refused the request: {exc}")
+    return exc
+
+
 class QdrantStore(VectorStore):
     """One Qdrant collection holds every aidb collection (a `collection` payload field scopes it)."""
 
@@ -124,10 +142,7 @@ class QdrantStore(VectorStore):
         await self._client.upsert(
             self._collection,
             points=[
-                models.PointStruct(
-                    id=str(p.chunk_id), vector={DENSE: p.dense, SPARSE: _sparse(p.sparse)}, payload=p.payload
-                )
-                for p in points
+                models.PointStruct(id=str(p.chunk_id), vector=_vectors(p), payload=p.payload) for p in points
             ],
             wait=True,
         )
@@ -180,7 +195,12 @@ class QdrantStore(VectorStore):
         if not requests:
             return [], []
         # Both signals in one engine round trip; fusion happens in aidb (weights, explain).
-        responses = await self._client.query_batch_points(self._collection, requests=[r for _, r in requests])
+        try:
+            responses = await self._client.query_batch_points(
+                self._collection, requests=[r for _, r in requests]
+            )
+        except Exception as exc:
+            raise _refusal(exc) from exc
         results: dict[str, list[Hit]] = {DENSE: [], SPARSE: []}
         for (name, _), response in zip(requests, responses, strict=True):
             results[name] = [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from ai_stack.embeddings.model import resolve_model_path
+from ai_stack.text.model_files import resolve_model_path
 
 
 class TokenCounter:

@@ -1,0 +1,130 @@
+"""The stack's Python services in one place, for the CLI, the gateway, the startup script and the tests.
+
+Adding a service is one entry in `SERVICES`. Services themselves never import this module. Only the
+standard library is imported here: a service's settings class is imported by its dotted path when
+its effective port or body limit is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ai_stack.core.settings import CoreSettings
+
+# Every field reaches `ai-stack services --shell`, whose lines bash splits on spaces unquoted.
+_NAME = re.compile(r"[a-z][a-z0-9-]*")
+_MODULE = re.compile(r"ai_stack(\.[a-z_][a-z0-9_]*)+")
+_SETTINGS = re.compile(r"ai_stack(\.[a-z_][a-z0-9_]*)+:[A-Z][A-Za-z0-9]*")
+_ENV_PREFIX = re.compile(r"AI_STACK_[A-Z0-9_]*[A-Z0-9]_")
+_PATH = re.compile(r"/[A-Za-z0-9/._-]*")
+
+
+@dataclass(frozen=True)
+class Service:
+    """One Python service: how to start it, find its settings and reach it."""
+
+    name: str  # pid file, log file and status row
+    module: str  # started as `python -m <module>`
+    settings: str  # "<module>:<class>" of its settings class
+    default_port: int
+    env_prefix: str
+    gateway_prefix: str | None  # `/<prefix>/…` on the gateway; None: not proxied
+    needs_key: bool = True
+    health_path: str = "/health/ready"
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("name", self.name, _NAME),
+            ("module", self.module, _MODULE),
+            ("settings", self.settings, _SETTINGS),
+            ("env_prefix", self.env_prefix, _ENV_PREFIX),
+            ("health_path", self.health_path, _PATH),
+        ]
+        if self.gateway_prefix is not None:
+            checks.append(("gateway_prefix", self.gateway_prefix, _NAME))
+        for field, value, pattern in checks:
+            if not pattern.fullmatch(value):
+                raise ValueError(f"service {self.name!r}: {field} {value!r} must match {pattern.pattern}")
+        if not 1 <= self.default_port <= 65535:
+            raise ValueError(f"service {self.name!r}: default_port {self.default_port} is not a TCP port")
+
+    @property
+    def port_variable(self) -> str:
+        """The environment variable that sets its port."""
+        return f"{self.env_prefix}PORT"
+
+    def settings_class(self) -> type[CoreSettings]:
+        """Its settings class, imported now."""
+        from ai_stack.core.settings import CoreSettings
+
+        module_name, _, class_name = self.settings.partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name, None)
+        if not (isinstance(cls, type) and issubclass(cls, CoreSettings)):
+            raise RuntimeError(f"service {self.name!r}: {self.settings} is not a CoreSettings subclass")
+        return cls
+
+    def load_settings(self) -> CoreSettings:
+        """Its settings as the service itself would read them (env, `*_FILE`); SettingsError if invalid."""
+        from ai_stack.core.settings import load_settings
+
+        return load_settings(self.settings_class())
+
+
+def _unique(services: Iterable[Service]) -> tuple[Service, ...]:
+    entries = tuple(services)
+    for what in ("name", "module", "default_port", "env_prefix", "gateway_prefix"):
+        values = [getattr(s, what) for s in entries if getattr(s, what) is not None]
+        duplicates = sorted({str(v) for v in values if values.count(v) > 1})
+        if duplicates:
+            raise ValueError(f"two services share a {what}: {', '.join(duplicates)}")
+    return entries
+
+
+# In start order (--stop goes in reverse). auth is the gateway's key verifier: nginx asks it on
+# every request (auth_request), so it is not proxied itself and starts first.
+SERVICES: tuple[Service, ...] = _unique(
+    (
+        Service(
+            name="auth",
+            module="ai_stack.auth",
+            settings="ai_stack.auth.settings:AuthSettings",
+            default_port=8089,
+            env_prefix="AI_STACK_AUTH_",
+            gateway_prefix=None,
+        ),
+        Service(
+            name="embeddings",
+            module="ai_stack.embeddings",
+            settings="ai_stack.embeddings.settings:EmbeddingsSettings",
+            default_port=8081,
+            env_prefix="AI_STACK_EMBEDDINGS_",
+            gateway_prefix="embeddings",
+        ),
+        Service(
+            name="aidb",
+            module="ai_stack.aidb",
+            settings="ai_stack.aidb.settings:AidbSettings",
+            default_port=8091,
+            env_prefix="AI_STACK_AIDB_",
+            gateway_prefix="aidb",
+        ),
+    )
+)
+
+
+def service(name: str) -> Service:
+    """The registry entry called `name`."""
+    for entry in SERVICES:
+        if entry.name == name:
+            return entry
+    raise ValueError(f"no service {name!r} in the registry (known: {', '.join(s.name for s in SERVICES)})")
+
+
+def proxied() -> tuple[Service, ...]:
+    """The services behind the gateway, in start order."""
+    return tuple(s for s in SERVICES if s.gateway_prefix is not None)

@@ -1,0 +1,1 @@
+"""Text processing shared by the services and the CLI: Markdown and HTML to blocks, token-aware chunks."""

@@ -1,0 +1,56 @@
+"""`ai-stack services`: the registry as lines the startup script's bash reads, and as a table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from ai_stack.cli.__main__ import main
+from ai_stack.registry import SERVICES
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("AI_STACK_")]:
+        monkeypatch.delenv(name)
+
+
+def shell_output(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(["services", "--shell", *args]) == 0
+    return capsys.readouterr().out
+
+
+def test_shell_lines_parse_in_bash_in_start_order(capsys: pytest.CaptureFixture[str]) -> None:
+    # The same `read -r` the startup script uses, so a field with a space would show up here.
+    read = 'while read -r name module port health; do echo "$name|$module|$port|$health"; done'
+    parsed = subprocess.run(
+        ["bash", "-c", read], input=shell_output(capsys), capture_output=True, text=True, check=True
+    )
+    assert parsed.stdout.splitlines() == [
+        f"{s.name}|{s.module}|{s.default_port}|{s.health_path}" for s in SERVICES
+    ]
+
+
+def test_ports_are_resolved_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AI_STACK_AIDB_PORT", "9191")
+    assert "aidb ai_stack.aidb 9191 /health/ready" in shell_output(capsys).splitlines()
+
+
+def test_bad_setting_exits_2_unless_defaults_are_asked_for(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AI_STACK_AIDB_PORT", "not-a-port")
+    assert main(["services", "--shell"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "AI_STACK_AIDB_PORT" in captured.err
+    assert "aidb ai_stack.aidb 8091 /health/ready" in shell_output(capsys, "--defaults").splitlines()
+
+
+def test_table_lists_every_service(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["services"]) == 0
+    out = capsys.readouterr().out
+    assert all(s.name in out and s.module in out for s in SERVICES)
+    assert "/aidb/" in out
