@@ -93,32 +93,21 @@ def test_the_gateway_serves_the_fuzzed_schema(gateway_stack: GatewayStack, prefi
     assert served.status_code == 200 and served.json() == DOCUMENTS[prefix]
 
 
+def through_gateway(case: Any, stack: GatewayStack, session: requests.Session, prefix: str) -> None:
+    """Sends the case to `/<prefix>/…` with the key, then checks the answer."""
+    base_url = f"{stack.https_url}/{prefix}"
+    headers = {"X-API-Key": stack.key}
+    check(case, case.call(base_url=base_url, session=session, headers=headers, verify=session.verify))
+
+
 @aidb.parametrize()
 def test_aidb(case: Any, gateway_stack: GatewayStack, session: requests.Session) -> None:
-    headers = {"X-API-Key": gateway_stack.key}
-    check(
-        case,
-        case.call(
-            base_url=f"{gateway_stack.https_url}/aidb",
-            session=session,
-            headers=headers,
-            verify=session.verify,
-        ),
-    )
+    through_gateway(case, gateway_stack, session, "aidb")
 
 
 @embeddings.parametrize()
 def test_embeddings(case: Any, gateway_stack: GatewayStack, session: requests.Session) -> None:
-    headers = {"X-API-Key": gateway_stack.key}
-    check(
-        case,
-        case.call(
-            base_url=f"{gateway_stack.https_url}/embeddings",
-            session=session,
-            headers=headers,
-            verify=session.verify,
-        ),
-    )
+    through_gateway(case, gateway_stack, session, "embeddings")
 
 
 @auth.parametrize()

@@ -30,6 +30,7 @@ from ai_stack.aidb.keys import (
     VECTORS_KEY,
 )
 from ai_stack.aidb.metrics import BacklogMetrics
+from ai_stack.aidb.model_check import ModelCheck
 from ai_stack.aidb.routes import ROUTES
 from ai_stack.aidb.search import SearchService
 from ai_stack.aidb.settings import AidbSettings
@@ -38,8 +39,10 @@ from ai_stack.aidb.store import DocumentStore
 from ai_stack.aidb.vectors.base import is_vector_outage
 from ai_stack.aidb.vectors.factory import create_vector_store
 from ai_stack.clients.embeddings import EmbeddingsClient
+from ai_stack.clients.errors import ClientError
 from ai_stack.core.app import create_service_app
 from ai_stack.core.breaker import CircuitBreaker
+from ai_stack.core.errors import ServiceUnavailableError, StartupError
 from ai_stack.core.health import DependencyCheck
 from ai_stack.core.http_client import service_client_context
 from ai_stack.core.keys import API_KEY, HEALTH_KEY, METRICS_KEY
@@ -48,6 +51,7 @@ from ai_stack.core.postgres import GuardedPool, postgres_context
 from ai_stack.core.redis import redis_context
 from ai_stack.text.chunking import Chunk, ChunkingOptions, chunk_text
 from ai_stack.text.html import html_to_text
+from ai_stack.text.model_files import tokenizer_fingerprint
 from ai_stack.text.tokenizer import TokenCounter
 
 log = structlog.get_logger(__name__)
@@ -70,6 +74,7 @@ def create_app(
     app.cleanup_ctx.append(
         service_client_context(EMBEDDINGS_CLIENT_KEY, "embeddings", settings.embeddings_url, required=False)
     )
+    app.cleanup_ctx.append(_model_check_context)
     # Redis is optional too: without it nothing is cached and search still answers.
     app.cleanup_ctx.append(redis_context(REDIS_KEY, required=False))
     app.cleanup_ctx.append(_vectors_context)
@@ -92,6 +97,26 @@ def make_chunker(settings: AidbSettings) -> Callable[[str, str], list[Chunk]]:
         return chunk_text(content, count, markdown if content_type in MARKDOWN_TYPES else plain)
 
     return chunk
+
+
+async def _model_check_context(app: web.Application) -> AsyncIterator[None]:
+    """Refuses to start when the embeddings service answers with another model; when it is down,
+    compares once it answers and reports a mismatch in readiness."""
+    settings = app[AIDB_SETTINGS_KEY]
+    fingerprint = await asyncio.to_thread(tokenizer_fingerprint, settings.tokenizer_model)
+    check = ModelCheck(settings.embedding_dimension, settings.tokenizer_model, fingerprint)
+    client = EmbeddingsClient(app[EMBEDDINGS_CLIENT_KEY])
+    with contextlib.suppress(ServiceUnavailableError, ClientError):
+        if problems := await check.compare(client):
+            raise StartupError("the embeddings service does not fit aidb's settings: " + "; ".join(problems))
+    app[HEALTH_KEY].add(DependencyCheck("embedding_model", check.probe, required=True))
+    task = asyncio.create_task(
+        check.until_compared(client, settings.model_check_interval_s), name="aidb-model-check"
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _vectors_context(app: web.Application) -> AsyncIterator[None]:

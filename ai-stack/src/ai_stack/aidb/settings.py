@@ -42,6 +42,12 @@ class AidbSettings(CoreSettings):
         default_factory=lambda: default_home() / "aidb", description="Directory of the embedded vector index."
     )
     embedding_dimension: int = Field(384, ge=1, description="Dimension of the embedding model's vectors.")
+    model_check_interval_s: float = Field(
+        5.0,
+        gt=0,
+        description="How often aidb asks an embeddings service that was down at start which model it "
+        "serves (a mismatch with the dimension or tokenizer makes aidb not ready).",
+    )
     tokenizer_model: str = Field(DEFAULT_MODEL, description="Model whose tokenizer sizes the chunks.")
     chunk_max_tokens: int = Field(256, ge=16, le=8192, description="Largest chunk, in model tokens.")
     chunk_overlap_tokens: int = Field(32, ge=0, description="Tokens repeated between neighbouring chunks.")

@@ -9,6 +9,7 @@ from ai_stack.core.http_client import ServiceClient
 from ai_stack.embeddings.schemas import EmbedRequest, EmbedResponse, ModelInfo
 
 SERVICE = "embeddings"
+__all__ = ["EmbeddingsClient", "ModelInfo"]
 
 
 class EmbeddingsClient:

@@ -71,3 +71,7 @@ class ServiceUnavailableError(ApiError):
     def __init__(self, message: str, *, retry_after: int = 1, code: str | None = None) -> None:
         super().__init__(message, code=code, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+
+
+class StartupError(RuntimeError):
+    """A service cannot run as configured (found while starting): one line for the operator."""

@@ -12,6 +12,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from ai_stack import __version__
+from ai_stack.core.errors import StartupError
 from ai_stack.core.logging import configure_logging
 from ai_stack.core.settings import CoreSettings, SettingsError, load_settings
 from ai_stack.core.tracing import build_tracer_provider
@@ -21,7 +22,8 @@ AppBuilder = Callable[[SettingsT, TracerProvider | None], web.Application]
 
 
 def run_service(service: str, settings_cls: type[SettingsT], build: AppBuilder[SettingsT]) -> None:
-    """Exits 2 with one clear line when the configuration is invalid, before binding a port."""
+    """Exits 2 with one clear line when the configuration is invalid, before binding a port, and 3
+    when a check at start (a dependency that does not fit the settings) refuses to run."""
     try:
         settings = load_settings(settings_cls)
     except SettingsError as exc:
@@ -36,11 +38,15 @@ def run_service(service: str, settings_cls: type[SettingsT], build: AppBuilder[S
 
         RedisInstrumentor().instrument(tracer_provider=tracer_provider)
     app = build(settings, tracer_provider)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        shutdown_timeout=settings.shutdown_timeout_s,
-        access_log=None,
-        print=None,
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout=settings.shutdown_timeout_s,
+            access_log=None,
+            print=None,
+        )
+    except StartupError as exc:
+        print(f"{service}: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None

@@ -16,6 +16,7 @@ from ai_stack.embeddings.limits import EmptyInputError, InputLimitError, as_list
 from ai_stack.embeddings.model import Vectors
 from ai_stack.embeddings.schemas import EmbedRequest, ModelInfo, OpenAIEmbeddingRequest
 from ai_stack.embeddings.service import EmbeddingService
+from ai_stack.text.model_files import tokenizer_fingerprint
 
 OFF_LOOP_CHARS = 16_384
 
@@ -90,6 +91,7 @@ async def info(request: web.Request) -> web.Response:
         ModelInfo(
             model=service.encoder.name,
             dimension=service.encoder.dimension,
+            tokenizer_sha256=await asyncio.to_thread(tokenizer_fingerprint, service.encoder.name),
             max_sequence_length=service.encoder.max_seq_length,
             max_batch_size=settings.max_batch_size,
             max_inputs_per_request=settings.max_inputs_per_request,

