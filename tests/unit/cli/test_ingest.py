@@ -243,3 +243,17 @@ async def test_progress_reports_files_bytes_and_chunks(
     await asyncio.to_thread(ingest_with_progress)
     assert [(files, chunks) for files, _, chunks in reports] == [(2, 4), (1, 2)]  # two blocks per file
     assert all(size > 0 for _, size, _ in reports)
+
+
+async def test_a_document_aidb_would_refuse_fails_before_it_is_sent(
+    fake_aidb: tuple[FakeAidb, str], tmp_path: Path
+) -> None:
+    fake, url = fake_aidb
+    deep = tmp_path / "docs" / "/".join(["d" * 250] * 7)  # a path of 1,750 bytes, over aidb's 1,536
+    deep.mkdir(parents=True)
+    (deep / "long.md").write_text("# Long\n\nText.")
+    _files(tmp_path / "docs", 1)
+    status, out = await _ingest(url, _run(tmp_path))
+    assert status == 1
+    assert [len(paths) for paths in fake.bulk_paths] == [1]  # only the good file was sent
+    assert "path: String should have at most 1536 characters" in out

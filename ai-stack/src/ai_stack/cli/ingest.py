@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import orjson
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,15 +20,18 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from ai_stack.aidb.schemas import BulkItem, BulkResult, CollectionIn, ItemError
+from ai_stack.aidb.schemas import BulkItem, BulkResult, CollectionIn, DocumentIn, ItemError
+from ai_stack.aidb.settings import AidbSettings
 from ai_stack.cli.aidb_client import AidbGatewayClient
 from ai_stack.cli.ingest_state import IngestState
 from ai_stack.cli.walk import Candidate, Document, Failure, Selection, collect, read_document
 from ai_stack.clients.errors import ClientError, NotFound
 
-MAX_BATCH_ITEMS = 200  # aidb's default max_bulk_items
-MAX_BATCH_BYTES = 16 * 1_048_576  # aidb's default max_body_bytes
-DEFAULT_BATCH_BYTES = 8 * 1_048_576  # half the limit: each request stays well inside the proxy timeout
+# aidb's defaults, read from its settings rather than copied (a server may be configured lower:
+# its 413 then fails that batch's files and says why).
+MAX_BATCH_ITEMS: int = AidbSettings.model_fields["max_bulk_items"].default
+MAX_BATCH_BYTES: int = AidbSettings.model_fields["max_body_bytes"].default
+DEFAULT_BATCH_BYTES = MAX_BATCH_BYTES // 2  # each request stays well inside the proxy timeout
 BATCH_ERRORS = frozenset({400, 413, 422})  # the request's fault: its files fail, the run goes on
 _HEAD, _TAIL = b'{"documents":[', b"]}"
 
@@ -55,18 +58,18 @@ class Target:
             raise ValueError(f"a batch is 1024 to {MAX_BATCH_BYTES} bytes, not {self.max_bytes}")
 
     def encode(self, doc: Document) -> bytes:
-        """One item of the bulk body, as aidb's `DocumentIn`."""
-        return orjson.dumps(
-            {
-                "collection": self.collection,
-                "project": self.project,
-                "path": doc.path,
-                "title": doc.title,
-                "content_type": doc.content_type,
-                "content": doc.content,
-                "metadata": doc.metadata,
-            }
+        """One item of the bulk body, validated as aidb's `DocumentIn` (ValueError naming what is
+        wrong, before anything is sent)."""
+        item = DocumentIn(
+            collection=self.collection,
+            project=self.project,
+            path=doc.path,
+            title=doc.title,
+            content_type=doc.content_type,
+            content=doc.content,
+            metadata=doc.metadata,
         )
+        return item.model_dump_json(exclude_unset=True).encode()
 
 
 @dataclass
@@ -138,7 +141,14 @@ class Ingester:
             self.summary.unchanged += 1
             self.progress(1, 0, 0)
             return
-        item = self.target.encode(doc)
+        try:
+            item = self.target.encode(doc)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            field = ".".join(str(p) for p in problem["loc"])
+            self.summary.failures.append(Failure(doc.path, f"{field}: {problem['msg']}"))
+            self.progress(1, 0, 0)
+            return
         if len(item) + len(_HEAD) + len(_TAIL) > self.target.max_bytes:
             reason = f"too large once encoded ({len(item)} bytes, over --batch-bytes {self.target.max_bytes})"
             self.summary.failures.append(Failure(doc.path, reason))
