@@ -194,10 +194,20 @@ async def test_postgres_down_is_503_with_retry_after_and_recovers(
         tmp_path,
         await fresh_database(private_postgres),
         breaker_reset_s=0.5,
+        results_cache_ttl_s=0,
     )
     client = await aiohttp_client(create_app(settings, registry=CollectorRegistry()))
-    await expect(await client.post("/documents", json=doc("before.md")), 202)
+    await expect(await client.post("/documents", json=doc("before.md", "# Title\n\nA wombat.")), 202)
+    query = {"query": "wombat", "mode": "keyword"}
+    for _ in range(100):  # indexed keyword-first (embeddings are down in this test)
+        if (await expect(await client.post("/search", json=query), 200))["results"]:
+            break
+        await asyncio.sleep(0.1)
     private_postgres.stop()
+    # Search needs only the index; the page's metadata then comes from it, and the answer says so.
+    during = await expect(await client.post("/search", json=query), 200)
+    assert [r["path"] for r in during["results"]] == ["before.md"]
+    assert during["degraded"] is True and "postgres is unavailable" in during["reason"]
     for _ in range(REPEATS):
         for method, path, body in (
             ("POST", "/documents", doc("during.md")),

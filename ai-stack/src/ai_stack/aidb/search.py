@@ -78,6 +78,23 @@ def result_json(item: Ranked, explain: bool, metadata: dict[str, Any] | None = N
 MetadataLookup = Callable[[list[uuid.UUID]], Awaitable[dict[str, Any]]]
 
 
+def _rank(request: SearchIn, mode: str, dense_hits: list[Hit], keyword_hits: list[Hit]) -> list[Ranked]:
+    """One ranking: fused for hybrid, else the signal asked for; `min_score` applied."""
+    if mode == "hybrid":
+        ranked = rrf(
+            dense_hits,
+            keyword_hits,
+            k=request.rrf_k,
+            dense_weight=request.dense_weight,
+            keyword_weight=request.keyword_weight,
+        )
+    else:
+        ranked = single(dense_hits, "dense") if mode == "vector" else single(keyword_hits, "keyword")
+    if request.min_score is not None:
+        ranked = [r for r in ranked if r.score >= request.min_score]
+    return ranked
+
+
 @dataclass
 class SearchService:
     store: VectorStore
@@ -116,25 +133,11 @@ class SearchService:
         )
         candidates = min(MAX_CANDIDATES, max(50, 3 * (offset + request.limit)))
         dense_hits, keyword_hits = await self._query(dense, sparse, where, candidates)
-        if mode == "hybrid":
-            ranked = rrf(
-                dense_hits,
-                keyword_hits,
-                k=request.rrf_k,
-                dense_weight=request.dense_weight,
-                keyword_weight=request.keyword_weight,
-            )
-        else:
-            ranked = single(dense_hits, "dense") if mode == "vector" else single(keyword_hits, "keyword")
-        if request.min_score is not None:
-            ranked = [r for r in ranked if r.score >= request.min_score]
+        ranked = _rank(request, mode, dense_hits, keyword_hits)
         page = ranked[offset : offset + request.limit]
         more = len(ranked) > offset + request.limit
-        try:
-            metadata = await self.metadata_of(list({uuid.UUID(r.payload["document_id"]) for r in page}))
-        except ServiceUnavailableError as exc:
-            metadata = {}
-            degraded_reason = degraded_reason or f"{exc.message}; metadata shows only its filterable part"
+        metadata, metadata_problem = await self._metadata(page)
+        degraded_reason = degraded_reason or metadata_problem
         body: dict[str, Any] = {
             "mode": mode,
             "results": [
@@ -146,6 +149,15 @@ class SearchService:
         if degraded_reason:
             body["reason"] = degraded_reason
         return body, ranked
+
+    async def _metadata(self, page: list[Ranked]) -> tuple[dict[str, Any], str | None]:
+        """The page's documents' metadata by id, or ({}, why) when PostgreSQL cannot say."""
+        if not page:
+            return {}, None
+        try:
+            return await self.metadata_of(list({uuid.UUID(r.payload["document_id"]) for r in page})), None
+        except ServiceUnavailableError as exc:
+            return {}, f"{exc.message}; metadata shows only its filterable part"
 
     async def _query(
         self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
