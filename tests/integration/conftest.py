@@ -1,5 +1,5 @@
-"""A whole gateway stack of real processes: Redis, PostgreSQL, the key verifier, embeddings, aidb
-and nginx, every one on its own free port and data directory."""
+"""A whole gateway stack of real processes: Redis, PostgreSQL, every service of the registry and
+nginx, every one on its own free port and data directory."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from ai_stack.auth.keystore import KeyStore
+from ai_stack.registry import SERVICES, proxied
 
 from tests.harness.databases import fresh_database
 from tests.harness.gateway import gateway_nginx
@@ -50,7 +51,7 @@ def gateway_stack(
     cert, key_file = make_self_signed(shared)
     store = KeyStore(home / "api-keys.json")
     key, _ = store.create("integration-tests")
-    ports = {name: free_port() for name in ("auth", "embeddings", "aidb")}
+    ports = {s.name: free_port() for s in SERVICES}
     https_port, http_port = free_port(), free_port()
     environments = {
         "auth": {
@@ -65,6 +66,10 @@ def gateway_stack(
             "AI_STACK_AIDB_REDIS_URL": redis_server.url.rsplit("/", 1)[0] + "/2",
             "AI_STACK_AIDB_EMBEDDINGS_URL": f"http://127.0.0.1:{ports['embeddings']}",
             "AI_STACK_AIDB_DATA_DIR": str(home / "aidb"),
+        },
+        "hybrid": {
+            "AI_STACK_HYBRID_AIDB_URL": f"http://127.0.0.1:{ports['aidb']}",
+            "AI_STACK_HYBRID_REDIS_URL": redis_server.url,
         },
     }
     services = {
@@ -83,7 +88,7 @@ def gateway_stack(
         https_port=https_port,
         http_port=http_port,
         auth_port=ports["auth"],
-        ports={"embeddings": ports["embeddings"], "aidb": ports["aidb"]},
+        ports={s.name: ports[s.name] for s in proxied()},
     )
     started: list[ServiceProcess | NginxServer] = []
     try:

@@ -25,6 +25,8 @@ from ai_stack.core.keys import API_KEY
 from ai_stack.core.settings import CoreSettings
 from ai_stack.embeddings.app import create_app as create_embeddings
 from ai_stack.embeddings.settings import EmbeddingsSettings
+from ai_stack.hybrid.app import create_app as create_hybrid
+from ai_stack.hybrid.settings import HybridSettings
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from schemathesis.checks import not_a_server_error
@@ -59,6 +61,7 @@ DOCUMENTS = {
     "aidb": _document(create_aidb, AidbSettings()),
     "embeddings": _document(create_embeddings, EmbeddingsSettings()),
     "auth": _document(create_auth, AuthSettings()),
+    "hybrid": _document(create_hybrid, HybridSettings()),
 }
 
 
@@ -80,10 +83,11 @@ def check(case: Any, response: requests.Response) -> None:
 
 aidb = _schema(DOCUMENTS["aidb"])
 embeddings = _schema(DOCUMENTS["embeddings"])
+hybrid = _schema(DOCUMENTS["hybrid"])
 auth = _schema(DOCUMENTS["auth"])
 
 
-@pytest.mark.parametrize("prefix", ["aidb", "embeddings"])
+@pytest.mark.parametrize("prefix", ["aidb", "embeddings", "hybrid"])
 def test_the_gateway_serves_the_fuzzed_schema(gateway_stack: GatewayStack, prefix: str) -> None:
     served = httpx.get(
         f"{gateway_stack.https_url}/{prefix}/openapi.json",
@@ -108,6 +112,11 @@ def test_aidb(case: Any, gateway_stack: GatewayStack, session: requests.Session)
 @embeddings.parametrize()
 def test_embeddings(case: Any, gateway_stack: GatewayStack, session: requests.Session) -> None:
     through_gateway(case, gateway_stack, session, "embeddings")
+
+
+@hybrid.parametrize()
+def test_hybrid(case: Any, gateway_stack: GatewayStack, session: requests.Session) -> None:
+    through_gateway(case, gateway_stack, session, "hybrid")
 
 
 @auth.parametrize()

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from ai_stack.aidb.settings import AidbSettings
-from ai_stack.auth.settings import AuthSettings
 from ai_stack.cli.aidb_client import ClientSettings
 from ai_stack.cli.stack import StackSettings
-from ai_stack.embeddings.settings import EmbeddingsSettings
+from ai_stack.registry import SERVICES
 from pydantic_settings import BaseSettings
 
 from tests.harness.processes import REPO_ROOT
 
+# Every service in the registry, so a new service's settings are checked without an edit here.
 SETTINGS: tuple[type[BaseSettings], ...] = (
-    EmbeddingsSettings,
-    AuthSettings,
-    AidbSettings,
+    *(s.settings_class() for s in SERVICES),
     StackSettings,
     ClientSettings,
 )

@@ -38,6 +38,7 @@ def test_todays_services_keep_their_ports_and_order() -> None:
         ("auth", 8089, None),
         ("embeddings", 8081, "embeddings"),
         ("aidb", 8091, "aidb"),
+        ("hybrid", 8092, "hybrid"),
     ]
 
 

@@ -113,6 +113,14 @@ SERVICES: tuple[Service, ...] = _unique(
             env_prefix="AI_STACK_AIDB_",
             gateway_prefix="aidb",
         ),
+        Service(
+            name="hybrid",
+            module="ai_stack.hybrid",
+            settings="ai_stack.hybrid.settings:HybridSettings",
+            default_port=8092,
+            env_prefix="AI_STACK_HYBRID_",
+            gateway_prefix="hybrid",
+        ),
     )
 )
 

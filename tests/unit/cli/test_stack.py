@@ -23,6 +23,7 @@ def test_upstreams_use_each_services_settings(monkeypatch: pytest.MonkeyPatch) -
     assert upstreams() == (
         Upstream("embeddings", "embeddings", 8081, 2048),
         Upstream("aidb", "aidb", 8091, 16 * 1_048_576),
+        Upstream("hybrid", "hybrid", 8092, 1_048_576),
     )
     assert upstream(service("aidb"), port=9000).port == 9000
 
@@ -35,7 +36,15 @@ def test_the_key_verifier_is_not_an_upstream() -> None:
 def test_status_rows_in_start_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AI_STACK_AUTH_PORT", "9089")
     entries = service_entries(StackSettings())
-    assert [e.name for e in entries] == ["postgres", "redis", "auth", "embeddings", "aidb", "gateway"]
+    assert [e.name for e in entries] == [
+        "postgres",
+        "redis",
+        "auth",
+        "embeddings",
+        "aidb",
+        "hybrid",
+        "gateway",
+    ]
     auth = entries[2]
     assert (auth.health_url, auth.pid_file, auth.command) == (
         "http://127.0.0.1:9089/health/ready",

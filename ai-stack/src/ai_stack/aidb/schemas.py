@@ -117,6 +117,7 @@ class SearchIn(BaseModel):
     cursor: str | None = None
     min_score: float | None = None
     explain: bool = False
+    include_text: bool = Field(False, description="Each result carries its chunk's whole text (`text`).")
     include_unapproved: bool = False
     rrf_k: float = Field(60.0, gt=0)
     dense_weight: float = Field(1.0, ge=0)
@@ -254,6 +255,7 @@ class SearchResult(BaseModel):
     score: float
     metadata: dict[str, Any]
     explain: Explain | None = Field(None, description="Per-signal scores and ranks, when asked for.")
+    text: str | None = Field(None, description="The chunk's whole text, when asked for.")
 
 
 class SearchResponse(BaseModel):

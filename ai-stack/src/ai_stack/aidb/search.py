@@ -49,7 +49,9 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return cut + " …"
 
 
-def result_json(item: Ranked, explain: bool, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+def result_json(
+    item: Ranked, explain: bool, metadata: dict[str, Any] | None = None, *, text: bool = False
+) -> dict[str, Any]:
     """One result; `metadata` is the document's own (the payload holds only its filterable part)."""
     p = item.payload
     body: dict[str, Any] = {
@@ -64,6 +66,8 @@ def result_json(item: Ranked, explain: bool, metadata: dict[str, Any] | None = N
         "score": item.score,
         "metadata": metadata if metadata is not None else p.get("metadata", {}),
     }
+    if text:
+        body["text"] = p.get("text", "")
     if explain:
         body["explain"] = {
             "dense": item.dense,
@@ -141,7 +145,10 @@ class SearchService:
         body: dict[str, Any] = {
             "mode": mode,
             "results": [
-                result_json(r, request.explain, metadata.get(r.payload["document_id"])) for r in page
+                result_json(
+                    r, request.explain, metadata.get(r.payload["document_id"]), text=request.include_text
+                )
+                for r in page
             ],
             "next_cursor": encode_cursor(offset + request.limit) if more else None,
             "degraded": degraded_reason is not None,

@@ -1,0 +1,1 @@
+"""hybrid-coordinator: memory and context for agents."""

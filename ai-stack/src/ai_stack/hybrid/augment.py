@@ -1,0 +1,167 @@
+"""augment_query: the context an agent should see, retrieved through aidb, de-duplicated, packed
+into a token budget with numbered citations, with advice on which model to use."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ai_stack.aidb.schemas import SearchIn, SearchResponse, SearchResult
+from ai_stack.clients.aidb import AidbClient
+from ai_stack.clients.errors import ClientError
+from ai_stack.core.errors import ServiceUnavailableError
+from ai_stack.hybrid import records
+from ai_stack.hybrid.context import Candidate, Packed, PromptTemplate, mmr, pack
+from ai_stack.hybrid.routing import RoutingThresholds, advise
+from ai_stack.hybrid.schemas import Augmented, AugmentIn, ContextItem, Routing
+from ai_stack.hybrid.scoring import best_keyword, relevance
+
+MAX_AIDB_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class AugmentPolicy:
+    """Where and how much to retrieve (from the settings)."""
+
+    memory_collection: str
+    default_sources: tuple[str, ...]
+    per_source_limit: int
+    min_relevance: float
+    default_budget: int
+    thresholds: RoutingThresholds
+    template: PromptTemplate = field(default_factory=PromptTemplate)
+
+
+@dataclass
+class Retrieved:
+    candidates: list[Candidate]
+    degraded_reasons: list[str]
+
+
+@dataclass
+class Augmenter:
+    aidb: AidbClient
+    count: Callable[[str], int]
+    policy: AugmentPolicy
+
+    async def augment(self, request: AugmentIn) -> Augmented:
+        """Never fails for want of context: no store or no aidb gives the bare prompt, degraded."""
+        retrieved = await self._retrieve(request)
+        chosen = mmr(retrieved.candidates, limit=len(retrieved.candidates))
+        budget = request.token_budget or self.policy.default_budget
+        packed = await asyncio.to_thread(
+            pack, request.query, chosen, budget, self.count, self.policy.template
+        )
+        routing = advise([c.score for c in packed.items], self.policy.thresholds)
+        return _answer(packed, routing, retrieved.degraded_reasons)
+
+    async def _retrieve(self, request: AugmentIn) -> Retrieved:
+        sources = list(request.sources or self.policy.default_sources)
+        memories = self.policy.memory_collection in sources
+        knowledge = [s for s in sources if s != self.policy.memory_collection]
+        searches = []
+        if memories:  # only current memories; knowledge documents have no validity fields
+            searches.append(self._search(request, [self.policy.memory_collection], {"current": True}))
+        if knowledge:
+            searches.append(self._search(request, knowledge, {}))
+        answers = await asyncio.gather(*searches)
+        candidates: list[Candidate] = []
+        reasons: list[str] = []
+        for answer in answers:
+            if isinstance(answer, str):
+                reasons.append(answer)
+                continue
+            if answer.degraded and answer.reason:
+                reasons.append(answer.reason)
+            candidates += self._candidates(answer.results)
+        candidates.sort(key=lambda c: c.score, reverse=True)
+        return Retrieved(candidates, reasons)
+
+    async def _search(
+        self, request: AugmentIn, collections: list[str], filters: dict[str, Any]
+    ) -> SearchResponse | str:
+        """aidb's answer, or why there is none (aidb down: the prompt goes out without context)."""
+        limit = min(MAX_AIDB_LIMIT, self.policy.per_source_limit * len(collections))
+        query = SearchIn(
+            query=request.query[:2000],
+            collections=collections,
+            project=request.project,
+            filters=filters,
+            limit=limit,
+            explain=True,
+            include_text=True,
+        )
+        try:
+            return await self.aidb.search(query)
+        except (ServiceUnavailableError, ClientError) as exc:
+            return f"aidb unavailable ({exc}); no context retrieved"
+
+    def _candidates(self, results: Sequence[SearchResult]) -> list[Candidate]:
+        best = best_keyword(results)
+        taken: dict[str, int] = {}
+        candidates = []
+        for result in results:
+            score = relevance(result, best)
+            if (
+                score < self.policy.min_relevance
+                or taken.get(result.collection, 0) >= self.policy.per_source_limit
+            ):
+                continue
+            taken[result.collection] = taken.get(result.collection, 0) + 1
+            candidates.append(self._candidate(result, score))
+        return candidates
+
+    def _candidate(self, result: SearchResult, score: float) -> Candidate:
+        meta = result.metadata
+        if result.collection == self.policy.memory_collection and records.is_memory(meta):
+            # Cited by kind and origin: the memory's text follows, and its aidb path is a hash.
+            source = (meta.get("sources") or [""])[-1]
+            return Candidate(
+                id=str(result.document_id),
+                kind=meta["kind"],
+                collection=result.collection,
+                title=meta["kind"].replace("_", " "),
+                path=source or "memory",
+                source=source,
+                text=result.text or result.snippet,
+                score=score,
+            )
+        return Candidate(
+            id=str(result.chunk_id),
+            kind="knowledge",
+            collection=result.collection,
+            title=result.title,
+            path=result.path,
+            source=result.path,
+            text=result.text or result.snippet,
+            score=score,
+        )
+
+
+def _answer(packed: Packed, routing: Any, reasons: list[str]) -> Augmented:
+    context = [
+        ContextItem(
+            id=c.id,
+            kind=c.kind,
+            collection=c.collection,
+            title=c.title,
+            path=c.path,
+            source=c.source,
+            snippet=c.text,
+            score=round(c.score, 4),
+        )
+        for c in packed.items
+    ]
+    return Augmented(
+        augmented_prompt=packed.prompt,
+        context=context,
+        context_ids=[c.id for c in packed.items],
+        token_count=packed.token_count,
+        routing=Routing(
+            recommendation=routing.recommendation, confidence=routing.confidence, reason=routing.reason
+        ),
+        degraded=bool(reasons),
+        reason="; ".join(reasons) or None,
+    )

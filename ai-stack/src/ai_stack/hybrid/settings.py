@@ -1,0 +1,75 @@
+"""Settings of hybrid-coordinator (env prefix AI_STACK_HYBRID_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from ai_stack.core.settings import CoreSettings
+from ai_stack.hybrid.schemas import MemoryKind
+from ai_stack.text.model_files import DEFAULT_MODEL
+
+AUTO_SUPERSEDE_KINDS: tuple[MemoryKind, ...] = ("fact", "preference", "decision")
+DEFAULT_SOURCES = [
+    "memories",
+    "docs",
+    "codebase-context",
+    "error-solutions",
+    "best-practices",
+    "skills-patterns",
+]
+
+
+class HybridSettings(CoreSettings):
+    """What hybrid-coordinator can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="AI_STACK_HYBRID_")
+
+    port: int = Field(8092, ge=1, le=65535, description="TCP port the service listens on.")
+    aidb_url: str = Field("http://127.0.0.1:8091", description="Base URL of aidb (memories and knowledge).")
+    memory_collection: str = Field(
+        "memories", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="aidb collection that holds memories."
+    )
+    near_duplicate_similarity: float = Field(
+        0.75,
+        gt=0,
+        le=1,
+        description="Cosine similarity at or above which a new memory is merged into an existing one of the "
+        "same kind and project, unless they differ in a detail (figures: bench/memory_dedup.py).",
+    )
+    supersede_similarity: float = Field(
+        0.85,
+        gt=0,
+        le=1,
+        description="Cosine similarity at or above which a new memory that differs from an existing one in "
+        "a detail (a number, a negation, one swapped word) supersedes it, for auto_supersede_kinds.",
+    )
+    auto_supersede_kinds: list[MemoryKind] = Field(
+        default_factory=lambda: list(AUTO_SUPERSEDE_KINDS),
+        description="Kinds that hold one current value, so a changed detail is an update (JSON list).",
+    )
+    default_sources: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SOURCES),
+        description="Sources augment_query searches when the request names none: `memories` and aidb "
+        "collections (JSON list).",
+    )
+    per_source_limit: int = Field(
+        8, ge=1, le=50, description="Most candidates augment takes from one source."
+    )
+    min_relevance: float = Field(
+        0.2, ge=0, le=1, description="Score floor of a context item (dense cosine, or scaled keyword score)."
+    )
+    default_token_budget: int = Field(1500, ge=64, description="Token budget of augment_query's prompt.")
+    max_token_budget: int = Field(32_768, ge=64, description="Largest token_budget a request may ask for.")
+    tokenizer_model: str = Field(DEFAULT_MODEL, description="Model whose tokenizer counts the budget.")
+    max_query_chars: int = Field(4000, ge=1, description="Longest query or memory search (413 above it).")
+    max_memory_chars: int = Field(16_000, ge=1, description="Longest memory content (413 above it).")
+    routing_strong_score: float = Field(
+        0.55, ge=0, le=1, description="Best item's score at or above which context counts as strong."
+    )
+    routing_support_score: float = Field(
+        0.35, ge=0, le=1, description="Score at or above which an item supports the answer."
+    )
+    routing_min_items: int = Field(
+        2, ge=1, description="Supporting items needed before a local model is recommended."
+    )

@@ -1,0 +1,226 @@
+"""hybrid-coordinator over the real aidb (PostgreSQL, embedded engine), the real model behind the
+embeddings app, and Redis: memories dedup, merge and supersede; augment packs cited context into
+a budget; each degraded path answers."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ai_stack.aidb.app import create_app as create_aidb
+from ai_stack.embeddings.app import create_app as create_embeddings
+from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.settings import EmbeddingsSettings
+from ai_stack.hybrid.app import create_app as create_hybrid
+from ai_stack.hybrid.settings import HybridSettings
+from ai_stack.text.model_files import DEFAULT_MODEL
+from ai_stack.text.tokenizer import TokenCounter
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
+
+from tests.harness.databases import fresh_database
+from tests.harness.processes import PostgresServer, RedisServer, free_port
+from tests.integration.test_aidb_documents import private_settings
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Hybrid:
+    client: TestClient
+    aidb: TestServer
+    embeddings: TestServer
+
+    async def post(self, path: str, body: dict[str, Any], status: int | tuple[int, ...] = (200, 201)) -> Any:
+        response = await self.client.post(path, json=body)
+        expected = status if isinstance(status, tuple) else (status,)
+        assert response.status in expected, await response.text()
+        return await response.json()
+
+    async def remember(self, content: str, **extra: Any) -> dict[str, Any]:
+        return dict(await self.post("/memories", {"content": content, "project": "demo", **extra}))
+
+    async def indexed(self, timeout_s: float = 60) -> None:
+        """Waits until aidb's outbox is empty (memories are searchable once indexed)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            async with self.client.session.get(self.aidb.make_url("/index/status")) as response:
+                if (await response.json())["outbox"]["pending"] == 0:
+                    return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("aidb's outbox never drained")
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def hybrid(
+    aiohttp_client: Any,
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    encoder: SentenceTransformerEncoder,
+    tmp_path: Path,
+) -> AsyncIterator[Hybrid]:
+    embeddings_port, aidb_port = free_port(), free_port()
+    embeddings = TestServer(
+        create_embeddings(
+            EmbeddingsSettings(redis_url=redis_server.url), load=lambda: encoder, registry=CollectorRegistry()
+        ),
+        port=embeddings_port,
+    )
+    await embeddings.start_server()
+    aidb_settings = private_settings(
+        postgres_server,
+        redis_server,
+        tmp_path,
+        await fresh_database(postgres_server),
+        embeddings_url=f"http://127.0.0.1:{embeddings_port}",
+        indexer_idle_s=0.05,
+        indexer_max_backoff_s=0.5,
+        dependency_timeout_s=5,
+        results_cache_ttl_s=0,
+    )
+    aidb = TestServer(create_aidb(aidb_settings, registry=CollectorRegistry()), port=aidb_port)
+    await aidb.start_server()
+    settings = HybridSettings(
+        aidb_url=f"http://127.0.0.1:{aidb_port}", redis_url=redis_server.url, breaker_reset_s=0.5
+    )
+    client = await aiohttp_client(create_hybrid(settings, registry=CollectorRegistry()))
+    yield Hybrid(client, aidb, embeddings)
+    await aidb.close()
+    await embeddings.close()
+
+
+async def test_stored_memories_come_back_as_cited_context(hybrid: Hybrid) -> None:
+    await hybrid.remember(
+        "The staging database is PostgreSQL 15 on host db-staging.", kind="fact", source="ops.md"
+    )
+    await hybrid.remember("Deploys happen on Tuesdays after the standup.", kind="decision")
+    await hybrid.indexed()
+    answer = await hybrid.post(
+        "/augment_query", {"query": "which PostgreSQL version runs on staging?", "project": "demo"}
+    )
+    assert answer["degraded"] is False
+    first = answer["context"][0]
+    assert "PostgreSQL 15" in first["snippet"] and first["kind"] == "fact" and first["source"] == "ops.md"
+    assert "[1]" in answer["augmented_prompt"] and "PostgreSQL 15" in answer["augmented_prompt"]
+    assert answer["context_ids"][0] == first["id"]
+    count = TokenCounter.for_model(DEFAULT_MODEL)
+    assert answer["token_count"] == count.count_many([answer["augmented_prompt"]])[0]
+    assert answer["routing"]["recommendation"] in ("local", "remote") and answer["routing"]["reason"]
+
+
+async def test_the_budget_is_never_exceeded(hybrid: Hybrid) -> None:
+    for i in range(12):
+        await hybrid.remember(
+            f"Service {i} writes its logs to /var/log/service-{i} and rotates them daily.", kind="fact"
+        )
+    await hybrid.indexed()
+    count = TokenCounter.for_model(DEFAULT_MODEL)
+    for budget in (16, 40, 75, 130, 260, 1000):
+        answer = await hybrid.post(
+            "/augment_query", {"query": "where do services write logs?", "token_budget": budget}
+        )
+        assert count.count_many([answer["augmented_prompt"]])[0] <= budget
+        assert answer["token_count"] <= budget
+
+
+async def test_an_empty_store_gives_a_clean_prompt(hybrid: Hybrid) -> None:
+    answer = await hybrid.post("/augment_query", {"query": "anything at all?"})
+    assert answer["context"] == [] and answer["degraded"] is False
+    assert "anything at all?" in answer["augmented_prompt"]
+    assert answer["routing"]["recommendation"] == "remote"
+
+
+async def test_duplicates_and_near_duplicates_merge_and_a_changed_detail_supersedes(hybrid: Hybrid) -> None:
+    first = await hybrid.remember("The API server listens on port 8080.", kind="fact", source="a")
+    again = await hybrid.remember("the api server listens on PORT 8080", kind="fact", source="b")
+    assert again == {**again, "id": first["id"], "outcome": "duplicate"}
+    await hybrid.indexed()
+    merged = await hybrid.remember(
+        "Port 8080 is where the API server listens for requests.", kind="fact", source="c"
+    )
+    assert merged["outcome"] == "merged" and merged["id"] == first["id"]
+    assert merged["similarity"] >= 0.75
+    stored = await (await hybrid.client.get(f"/memories/{first['id']}")).json()
+    assert stored["count"] == 3 and stored["sources"] == ["a", "b", "c"] and stored["current"] is True
+    await hybrid.indexed()
+    moved = await hybrid.remember("The API server listens on port 8081.", kind="fact", source="d")
+    assert moved["outcome"] == "superseded" and moved["superseded_id"] == first["id"]
+    old = await (await hybrid.client.get(f"/memories/{first['id']}")).json()
+    assert old["current"] is False and old["superseded_by"] == moved["id"]
+
+
+async def test_a_changed_detail_of_a_note_is_a_memory_of_its_own(hybrid: Hybrid) -> None:
+    first = await hybrid.remember(
+        "Fix for port 3000 in use: kill the stale dev server.", kind="error_solution"
+    )
+    await hybrid.indexed()
+    second = await hybrid.remember(
+        "Fix for port 3000 in use: start the dev server on port 3001.", kind="error_solution"
+    )
+    assert second["outcome"] == "created" and second["id"] != first["id"]
+    both = await (await hybrid.client.get("/memories?project=demo&kind=error_solution")).json()
+    assert len(both["memories"]) == 2 and all(m["current"] for m in both["memories"])
+
+
+async def test_a_superseded_memory_is_history_but_true_as_of_before(hybrid: Hybrid) -> None:
+    old = await hybrid.remember("CI runs on Jenkins.", kind="fact")
+    await hybrid.indexed()
+    before_change = dt.datetime.now(dt.UTC)
+    await asyncio.sleep(0.05)
+    response = await hybrid.client.put(
+        f"/memories/{old['id']}", json={"content": "CI runs on GitHub Actions."}
+    )
+    assert response.status == 201
+    new = await response.json()
+    assert new["outcome"] == "superseded" and new["id"] != old["id"]
+    await hybrid.indexed()
+
+    async def found(**extra: Any) -> list[str]:
+        answer = await hybrid.post(
+            "/memories/search", {"query": "where does CI run", "project": "demo", **extra}
+        )
+        return [m["content"] for m in answer["memories"]]
+
+    assert await found() == ["CI runs on GitHub Actions."]
+    assert await found(as_of=before_change.isoformat()) == ["CI runs on Jenkins."]
+    assert set(await found(include_history=True)) == {"CI runs on Jenkins.", "CI runs on GitHub Actions."}
+    history = await (await hybrid.client.get(f"/memories/{old['id']}")).json()
+    assert history["current"] is False and history["superseded_by"] == new["id"] and history["valid_to"]
+    augment = await hybrid.post("/augment_query", {"query": "where does CI run", "project": "demo"})
+    assert all("Jenkins" not in item["snippet"] for item in augment["context"])
+
+
+async def test_memories_are_listed_got_and_forgotten(hybrid: Hybrid) -> None:
+    a = await hybrid.remember("Use ruff for linting.", kind="preference", tags=["tooling"])
+    await hybrid.remember("Release notes live in CHANGES.md.", kind="fact")
+    listing = await (await hybrid.client.get("/memories?project=demo&kind=preference")).json()
+    assert [m["id"] for m in listing["memories"]] == [a["id"]]
+    tagged = await (await hybrid.client.get("/memories?project=demo&tag=tooling")).json()
+    assert [m["content"] for m in tagged["memories"]] == ["Use ruff for linting."]
+    assert (await hybrid.client.delete(f"/memories/{a['id']}")).status == 200
+    assert (await hybrid.client.get(f"/memories/{a['id']}")).status == 404
+    assert (await hybrid.client.get("/memories/not-a-uuid")).status == 404
+
+
+async def test_aidb_down_gives_the_bare_prompt_and_writes_are_503(hybrid: Hybrid) -> None:
+    await hybrid.aidb.close()
+    answer = await hybrid.post("/augment_query", {"query": "is anything known?"})
+    assert answer["degraded"] is True and "aidb unavailable" in answer["reason"]
+    assert answer["context"] == [] and "is anything known?" in answer["augmented_prompt"]
+    response = await hybrid.client.post("/memories", json={"content": "x", "project": "demo"})
+    assert response.status == 503 and "Retry-After" in response.headers
+
+
+async def test_embeddings_down_gives_keyword_context_still_budgeted(hybrid: Hybrid) -> None:
+    await hybrid.remember("The nightly backup job writes to the bucket ai-backups.", kind="fact")
+    await hybrid.indexed()
+    await hybrid.embeddings.close()
+    answer = await hybrid.post("/augment_query", {"query": "nightly backup bucket", "token_budget": 60})
+    assert answer["degraded"] is True and "keyword" in answer["reason"]
+    assert "ai-backups" in answer["augmented_prompt"] and answer["token_count"] <= 60
