@@ -224,3 +224,43 @@ async def test_embeddings_down_gives_keyword_context_still_budgeted(hybrid: Hybr
     answer = await hybrid.post("/augment_query", {"query": "nightly backup bucket", "token_budget": 60})
     assert answer["degraded"] is True and "keyword" in answer["reason"]
     assert "ai-backups" in answer["augmented_prompt"] and answer["token_count"] <= 60
+
+
+async def test_a_session_never_repeats_an_item(hybrid: Hybrid) -> None:
+    for i in range(6):
+        await hybrid.remember(
+            f"Runbook step {i}: restart the queue worker number {i} after a deploy.", kind="note"
+        )
+    await hybrid.indexed()
+    turn = {
+        "query": "how do I restart the queue workers after a deploy?",
+        "project": "demo",
+        "max_tokens": 80,
+    }
+    first = await hybrid.post("/context/multi_turn", turn)
+    assert first["turn_number"] == 1 and first["context_ids"]
+    second = await hybrid.post("/context/multi_turn", {**turn, "session_id": first["session_id"]})
+    assert second["turn_number"] == 2 and second["session_id"] == first["session_id"]
+    assert second["context_ids"] and not set(first["context_ids"]) & set(second["context_ids"])
+    session = await (await hybrid.client.get(f"/session/{first['session_id']}")).json()
+    assert [t["context_ids"] for t in session["turns"]] == [first["context_ids"], second["context_ids"]]
+    assert 0 < session["expires_in_s"] <= 3600
+    assert (await hybrid.client.delete(f"/session/{first['session_id']}")).status == 200
+    assert (await hybrid.client.get(f"/session/{first['session_id']}")).status == 404
+    unknown = await hybrid.client.post("/context/multi_turn", json={**turn, "session_id": "0" * 32})
+    assert unknown.status == 404
+
+
+async def test_redis_down_makes_sessions_503_and_augment_still_answers(
+    hybrid: Hybrid, aiohttp_client: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "redis").mkdir()
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    settings = HybridSettings(aidb_url=str(hybrid.aidb.make_url("")).rstrip("/"), redis_url=redis.url)
+    client = await aiohttp_client(create_hybrid(settings, registry=CollectorRegistry()))
+    redis.stop()
+    response = await client.post("/context/multi_turn", json={"query": "anything?"})
+    assert response.status == 503 and int(response.headers["Retry-After"]) >= 1
+    assert (await response.json())["error"]["code"] in ("unavailable", "dependency_unavailable")
+    assert (await client.post("/augment_query", json={"query": "anything?"})).status == 200

@@ -14,11 +14,20 @@ from ai_stack.core.app import create_service_app
 from ai_stack.core.http_client import service_client_context
 from ai_stack.core.keys import API_KEY
 from ai_stack.core.openapi import add_routes
+from ai_stack.core.redis import redis_context
 from ai_stack.hybrid.augment import Augmenter, AugmentPolicy
-from ai_stack.hybrid.keys import AIDB_HTTP_KEY, AUGMENTER_KEY, HYBRID_SETTINGS_KEY, MEMORIES_KEY
+from ai_stack.hybrid.keys import (
+    AIDB_HTTP_KEY,
+    AUGMENTER_KEY,
+    HYBRID_SETTINGS_KEY,
+    MEMORIES_KEY,
+    REDIS_KEY,
+    SESSIONS_KEY,
+)
 from ai_stack.hybrid.memories import DedupPolicy, MemoryStore
 from ai_stack.hybrid.routes import ROUTES
 from ai_stack.hybrid.routing import RoutingThresholds
+from ai_stack.hybrid.sessions import SessionStore
 from ai_stack.hybrid.settings import HybridSettings
 from ai_stack.text.tokenizer import TokenCounter
 
@@ -36,6 +45,8 @@ def create_app(
     app[HYBRID_SETTINGS_KEY] = settings
     # aidb is optional for readiness: without it augment still answers (degraded, no context).
     app.cleanup_ctx.append(service_client_context(AIDB_HTTP_KEY, "aidb", settings.aidb_url, required=False))
+    # Redis holds sessions only: without it they answer 503 and everything else works.
+    app.cleanup_ctx.append(redis_context(REDIS_KEY, required=False))
     app.cleanup_ctx.append(_components_context)
     add_routes(app, ROUTES, app[API_KEY])
     return app
@@ -65,4 +76,5 @@ async def _components_context(app: web.Application) -> AsyncIterator[None]:
     )
     # The prompt counts special tokens too, as the model will see it.
     app[AUGMENTER_KEY] = Augmenter(aidb, lambda text: counter.count_many([text])[0], policy)
+    app[SESSIONS_KEY] = SessionStore(app[REDIS_KEY], settings.session_ttl_s)
     yield

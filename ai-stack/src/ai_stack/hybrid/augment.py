@@ -46,10 +46,16 @@ class Augmenter:
     count: Callable[[str], int]
     policy: AugmentPolicy
 
-    async def augment(self, request: AugmentIn) -> Augmented:
-        """Never fails for want of context: no store or no aidb gives the bare prompt, degraded."""
-        retrieved = await self._retrieve(request)
-        chosen = mmr(retrieved.candidates, limit=len(retrieved.candidates))
+    async def augment(
+        self, request: AugmentIn, *, exclude: frozenset[str] = frozenset(), breadth: int = 1
+    ) -> Augmented:
+        """Never fails for want of context: no store or no aidb gives the bare prompt, degraded.
+
+        `exclude` holds ids a session was already given; `breadth` multiplies the per-source limit.
+        """
+        retrieved = await self._retrieve(request, breadth)
+        fresh = [c for c in retrieved.candidates if c.id not in exclude]
+        chosen = mmr(fresh, limit=len(fresh))
         budget = request.token_budget or self.policy.default_budget
         packed = await asyncio.to_thread(
             pack, request.query, chosen, budget, self.count, self.policy.template
@@ -57,15 +63,16 @@ class Augmenter:
         routing = advise([c.score for c in packed.items], self.policy.thresholds)
         return _answer(packed, routing, retrieved.degraded_reasons)
 
-    async def _retrieve(self, request: AugmentIn) -> Retrieved:
+    async def _retrieve(self, request: AugmentIn, breadth: int) -> Retrieved:
         sources = list(request.sources or self.policy.default_sources)
         memories = self.policy.memory_collection in sources
         knowledge = [s for s in sources if s != self.policy.memory_collection]
         searches = []
         if memories:  # only current memories; knowledge documents have no validity fields
-            searches.append(self._search(request, [self.policy.memory_collection], {"current": True}))
+            memory = [self.policy.memory_collection]
+            searches.append(self._search(request, memory, {"current": True}, breadth))
         if knowledge:
-            searches.append(self._search(request, knowledge, {}))
+            searches.append(self._search(request, knowledge, {}, breadth))
         answers = await asyncio.gather(*searches)
         candidates: list[Candidate] = []
         reasons: list[str] = []
@@ -75,15 +82,15 @@ class Augmenter:
                 continue
             if answer.degraded and answer.reason:
                 reasons.append(answer.reason)
-            candidates += self._candidates(answer.results)
+            candidates += self._candidates(answer.results, breadth)
         candidates.sort(key=lambda c: c.score, reverse=True)
         return Retrieved(candidates, reasons)
 
     async def _search(
-        self, request: AugmentIn, collections: list[str], filters: dict[str, Any]
+        self, request: AugmentIn, collections: list[str], filters: dict[str, Any], breadth: int
     ) -> SearchResponse | str:
         """aidb's answer, or why there is none (aidb down: the prompt goes out without context)."""
-        limit = min(MAX_AIDB_LIMIT, self.policy.per_source_limit * len(collections))
+        limit = min(MAX_AIDB_LIMIT, self.policy.per_source_limit * breadth * len(collections))
         query = SearchIn(
             query=request.query[:2000],
             collections=collections,
@@ -98,16 +105,14 @@ class Augmenter:
         except (ServiceUnavailableError, ClientError) as exc:
             return f"aidb unavailable ({exc}); no context retrieved"
 
-    def _candidates(self, results: Sequence[SearchResult]) -> list[Candidate]:
+    def _candidates(self, results: Sequence[SearchResult], breadth: int) -> list[Candidate]:
         best = best_keyword(results)
+        per_source = self.policy.per_source_limit * breadth
         taken: dict[str, int] = {}
         candidates = []
         for result in results:
             score = relevance(result, best)
-            if (
-                score < self.policy.min_relevance
-                or taken.get(result.collection, 0) >= self.policy.per_source_limit
-            ):
+            if score < self.policy.min_relevance or taken.get(result.collection, 0) >= per_source:
                 continue
             taken[result.collection] = taken.get(result.collection, 0) + 1
             candidates.append(self._candidate(result, score))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +21,19 @@ from ai_stack.core.errors import (
     ValidationFailedError,
 )
 from ai_stack.core.requests import model_response, read_model, read_query
-from ai_stack.hybrid.keys import AUGMENTER_KEY, HYBRID_SETTINGS_KEY, MEMORIES_KEY
-from ai_stack.hybrid.schemas import AugmentIn, MemoryIn, MemoryListQuery, MemoryReplacement, MemorySearchIn
+from ai_stack.hybrid.keys import AUGMENTER_KEY, HYBRID_SETTINGS_KEY, MEMORIES_KEY, SESSIONS_KEY
+from ai_stack.hybrid.schemas import (
+    AugmentIn,
+    Deleted,
+    MemoryIn,
+    MemoryListQuery,
+    MemoryReplacement,
+    MemorySearchIn,
+    MultiTurnAnswer,
+    MultiTurnIn,
+    Session,
+)
+from ai_stack.hybrid.sessions import SessionStore, given_ids, new_session, with_turn
 
 
 @contextmanager
@@ -111,3 +124,59 @@ async def augment_query(request: web.Request) -> web.Response:
     if body.token_budget is not None and body.token_budget > settings.max_token_budget:
         raise ValidationFailedError(f"token_budget is at most {settings.max_token_budget}")
     return model_response(await request.app[AUGMENTER_KEY].augment(body))
+
+
+LEVEL_BREADTH = {"standard": 1, "detailed": 2, "comprehensive": 3}
+
+
+async def multi_turn(request: web.Request) -> web.Response:
+    """One turn: context not given earlier in the session, and the session's id and turn number."""
+    body = await read_model(request, MultiTurnIn)
+    settings = request.app[HYBRID_SETTINGS_KEY]
+    _check_length(body.query, settings.max_query_chars, "query")
+    if body.max_tokens is not None and body.max_tokens > settings.max_token_budget:
+        raise ValidationFailedError(f"max_tokens is at most {settings.max_token_budget}")
+    store = request.app[SESSIONS_KEY]
+    now = dt.datetime.now(dt.UTC)
+    session = await _session(store, body.session_id) if body.session_id else new_session(now)
+    if len(session.turns) >= settings.session_max_turns:
+        raise ConflictError(
+            f"session {session.session_id} has {len(session.turns)} turns, the most allowed; start a new one",
+            code="session_full",
+        )
+    question = AugmentIn(
+        query=body.query, project=body.project, sources=body.sources, token_budget=body.max_tokens
+    )
+    answer = await request.app[AUGMENTER_KEY].augment(
+        question, exclude=given_ids(session), breadth=LEVEL_BREADTH[body.context_level]
+    )
+    session = with_turn(session, body.query, answer.context_ids, now)
+    await store.save(session)
+    turn = MultiTurnAnswer(
+        **answer.model_dump(), session_id=session.session_id, turn_number=len(session.turns)
+    )
+    return model_response(turn)
+
+
+async def get_session(request: web.Request) -> web.Response:
+    store = request.app[SESSIONS_KEY]
+    session = await _session(store, request.match_info["id"])
+    expires = await store.expires_in(session.session_id)
+    return model_response(session.model_copy(update={"expires_in_s": expires}))
+
+
+async def delete_session(request: web.Request) -> web.Response:
+    session_id = request.match_info["id"]
+    if not _SESSION_ID.fullmatch(session_id) or not await request.app[SESSIONS_KEY].delete(session_id):
+        raise NotFoundError(f"no session {session_id!r} (unknown or expired)")
+    return model_response(Deleted(deleted=1))
+
+
+_SESSION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+async def _session(store: SessionStore, session_id: str) -> Session:
+    session = await store.load(session_id) if _SESSION_ID.fullmatch(session_id) else None
+    if session is None:
+        raise NotFoundError(f"no session {session_id!r} (unknown or expired)")
+    return session

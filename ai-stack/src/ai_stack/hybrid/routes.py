@@ -16,6 +16,9 @@ from ai_stack.hybrid.schemas import (
     MemoryResults,
     MemorySearchIn,
     MemoryWritten,
+    MultiTurnAnswer,
+    MultiTurnIn,
+    Session,
 )
 
 ROUTES = (
@@ -76,4 +79,15 @@ ROUTES = (
         Augmented,
         (413, 422),
     ),
+    Route(
+        "POST",
+        "/context/multi_turn",
+        handlers.multi_turn,
+        "One turn of a conversation: context not given earlier in the session (Redis).",
+        MultiTurnIn,
+        MultiTurnAnswer,
+        (404, 409, 413, 422),
+    ),
+    Route("GET", "/session/{id}", handlers.get_session, "A session's turns.", None, Session, (404,)),
+    Route("DELETE", "/session/{id}", handlers.delete_session, "End a session.", None, Deleted, (404,)),
 )

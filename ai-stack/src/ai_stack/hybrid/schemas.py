@@ -155,3 +155,42 @@ class Augmented(BaseModel):
     routing: Routing
     degraded: bool
     reason: str | None = None
+
+
+ContextLevel = Literal["standard", "detailed", "comprehensive"]
+
+
+class MultiTurnIn(BaseModel):
+    """`POST /context/multi_turn`: one turn of a conversation's context."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = Field(
+        None, description="Omit to start a session; the answer carries its id."
+    )
+    query: Query
+    project: ProjectName | None = None
+    sources: list[CollectionName] | None = Field(None, max_length=20)
+    context_level: ContextLevel = Field(
+        "standard", description="How many candidates per source: 1x, 2x or 3x the configured limit."
+    )
+    max_tokens: int | None = Field(None, ge=16, description="Prompt budget of this turn in model tokens.")
+
+
+class Turn(BaseModel):
+    turn: int
+    query: str
+    context_ids: list[str]
+    at: dt.datetime
+
+
+class Session(BaseModel):
+    session_id: str
+    created_at: dt.datetime
+    turns: list[Turn]
+    expires_in_s: int | None = Field(None, description="Seconds until the session expires unused.")
+
+
+class MultiTurnAnswer(Augmented):
+    session_id: str
+    turn_number: int

@@ -64,6 +64,12 @@ class HybridSettings(CoreSettings):
     tokenizer_model: str = Field(DEFAULT_MODEL, description="Model whose tokenizer counts the budget.")
     max_query_chars: int = Field(4000, ge=1, description="Longest query or memory search (413 above it).")
     max_memory_chars: int = Field(16_000, ge=1, description="Longest memory content (413 above it).")
+    session_ttl_s: int = Field(
+        3600, ge=1, description="Seconds a multi-turn session lives after its last turn."
+    )
+    session_max_turns: int = Field(
+        50, ge=1, description="Turns a session may hold (409 beyond: start a new one)."
+    )
     routing_strong_score: float = Field(
         0.55, ge=0, le=1, description="Best item's score at or above which context counts as strong."
     )
