@@ -6,23 +6,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio
 from ai_stack.aidb.app import create_app as create_aidb
 from ai_stack.embeddings.app import create_app as create_embeddings
 from ai_stack.embeddings.model import SentenceTransformerEncoder
 from ai_stack.embeddings.settings import EmbeddingsSettings
 from ai_stack.hybrid.app import create_app as create_hybrid
+from ai_stack.hybrid.keys import USEFULNESS_KEY
 from ai_stack.hybrid.settings import HybridSettings
 from ai_stack.text.model_files import DEFAULT_MODEL
 from ai_stack.text.tokenizer import TokenCounter
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
+from tests.harness.chat import ScriptedChat
 from tests.harness.databases import fresh_database
 from tests.harness.processes import PostgresServer, RedisServer, free_port
 from tests.integration.test_aidb_documents import private_settings
@@ -35,6 +39,8 @@ class Hybrid:
     client: TestClient
     aidb: TestServer
     embeddings: TestServer
+    chat: ScriptedChat
+    chat_server: TestServer
 
     async def post(self, path: str, body: dict[str, Any], status: int | tuple[int, ...] = (200, 201)) -> Any:
         response = await self.client.post(path, json=body)
@@ -86,13 +92,29 @@ async def hybrid(
     )
     aidb = TestServer(create_aidb(aidb_settings, registry=CollectorRegistry()), port=aidb_port)
     await aidb.start_server()
+    chat = ScriptedChat()
+    chat_server = TestServer(chat.app())
+    await chat_server.start_server()
     settings = HybridSettings(
-        aidb_url=f"http://127.0.0.1:{aidb_port}", redis_url=redis_server.url, breaker_reset_s=0.5
+        aidb_url=f"http://127.0.0.1:{aidb_port}",
+        redis_url=await fresh_redis_db(redis_server, 3),
+        breaker_reset_s=0.5,
+        chat_url=str(chat_server.make_url("")).rstrip("/"),
     )
     client = await aiohttp_client(create_hybrid(settings, registry=CollectorRegistry()))
-    yield Hybrid(client, aidb, embeddings)
+    yield Hybrid(client, aidb, embeddings, chat, chat_server)
+    await chat_server.close()
     await aidb.close()
     await embeddings.close()
+
+
+async def fresh_redis_db(server: RedisServer, db: int) -> str:
+    """An emptied database of the session's Redis: counters of an earlier test must not leak in."""
+    url = server.url.rsplit("/", 1)[0] + f"/{db}"
+    client = redis.asyncio.Redis.from_url(url)
+    await client.flushdb()
+    await client.aclose()
+    return url
 
 
 async def test_stored_memories_come_back_as_cited_context(hybrid: Hybrid) -> None:
@@ -264,3 +286,119 @@ async def test_redis_down_makes_sessions_503_and_augment_still_answers(
     assert response.status == 503 and int(response.headers["Retry-After"]) >= 1
     assert (await response.json())["error"]["code"] in ("unavailable", "dependency_unavailable")
     assert (await client.post("/augment_query", json={"query": "anything?"})).status == 200
+
+
+async def test_an_outcome_changes_a_later_ranking(hybrid: Hybrid) -> None:
+    redis_cache = await hybrid.remember("For caching, the team picked Redis.", kind="decision")
+    memcached = await hybrid.remember("For caching, the team picked Memcached.", kind="note")
+    await hybrid.indexed()
+    question = {"query": "what did the team pick for caching?", "project": "demo", "sources": ["memories"]}
+
+    async def order() -> list[str]:
+        answer = await hybrid.post("/augment_query", question)
+        return [i for i in answer["context_ids"] if i in (redis_cache["id"], memcached["id"])]
+
+    before = await order()
+    assert set(before) == {redis_cache["id"], memcached["id"]}
+    top, other = before
+    for _ in range(3):
+        for item, outcome in ((top, "failure"), (other, "success")):
+            recorded = await hybrid.post(
+                "/interactions",
+                {"query": "q", "response": "r", "project": "demo", "context_ids": [item]},
+                201,
+            )
+            done = await hybrid.post(f"/interactions/{recorded['id']}/outcome", {"outcome": outcome}, 200)
+            assert done["items_updated"] == 1
+    assert await order() == [other, top]
+
+
+async def test_recording_an_outcome_again_replaces_it(hybrid: Hybrid) -> None:
+    memory = await hybrid.remember("Builds run with make -j4.", kind="fact")
+    recorded = await hybrid.post(
+        "/interactions", {"query": "q", "response": "r", "context_ids": [memory["id"]]}, 201
+    )
+    path = f"/interactions/{recorded['id']}/outcome"
+    assert (await hybrid.post(path, {"outcome": "failure"}))["value"] == 0.0
+    again = await hybrid.post(path, {"outcome": "success", "feedback": 1.0})
+    assert again["value"] == 1.0
+    counters = await hybrid.client.app[USEFULNESS_KEY].factors([memory["id"]])
+    assert counters[memory["id"]] == pytest.approx(0.5 + 3 / 5)  # one outcome of value 1, not two
+    missing = await hybrid.client.post(f"/interactions/{memory['id']}/outcome", json={"outcome": "success"})
+    assert missing.status == 404  # a memory is not an interaction
+
+
+async def interaction(hybrid: Hybrid, query: str, response: str, project: str = "demo") -> str:
+    body = {"query": query, "response": response, "project": project, "model": "m", "tokens_used": 10}
+    return str((await hybrid.post("/interactions", body, 201))["id"])
+
+
+async def test_a_valuable_success_is_learned_once_deterministically_when_the_chat_misbehaves(
+    hybrid: Hybrid,
+) -> None:
+    hybrid.chat.replies.extend(["Sure! Here is what I learned: it was great.", "{not json"])
+    asked = await interaction(
+        hybrid,
+        "pytest fails with ImportError: cannot import name 'soft_unicode' from 'markupsafe'",
+        "Pin markupsafe to 2.0.1. Newer versions removed soft_unicode. Then reinstall jinja2.",
+    )
+    outcome = await hybrid.post(f"/interactions/{asked}/outcome", {"outcome": "success", "feedback": 1})
+    assert len(hybrid.chat.requests) == 2  # bounded: two malformed answers, then no more calls
+    [learned] = outcome["learned"]
+    assert learned["outcome"] == "created"
+    memory = await (await hybrid.client.get(f"/memories/{learned['id']}")).json()
+    assert memory["kind"] == "error_solution" and memory["tags"] == ["learned"]
+    assert memory["sources"] == [f"interaction:{asked}"] and "Pin markupsafe to 2.0.1" in memory["content"]
+    again = await hybrid.post(f"/interactions/{asked}/outcome", {"outcome": "success", "feedback": 1})
+    assert again["learned"] == []
+    stats = await (await hybrid.client.get("/learning/stats")).json()
+    assert stats["interactions"] == 1 and stats["outcomes"] == {"success": 1}
+    assert stats["learned"] == {"created": 1} and stats["extraction"] == {"deterministic": 1}
+    assert stats["success_rate"] == 1.0
+
+
+async def test_the_chat_endpoints_memory_is_used_and_low_value_is_not_learned(hybrid: Hybrid) -> None:
+    hybrid.chat.replies.append(
+        '{"kind": "pattern", "content": "Run database migrations before the app starts."}'
+    )
+    asked = await interaction(hybrid, "how should the deploy order migrations?", "Migrate first, then start.")
+    outcome = await hybrid.post(f"/interactions/{asked}/outcome", {"outcome": "success"})
+    memory = await (await hybrid.client.get(f"/memories/{outcome['learned'][0]['id']}")).json()
+    assert (
+        memory["content"] == "Run database migrations before the app starts." and memory["kind"] == "pattern"
+    )
+    weak = await interaction(hybrid, "what colour is the logo?", "Blue, probably.")
+    assert (await hybrid.post(f"/interactions/{weak}/outcome", {"outcome": "partial"}))["learned"] == []
+    assert len(hybrid.chat.requests) == 1
+
+
+async def test_a_chat_endpoint_that_is_down_falls_back(hybrid: Hybrid) -> None:
+    await hybrid.chat_server.close()
+    asked = await interaction(hybrid, "how do I speed up the test suite?", "Run it with -n auto via xdist.")
+    outcome = await hybrid.post(f"/interactions/{asked}/outcome", {"outcome": "success"})
+    memory = await (await hybrid.client.get(f"/memories/{outcome['learned'][0]['id']}")).json()
+    assert memory["kind"] == "pattern" and "xdist" in memory["content"]
+
+
+async def test_the_export_is_chat_jsonl_of_valuable_successes_only(hybrid: Hybrid) -> None:
+    good = await interaction(hybrid, "how to rotate the API key?", "Run ai-stack keys rotate.")
+    await interaction(hybrid, "unanswered question", "no outcome yet")
+    bad = await interaction(hybrid, "why is it slow?", "No idea.")
+    other = await interaction(hybrid, "other project question", "other answer", project="elsewhere")
+    await hybrid.post(f"/interactions/{good}/outcome", {"outcome": "success"})
+    await hybrid.post(f"/interactions/{bad}/outcome", {"outcome": "failure"})
+    await hybrid.post(f"/interactions/{other}/outcome", {"outcome": "success"})
+    response = await hybrid.client.post("/learning/export", json={"project": "demo"})
+    assert response.status == 200 and response.headers["Content-Type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in (await response.text()).splitlines()]
+    assert lines == [
+        {
+            "messages": [
+                {"role": "user", "content": "how to rotate the API key?"},
+                {"role": "assistant", "content": "Run ai-stack keys rotate."},
+            ]
+        }
+    ]
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    empty = await hybrid.client.post("/learning/export", json={"since": later})
+    assert (await empty.text()) == ""

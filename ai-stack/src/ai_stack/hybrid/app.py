@@ -16,19 +16,28 @@ from ai_stack.core.keys import API_KEY
 from ai_stack.core.openapi import add_routes
 from ai_stack.core.redis import redis_context
 from ai_stack.hybrid.augment import Augmenter, AugmentPolicy
+from ai_stack.hybrid.chat import ChatClient
+from ai_stack.hybrid.interactions import InteractionStore
 from ai_stack.hybrid.keys import (
     AIDB_HTTP_KEY,
     AUGMENTER_KEY,
+    CHAT_HTTP_KEY,
     HYBRID_SETTINGS_KEY,
+    INTERACTIONS_KEY,
+    LEARNER_KEY,
     MEMORIES_KEY,
     REDIS_KEY,
     SESSIONS_KEY,
+    STATS_KEY,
+    USEFULNESS_KEY,
 )
+from ai_stack.hybrid.learning import Learner, LearningStats
 from ai_stack.hybrid.memories import DedupPolicy, MemoryStore
 from ai_stack.hybrid.routes import ROUTES
 from ai_stack.hybrid.routing import RoutingThresholds
 from ai_stack.hybrid.sessions import SessionStore
 from ai_stack.hybrid.settings import HybridSettings
+from ai_stack.hybrid.usefulness import UsefulnessStore
 from ai_stack.text.tokenizer import TokenCounter
 
 SERVICE = "hybrid"
@@ -47,6 +56,11 @@ def create_app(
     app.cleanup_ctx.append(service_client_context(AIDB_HTTP_KEY, "aidb", settings.aidb_url, required=False))
     # Redis holds sessions only: without it they answer 503 and everything else works.
     app.cleanup_ctx.append(redis_context(REDIS_KEY, required=False))
+    if settings.chat_url:
+        # Optional: without it, or while it is down, extraction is deterministic.
+        app.cleanup_ctx.append(
+            service_client_context(CHAT_HTTP_KEY, "chat", settings.chat_url, required=False)
+        )
     app.cleanup_ctx.append(_components_context)
     add_routes(app, ROUTES, app[API_KEY])
     return app
@@ -74,7 +88,29 @@ async def _components_context(app: web.Application) -> AsyncIterator[None]:
             min_items=settings.routing_min_items,
         ),
     )
+    app[USEFULNESS_KEY] = UsefulnessStore(app[REDIS_KEY])
+    app[INTERACTIONS_KEY] = InteractionStore(aidb, settings.interaction_collection)
     # The prompt counts special tokens too, as the model will see it.
-    app[AUGMENTER_KEY] = Augmenter(aidb, lambda text: counter.count_many([text])[0], policy)
+    app[AUGMENTER_KEY] = Augmenter(
+        aidb, lambda text: counter.count_many([text])[0], policy, app[USEFULNESS_KEY]
+    )
     app[SESSIONS_KEY] = SessionStore(app[REDIS_KEY], settings.session_ttl_s)
+    app[STATS_KEY] = LearningStats(app[REDIS_KEY])
+    chat = (
+        ChatClient(
+            app[CHAT_HTTP_KEY],
+            settings.chat_model,
+            max_tokens=settings.chat_max_tokens,
+            timeout_s=settings.chat_timeout_s,
+        )
+        if CHAT_HTTP_KEY in app
+        else None
+    )
+    app[LEARNER_KEY] = Learner(
+        app[MEMORIES_KEY],
+        chat,
+        settings.learning_value_threshold,
+        settings.learning_chat_attempts,
+        settings.max_memory_chars,
+    )
     yield

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ai_stack.aidb.schemas import SearchIn, SearchResponse, SearchResult
@@ -17,6 +17,7 @@ from ai_stack.hybrid.context import Candidate, Packed, PromptTemplate, mmr, pack
 from ai_stack.hybrid.routing import RoutingThresholds, advise
 from ai_stack.hybrid.schemas import Augmented, AugmentIn, ContextItem, Routing
 from ai_stack.hybrid.scoring import best_keyword, relevance
+from ai_stack.hybrid.usefulness import UsefulnessStore
 
 MAX_AIDB_LIMIT = 100
 
@@ -45,6 +46,7 @@ class Augmenter:
     aidb: AidbClient
     count: Callable[[str], int]
     policy: AugmentPolicy
+    usefulness: UsefulnessStore
 
     async def augment(
         self, request: AugmentIn, *, exclude: frozenset[str] = frozenset(), breadth: int = 1
@@ -54,7 +56,7 @@ class Augmenter:
         `exclude` holds ids a session was already given; `breadth` multiplies the per-source limit.
         """
         retrieved = await self._retrieve(request, breadth)
-        fresh = [c for c in retrieved.candidates if c.id not in exclude]
+        fresh = await self._weighted([c for c in retrieved.candidates if c.id not in exclude])
         chosen = mmr(fresh, limit=len(fresh))
         budget = request.token_budget or self.policy.default_budget
         packed = await asyncio.to_thread(
@@ -62,6 +64,12 @@ class Augmenter:
         )
         routing = advise([c.score for c in packed.items], self.policy.thresholds)
         return _answer(packed, routing, retrieved.degraded_reasons)
+
+    async def _weighted(self, candidates: list[Candidate]) -> list[Candidate]:
+        """Relevance times each item's usefulness factor (outcomes.py), best first."""
+        factors = await self.usefulness.factors([c.id for c in candidates])
+        weighted = [replace(c, score=c.score * factors.get(c.id, 1.0)) for c in candidates]
+        return sorted(weighted, key=lambda c: c.score, reverse=True)
 
     async def _retrieve(self, request: AugmentIn, breadth: int) -> Retrieved:
         sources = list(request.sources or self.policy.default_sources)

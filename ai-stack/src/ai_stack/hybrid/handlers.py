@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from aiohttp import web
 
+from ai_stack.aidb.schemas import Document
 from ai_stack.clients.errors import ClientError, Conflict, NotFound, RateLimited, Unauthorized
 from ai_stack.core.errors import (
     ApiError,
@@ -21,16 +22,33 @@ from ai_stack.core.errors import (
     ValidationFailedError,
 )
 from ai_stack.core.requests import model_response, read_model, read_query
-from ai_stack.hybrid.keys import AUGMENTER_KEY, HYBRID_SETTINGS_KEY, MEMORIES_KEY, SESSIONS_KEY
+from ai_stack.hybrid.export import export_lines
+from ai_stack.hybrid.keys import (
+    AUGMENTER_KEY,
+    HYBRID_SETTINGS_KEY,
+    INTERACTIONS_KEY,
+    LEARNER_KEY,
+    MEMORIES_KEY,
+    SESSIONS_KEY,
+    STATS_KEY,
+    USEFULNESS_KEY,
+)
 from ai_stack.hybrid.schemas import (
     AugmentIn,
     Deleted,
+    ExportIn,
+    InteractionIn,
+    InteractionRecorded,
+    LearningStats,
     MemoryIn,
     MemoryListQuery,
     MemoryReplacement,
     MemorySearchIn,
+    MemoryWritten,
     MultiTurnAnswer,
     MultiTurnIn,
+    OutcomeIn,
+    OutcomeRecorded,
     Session,
 )
 from ai_stack.hybrid.sessions import SessionStore, given_ids, new_session, with_turn
@@ -180,3 +198,85 @@ async def _session(store: SessionStore, session_id: str) -> Session:
     if session is None:
         raise NotFoundError(f"no session {session_id!r} (unknown or expired)")
     return session
+
+
+async def record_interaction(request: web.Request) -> web.Response:
+    """Stores an interaction (through aidb); its outcome comes later."""
+    body = await read_model(request, InteractionIn)
+    with aidb_refusals():
+        interaction_id = await request.app[INTERACTIONS_KEY].record(body)
+    await request.app[STATS_KEY].count(interactions=1)
+    return model_response(InteractionRecorded(id=interaction_id), status=201)
+
+
+async def record_outcome(request: web.Request) -> web.Response:
+    """Stores the outcome, then sets its value on every context item used (idempotent: a retry or a
+    changed verdict replaces the earlier value)."""
+    try:
+        interaction_id = uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise NotFoundError(f"no interaction {request.match_info['id']!r}") from None
+    body = await read_model(request, OutcomeIn)
+    store = request.app[INTERACTIONS_KEY]
+    with aidb_refusals():
+        document = await store.get(interaction_id)
+        value = await store.set_outcome(document, body)
+    items = list(document.metadata.get("context_ids", []))
+    await request.app[USEFULNESS_KEY].record(str(interaction_id), items, value)
+    learned = await _learn(request, document, body.outcome, value)
+    recorded = OutcomeRecorded(
+        id=interaction_id, outcome=body.outcome, value=value, items_updated=len(items), learned=learned
+    )
+    return model_response(recorded)
+
+
+async def _learn(request: web.Request, document: Document, outcome: str, value: float) -> list[MemoryWritten]:
+    """Counts the outcome and learns from it once: a verdict recorded again is not learned twice."""
+    learner, stats = request.app[LEARNER_KEY], request.app[STATS_KEY]
+    previous = document.metadata.get("outcome")
+    changes = {f"outcome:{outcome}": 1} | ({f"outcome:{previous}": -1} if previous else {})
+    if previous != outcome:
+        await stats.count(**changes)
+    if not learner.worth_learning(outcome, value) or learner.worth_learning(
+        previous, document.metadata.get("value")
+    ):
+        return []
+    with aidb_refusals():
+        written, method = await learner.learn(document)
+    await stats.count(**{f"learned:{written.outcome}": 1, f"extraction:{method}": 1})
+    return [written]
+
+
+async def learning_stats(request: web.Request) -> web.Response:
+    counters = await request.app[STATS_KEY].read()
+
+    def group(prefix: str) -> dict[str, int]:
+        return {k.split(":", 1)[1]: v for k, v in counters.items() if k.startswith(prefix + ":") and v}
+
+    outcomes = group("outcome")
+    judged = sum(outcomes.values())
+    stats = LearningStats(
+        interactions=counters.get("interactions", 0),
+        outcomes=outcomes,
+        learned=group("learned"),
+        extraction=group("extraction"),
+        success_rate=round(outcomes.get("success", 0) / judged, 4) if judged else None,
+    )
+    return model_response(stats)
+
+
+async def learning_export(request: web.Request) -> web.StreamResponse:
+    """Streams JSONL; an aidb outage before the first line is a 503, after it the stream ends early."""
+    body = await read_model(request, ExportIn)
+    threshold = body.min_value if body.min_value is not None else request.app[LEARNER_KEY].value_threshold
+    lines = export_lines(request.app[INTERACTIONS_KEY], body, threshold)
+    with aidb_refusals():
+        first = await anext(lines, None)
+    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+    await response.prepare(request)
+    if first is not None:
+        await response.write(first)
+        async for line in lines:
+            await response.write(line)
+    await response.write_eof()
+    return response

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ai_stack.aidb.schemas import CollectionIn, Document, ListQuery, SearchIn, SearchResult
+from ai_stack.aidb.schemas import Document, ListQuery, SearchIn, SearchResult
 from ai_stack.clients.aidb import AidbClient
-from ai_stack.clients.errors import Conflict, InvalidRequest, NotFound
+from ai_stack.clients.errors import InvalidRequest, NotFound
 from ai_stack.hybrid import records
+from ai_stack.hybrid.aidb_writes import upsert_creating
 from ai_stack.hybrid.conflicts import different_facts
 from ai_stack.hybrid.schemas import (
     Deleted,
@@ -247,22 +248,7 @@ class MemoryStore:
 
     async def _put(self, project: str, content: str, meta: records.Metadata) -> uuid.UUID:
         document = records.document(self.collection, project, content, meta)
-        try:
-            return (await self.aidb.upsert(document)).id
-        except NotFound as exc:
-            if exc.code != "unknown_collection":
-                raise
-        await self.ensure_collection()
-        return (await self.aidb.upsert(document)).id
-
-    async def ensure_collection(self) -> None:
-        """Creates the memory collection in aidb unless it exists."""
-        try:
-            await self.aidb.create_collection(
-                CollectionIn(name=self.collection, description="Agent memories")
-            )
-        except Conflict:
-            pass
+        return await upsert_creating(self.aidb, document, "Agent memories")
 
 
 def _listed(meta: records.Metadata, query: MemoryListQuery) -> bool:

@@ -194,3 +194,66 @@ class Session(BaseModel):
 class MultiTurnAnswer(Augmented):
     session_id: str
     turn_number: int
+
+
+ContextId = Annotated[str, nul_free(min_length=1, max_length=100), NUL_FREE]
+
+
+class InteractionIn(BaseModel):
+    """`POST /interactions`: what an agent was asked, what it answered, with which context."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: Query
+    response: Content
+    project: ProjectName = "default"
+    agent_type: Literal["local", "remote"] = "remote"
+    model: Annotated[str, nul_free(max_length=200), NUL_FREE] = ""
+    context_ids: list[ContextId] = Field(default_factory=list, max_length=100)
+    tokens_used: int = Field(0, ge=0, le=10_000_000)
+    latency_ms: float = Field(0, ge=0, le=86_400_000)
+
+
+class InteractionRecorded(BaseModel):
+    id: uuid.UUID
+
+
+class OutcomeIn(BaseModel):
+    """`POST /interactions/{id}/outcome`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["success", "partial", "failure"]
+    feedback: float | None = Field(None, ge=-1, le=1, description="-1 (misleading) to 1 (exactly right).")
+    note: Annotated[str, nul_free(max_length=2000), NUL_FREE] = ""
+
+
+class OutcomeRecorded(BaseModel):
+    id: uuid.UUID
+    outcome: Literal["success", "partial", "failure"]
+    value: float = Field(description="The interaction's value score in [0, 1] (see the README).")
+    items_updated: int = Field(description="Context items whose usefulness this outcome changed.")
+    learned: list[MemoryWritten] = Field(
+        default_factory=list, description="Memories learned from a successful, high-value interaction."
+    )
+
+
+class LearningStats(BaseModel):
+    interactions: int
+    outcomes: dict[str, int] = Field(description="Interactions by their latest outcome.")
+    learned: dict[str, int] = Field(description="Learned memories by write outcome (created, merged, ...).")
+    extraction: dict[str, int] = Field(description="Extractions by method (chat, deterministic).")
+    success_rate: float | None = Field(None, description="Successes among interactions with an outcome.")
+
+
+class ExportIn(BaseModel):
+    """`POST /learning/export`: which interactions to export."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    project: ProjectName | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    min_value: float | None = Field(
+        None, ge=0, le=1, description="Lowest value score (default: the learning threshold)."
+    )

@@ -30,6 +30,11 @@ class HybridSettings(CoreSettings):
     memory_collection: str = Field(
         "memories", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="aidb collection that holds memories."
     )
+    interaction_collection: str = Field(
+        "interaction-history",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        description="aidb collection that holds interactions and their outcomes.",
+    )
     near_duplicate_similarity: float = Field(
         0.75,
         gt=0,
@@ -64,6 +69,23 @@ class HybridSettings(CoreSettings):
     tokenizer_model: str = Field(DEFAULT_MODEL, description="Model whose tokenizer counts the budget.")
     max_query_chars: int = Field(4000, ge=1, description="Longest query or memory search (413 above it).")
     max_memory_chars: int = Field(16_000, ge=1, description="Longest memory content (413 above it).")
+    chat_url: str | None = Field(
+        None,
+        description="OpenAI-compatible chat endpoint (base URL; /v1/chat/completions is appended) used to "
+        "extract learned memories; unset: the deterministic extraction.",
+    )
+    chat_model: str = Field("default", description="Model name sent to the chat endpoint.")
+    chat_timeout_s: float = Field(30.0, gt=0, description="Timeout of one chat completion.")
+    chat_max_tokens: int = Field(300, ge=16, description="Most tokens a chat completion may produce.")
+    learning_chat_attempts: int = Field(
+        2, ge=1, le=5, description="Chat calls per interaction before the deterministic extraction answers."
+    )
+    learning_value_threshold: float = Field(
+        0.75,
+        ge=0,
+        le=1,
+        description="Value score at or above which a successful interaction is learned from.",
+    )
     session_ttl_s: int = Field(
         3600, ge=1, description="Seconds a multi-turn session lives after its last turn."
     )
