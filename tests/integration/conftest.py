@@ -71,6 +71,11 @@ def gateway_stack(
             "AI_STACK_HYBRID_AIDB_URL": f"http://127.0.0.1:{ports['aidb']}",
             "AI_STACK_HYBRID_REDIS_URL": redis_server.url,
         },
+        "mcp": {
+            "AI_STACK_MCP_AIDB_URL": f"http://127.0.0.1:{ports['aidb']}",
+            "AI_STACK_MCP_EMBEDDINGS_URL": f"http://127.0.0.1:{ports['embeddings']}",
+            "AI_STACK_MCP_HYBRID_URL": f"http://127.0.0.1:{ports['hybrid']}",
+        },
     }
     services = {
         name: ServiceProcess(

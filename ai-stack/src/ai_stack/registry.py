@@ -36,6 +36,9 @@ class Service:
     gateway_prefix: str | None  # `/<prefix>/…` on the gateway; None: not proxied
     needs_key: bool = True
     health_path: str = "/health/ready"
+    # A path the gateway also answers at exactly `/<prefix>` (no trailing slash), forwarded to
+    # this path of the service: MCP clients POST to `https://<gateway>/mcp` and follow no redirect.
+    gateway_endpoint: str | None = None
 
     def __post_init__(self) -> None:
         checks = [
@@ -47,6 +50,8 @@ class Service:
         ]
         if self.gateway_prefix is not None:
             checks.append(("gateway_prefix", self.gateway_prefix, _NAME))
+        if self.gateway_endpoint is not None:
+            checks.append(("gateway_endpoint", self.gateway_endpoint, _PATH))
         for field, value, pattern in checks:
             if not pattern.fullmatch(value):
                 raise ValueError(f"service {self.name!r}: {field} {value!r} must match {pattern.pattern}")
@@ -120,6 +125,15 @@ SERVICES: tuple[Service, ...] = _unique(
             default_port=8092,
             env_prefix="AI_STACK_HYBRID_",
             gateway_prefix="hybrid",
+        ),
+        Service(
+            name="mcp",
+            module="ai_stack.mcp",
+            settings="ai_stack.mcp.settings:McpSettings",
+            default_port=8093,
+            env_prefix="AI_STACK_MCP_",
+            gateway_prefix="mcp",
+            gateway_endpoint="/mcp",
         ),
     )
 )

@@ -27,7 +27,7 @@ from ai_stack.cli.services import print_services
 from ai_stack.cli.stack import StackSettings, upstreams
 from ai_stack.cli.status import print_status
 from ai_stack.cli.walk import Selection
-from ai_stack.clients.errors import ClientError, InvalidRequest
+from ai_stack.clients.errors import ClientError, InvalidRequest, Unauthorized
 from ai_stack.core.settings import SettingsError, load_settings
 from ai_stack.gateway.config import GatewayConfig, render_nginx_conf
 
@@ -108,6 +108,8 @@ def _add_aidb_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         default=DEFAULT_BATCH_BYTES,
         help="bytes per request",
     )
+    mcp = commands.add_parser("mcp", parents=[connection], help="serve the stack's MCP tools over stdio")
+    mcp.add_argument("--read-only", action="store_true", help="only the tools that change nothing")
     search = commands.add_parser("search", parents=[connection], help="search aidb")
     search.add_argument("query")
     search.add_argument("--mode", choices=MODES, default="hybrid")
@@ -199,6 +201,21 @@ def _aidb(args: argparse.Namespace) -> int:
         return run_ingest(client, run, Console(), Console(stderr=True))
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ai_stack.mcp.stdio import serve_stdio  # only this command pays for the MCP SDK
+
+    stack = load_settings(StackSettings)
+    key = args.api_key or load_settings(ClientSettings).api_key.get_secret_value()
+    if not key:
+        raise Unauthorized("no API key: pass --api-key, AI_STACK_API_KEY or AI_STACK_API_KEY_FILE")
+    cafile = args.cacert or stack.tls_dir / "cert.pem"
+    url = args.url or f"https://127.0.0.1:{stack.gateway_https_port}"
+    asyncio.run(serve_stdio(url, key, tls_context(cafile), read_only=args.read_only))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ai-stack` console script."""
     args = _parser().parse_args(argv)
@@ -211,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             return print_services(args.shell, resolve=not args.defaults)
         if args.command in {"ingest", "search", "reindex"}:
             return _aidb(args)
+        if args.command == "mcp":
+            return _mcp(args)
         return print_status(load_settings(StackSettings))
     except SettingsError as exc:
         print(f"ai-stack: {exc}", file=sys.stderr)

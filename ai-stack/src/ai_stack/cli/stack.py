@@ -56,6 +56,7 @@ def upstream(service: Service, port: int | None = None) -> Upstream:
         settings.port if port is None else port,
         settings.max_body_bytes,
         service.needs_key,
+        service.gateway_endpoint,
     )
 
 

@@ -29,12 +29,19 @@ class ServiceClient:
     """JSON calls to one service; 5xx, timeouts and refused connections count as failures."""
 
     def __init__(
-        self, name: str, base_url: str, session: aiohttp.ClientSession, breaker: CircuitBreaker
+        self,
+        name: str,
+        base_url: str,
+        session: aiohttp.ClientSession,
+        breaker: CircuitBreaker,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.session = session
         self.breaker = breaker
+        self.headers = dict(headers or {})  # sent with every call (an API key through the gateway)
 
     async def request_json(
         self,
@@ -50,7 +57,7 @@ class ServiceClient:
 
         `timeout_s` replaces the breaker's call timeout for a call known to take longer.
         """
-        headers = {}
+        headers = dict(self.headers)
         if request is not None and REQUEST_ID_KEY in request:
             headers[REQUEST_ID_HEADER] = request[REQUEST_ID_KEY]
 

@@ -16,6 +16,7 @@ class Upstream:
     port: int
     max_body_bytes: int
     needs_key: bool = True
+    endpoint: str | None = None  # also answered at exactly `/<prefix>`, forwarded to this path
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,16 @@ def _upstream_block(name: str, port: int) -> str:
 def _locations(upstream: Upstream) -> str:
     auth = "            auth_request /_auth;\n" if upstream.needs_key else ""
     body = max(1, -(-upstream.max_body_bytes // 1024))
-    return (
+    exact = (
+        f"        location = /{upstream.prefix} {{\n{auth}"
+        f"            client_max_body_size {body}k;\n"
+        "            proxy_buffering off;\n"
+        f"            proxy_pass http://ai_{upstream.name}{upstream.endpoint};\n"
+        "        }\n"
+        if upstream.endpoint
+        else ""
+    )
+    return exact + (
         # Readiness without internals, key-free, for load balancers and operators.
         f"        location = /{upstream.prefix}/health {{\n"
         f"            proxy_pass http://ai_{upstream.name}/health;\n"

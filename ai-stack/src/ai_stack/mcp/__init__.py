@@ -1,0 +1,1 @@
+"""The stack as MCP tools: streamable HTTP behind the gateway, stdio through `ai-stack mcp`."""

@@ -1,0 +1,34 @@
+"""`python -m ai_stack.mcp`: the MCP service (streamable HTTP, behind the gateway at /mcp)."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from ai_stack import __version__
+from ai_stack.core.logging import configure_logging
+from ai_stack.core.settings import SettingsError, load_settings
+from ai_stack.mcp.app import SERVICE, create_app
+from ai_stack.mcp.settings import McpSettings
+
+
+def main() -> None:
+    try:
+        settings = load_settings(McpSettings)
+    except SettingsError as exc:
+        print(f"{SERVICE}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(SERVICE, __version__, settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+    )
+
+
+if __name__ == "__main__":
+    main()

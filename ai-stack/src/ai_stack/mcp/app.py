@@ -1,0 +1,144 @@
+"""The MCP service: streamable HTTP (stateless, JSON answers) behind the gateway at /mcp, with the
+health and metrics routes every service has."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from mcp.server.transport_security import TransportSecuritySettings
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ai_stack.mcp.backends import Connection, open_backends
+from ai_stack.mcp.server import BackendsHolder, build_server
+from ai_stack.mcp.settings import McpSettings
+
+log = structlog.get_logger("ai_stack.access")
+SERVICE = "mcp"
+PATH = "/mcp"
+
+
+def create_app(settings: McpSettings, *, registry: CollectorRegistry | None = None) -> Starlette:
+    """The ASGI app: the SDK's streamable HTTP transport plus /health, /health/live, /health/ready
+    and /metrics; the backends open and close with the app's lifespan."""
+    holder = BackendsHolder()
+    server = build_server(holder, max_result_chars=settings.max_result_chars, read_only=settings.read_only)
+    registry = registry or CollectorRegistry()
+    ProcessCollector(registry=registry)
+    metrics = _Metrics(registry)
+
+    app = server.streamable_http_app(
+        streamable_http_path=PATH,
+        stateless_http=True,  # any replica answers any request behind the gateway
+        json_response=True,
+        max_request_body_size=settings.max_body_bytes,
+        transport_security=TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=settings.allowed_hosts,
+            allowed_origins=settings.allowed_origins,
+        ),
+    )
+    connection = Connection(
+        {"aidb": settings.aidb_url, "embeddings": settings.embeddings_url, "hybrid": settings.hybrid_url},
+        settings.call_timeout_s,
+        breaker_failures=settings.breaker_failure_threshold,
+        breaker_reset_s=settings.breaker_reset_s,
+    )
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Starlette) -> AsyncIterator[Any]:
+        async with open_backends(connection) as backends:
+            holder.backends = backends
+            async with inner(application) as state:
+                yield state
+
+    app.router.lifespan_context = lifespan
+    for path, endpoint in _health_routes(registry).items():
+        app.add_route(path, endpoint, methods=["GET"])
+    app.add_middleware(_AccessMiddleware, metrics=metrics)
+    return app
+
+
+def _health_routes(registry: CollectorRegistry) -> dict[str, Any]:
+    async def live(request: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    async def ready(request: Request) -> Response:
+        # The tools answer (with tool errors) whatever the backends do: the MCP service is ready
+        # once it serves; each backend's state shows in its own service's readiness.
+        return JSONResponse({"status": "ready", "dependencies": {}})
+
+    async def brief(request: Request) -> Response:
+        return JSONResponse({"status": "ready"})
+
+    async def exposition(request: Request) -> Response:
+        return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
+
+    return {"/health/live": live, "/health/ready": ready, "/health": brief, "/metrics": exposition}
+
+
+class _Metrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "ai_stack_mcp_http_requests",
+            "HTTP requests by path and status.",
+            ["path", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "ai_stack_mcp_http_request_duration_seconds",
+            "HTTP request latency by path.",
+            ["path"],
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+
+
+class _AccessMiddleware:
+    """One JSON access line and the request metrics per HTTP request, with the request id."""
+
+    def __init__(self, app: ASGIApp, metrics: _Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or None
+        path = (
+            scope["path"]
+            if scope["path"] in (PATH, "/health", "/health/live", "/health/ready", "/metrics")
+            else "other"
+        )
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.requests.labels(path, str(status)).inc()
+            self.metrics.latency.labels(path).observe(elapsed)
+            log.info(
+                "request",
+                method=scope["method"],
+                route=path,
+                status=status,
+                duration_ms=round(elapsed * 1000, 3),
+                request_id=request_id,
+            )

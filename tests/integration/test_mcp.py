@@ -1,0 +1,208 @@
+"""The MCP server with the SDK's own client: over streamable HTTP through the gateway (API key)
+and over stdio (`ai-stack mcp`), every tool against the running stack with its effect checked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.harness.processes import REPO_ROOT
+from tests.integration.conftest import GatewayStack
+
+pytestmark = pytest.mark.slow
+EXPECTED_TOOLS = {
+    "search_knowledge",
+    "get_document",
+    "list_collections",
+    "store_document",
+    "delete_document",
+    "recall",
+    "augment_query",
+    "learning_stats",
+    "remember",
+    "forget",
+    "record_outcome",
+    "embed",
+}
+
+
+@asynccontextmanager
+async def http_session(stack: GatewayStack, key: str | None) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    tls = ssl.create_default_context(cafile=str(stack.cafile))
+    async with httpx2.AsyncClient(headers=headers, verify=tls, timeout=60) as http:
+        async with Client(streamable_http_client(f"{stack.https_url}/mcp", http_client=http)) as client:
+            yield client
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    return dict(result.structured_content)
+
+
+async def failed(client: Client, tool: str, **arguments: Any) -> str:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, result
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+async def until(probe: Any, timeout_s: float = 60) -> Any:
+    """Polls `probe()` until it returns something truthy (indexing runs in the background)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        if value := await probe():
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.2)
+
+
+async def test_no_key_is_refused_by_the_gateway(gateway_stack: GatewayStack) -> None:
+    tls = ssl.create_default_context(cafile=str(gateway_stack.cafile))
+    async with httpx2.AsyncClient(verify=tls) as http:
+        response = await http.post(
+            f"{gateway_stack.https_url}/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={"Accept": "application/json, text/event-stream"},
+        )
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+
+
+async def test_every_tool_over_http_with_its_effect(gateway_stack: GatewayStack) -> None:
+    async with http_session(gateway_stack, gateway_stack.key) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        assert set(tools) == EXPECTED_TOOLS
+        assert tools["search_knowledge"].annotations.read_only_hint is True
+        assert tools["delete_document"].annotations.destructive_hint is True
+        assert "query" in tools["search_knowledge"].input_schema["properties"]
+
+        stored = await call(
+            client, "store_document", path="mcp/quokka.md", content="# Quokka\n\nThe quokka smiles a lot.",
+            collection="docs", project="mcp",
+        )  # fmt: skip
+        document_id = stored["id"]
+
+        async def found() -> list[str]:
+            answer = await call(
+                client, "search_knowledge", query="quokka smiles", project="mcp", mode="keyword"
+            )
+            return [r["document_id"] for r in answer["results"]]
+
+        assert document_id in await until(found)
+        document = await call(client, "get_document", document_id=document_id, max_chars=100)
+        assert document["path"] == "mcp/quokka.md" and "quokka smiles" in document["content"]
+        assert "docs" in {c["name"] for c in (await call(client, "list_collections"))["collections"]}
+        assert (await call(client, "delete_document", document_id=document_id))["deleted"] == 1
+        assert "no document" in await failed(client, "get_document", document_id=document_id)
+
+        fact = "The mcp test project deploys on Fridays."
+        memory = await call(client, "remember", content=fact, kind="fact", project="mcp-test")
+
+        async def recalled() -> list[str]:
+            answer = await call(
+                client, "recall", query="when does the mcp test project deploy?", project="mcp-test"
+            )
+            return [m["id"] for m in answer["memories"]]
+
+        assert memory["id"] in await until(recalled)
+        context = await call(
+            client, "augment_query", query="when do we deploy?", project="mcp-test", token_budget=200
+        )
+        assert memory["id"] in context["context_ids"] and context["token_count"] <= 200
+        outcome = await call(
+            client,
+            "record_outcome",
+            query="when do we deploy?",
+            response="On Fridays.",
+            outcome="success",
+            context_ids=context["context_ids"],
+            project="mcp-test",
+        )
+        assert outcome["items_updated"] == len(context["context_ids"])
+        assert (await call(client, "learning_stats"))["interactions"] >= 1
+        assert (await call(client, "forget", memory_id=memory["id"]))["deleted"] == 1
+        vectors = await call(client, "embed", texts=["hello", "world"])
+        assert vectors["dimension"] == 384 and len(vectors["vectors"][0]) == 8 and vectors["preview"] is True
+
+
+async def test_bad_arguments_and_unknown_ids_are_tool_errors_and_the_session_goes_on(
+    gateway_stack: GatewayStack,
+) -> None:
+    async with http_session(gateway_stack, gateway_stack.key) as client:
+        assert "is not an id" in await failed(client, "get_document", document_id="nope")
+        assert "invalid argument" in await failed(client, "search_knowledge", query="x", filters={"a b": 1})
+        assert "no document" in await failed(
+            client, "get_document", document_id="00000000-0000-0000-0000-000000000000"
+        )
+        assert (await call(client, "list_collections"))["collections"]
+
+
+async def test_a_backend_down_mid_session_is_a_tool_error(gateway_stack: GatewayStack) -> None:
+    hybrid = gateway_stack.services["hybrid"]
+    async with http_session(gateway_stack, gateway_stack.key) as client:
+        hybrid.stop()
+        try:
+            message = await failed(client, "recall", query="anything")
+            assert "unavailable" in message and "try again" in message
+            assert (await call(client, "list_collections"))["collections"]  # other tools still work
+        finally:
+            hybrid.start()
+        await until(lambda: _recall_works(client))
+
+
+async def _recall_works(client: Client) -> bool:
+    result = await client.call_tool("recall", {"query": "anything"})
+    return not result.is_error
+
+
+async def test_results_stay_under_the_size_cap(gateway_stack: GatewayStack) -> None:
+    async with http_session(gateway_stack, gateway_stack.key) as client:
+        for i in range(12):
+            await call(client, "store_document", path=f"cap/{i}.md", collection="docs", project="cap",
+                       content=f"# Capybara {i}\n\n" + "capybara " * 200)  # fmt: skip
+
+        async def many() -> bool:
+            answer = await call(
+                client, "search_knowledge", query="capybara", project="cap", limit=50, mode="keyword"
+            )
+            return len(answer["results"]) + answer.get("omitted", 0) >= 12
+
+        await until(many)
+        answer = await call(
+            client, "search_knowledge", query="capybara", project="cap", limit=50, mode="keyword"
+        )
+        assert shown(answer) <= 12_000 and answer["results"]
+        vectors = await call(client, "embed", texts=["x"] * 32, full=True)
+        assert shown(vectors) <= 12_000 and vectors["omitted"] > 0
+
+
+def shown(value: Any) -> int:
+    """Characters of a result as the agent reads it (the SDK's indented JSON text)."""
+    return len(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+async def test_stdio_through_the_gateway(gateway_stack: GatewayStack) -> None:
+    params = StdioServerParameters(
+        command=str(REPO_ROOT / ".venv" / "bin" / "ai-stack"),
+        args=["mcp", "--url", gateway_stack.https_url, "--cacert", str(gateway_stack.cafile)],
+        env={"AI_STACK_API_KEY": gateway_stack.key, "HF_HUB_OFFLINE": "1"},
+    )
+    async with Client(params) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert names == EXPECTED_TOOLS
+        assert (await call(client, "list_collections"))["collections"]
+    read_only = params.model_copy(update={"args": [*params.args, "--read-only"]})
+    async with Client(read_only) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert names == {"search_knowledge", "get_document", "list_collections", "recall", "augment_query",
+                         "learning_stats", "embed"}  # fmt: skip
