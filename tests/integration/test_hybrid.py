@@ -170,11 +170,28 @@ async def test_duplicates_and_near_duplicates_merge_and_a_changed_detail_superse
     assert merged["similarity"] >= 0.75
     stored = await (await hybrid.client.get(f"/memories/{first['id']}")).json()
     assert stored["count"] == 3 and stored["sources"] == ["a", "b", "c"] and stored["current"] is True
+    # A fact holds one current value: the newest wording is its text, the earlier one a variant.
+    assert stored["content"] == "Port 8080 is where the API server listens for requests."
+    assert stored["variants"] == ["The API server listens on port 8080."]
     await hybrid.indexed()
     moved = await hybrid.remember("The API server listens on port 8081.", kind="fact", source="d")
     assert moved["outcome"] == "superseded" and moved["superseded_id"] == first["id"]
     old = await (await hybrid.client.get(f"/memories/{first['id']}")).json()
     assert old["current"] is False and old["superseded_by"] == moved["id"]
+
+
+async def test_a_merged_note_keeps_its_text_and_the_new_wording_as_a_variant(hybrid: Hybrid) -> None:
+    first = await hybrid.remember(
+        "Release checklist: tag, build the wheel, upload it, announce it.", kind="note"
+    )
+    await hybrid.indexed()
+    second = await hybrid.remember(
+        "The release checklist: tag, build the wheel, upload, then announce.", kind="note"
+    )
+    assert second["outcome"] == "merged" and second["id"] == first["id"]
+    stored = await (await hybrid.client.get(f"/memories/{first['id']}")).json()
+    assert stored["content"].startswith("Release checklist: tag")
+    assert stored["variants"] == ["The release checklist: tag, build the wheel, upload, then announce."]
 
 
 async def test_a_changed_detail_of_a_note_is_a_memory_of_its_own(hybrid: Hybrid) -> None:

@@ -14,6 +14,7 @@ from ai_stack.clients.errors import InvalidRequest, NotFound
 from ai_stack.hybrid import records
 from ai_stack.hybrid.aidb_writes import upsert_creating
 from ai_stack.hybrid.conflicts import different_facts
+from ai_stack.hybrid.normalize import normalized
 from ai_stack.hybrid.schemas import (
     Deleted,
     Memory,
@@ -185,18 +186,27 @@ class MemoryStore:
             return await self._seen_again(existing, memory, "duplicate")
         meta = records.new_metadata(memory.kind, memory.tags, memory.source, now, supersedes=old.id)
         new_id = await self._put(memory.project, memory.content, meta)
-        await self._put(old.project, old.content, records.closed(old.metadata, new_id, now))
+        await self._put(old.project, old.content, records.closed(old.metadata, new_id, now), path=old.path)
         return MemoryWritten(id=new_id, outcome="superseded", superseded_id=old.id)
 
     async def _seen_again(self, document: Document, memory: MemoryIn, outcome: str) -> MemoryWritten:
+        """Counts the memory again. A merged near-duplicate's wording is kept as a variant; for the
+        kinds that hold one current value the newest wording becomes the memory's text (what was
+        said last is what holds now), the earlier one a variant: no text is lost either way."""
         now = self.clock()
         meta = document.metadata
         if not meta.get("current", True):
-            await self._put(document.project, document.content, records.reopened(meta, now))
+            await self._put(
+                document.project, document.content, records.reopened(meta, now), path=document.path
+            )
             return MemoryWritten(id=document.id, outcome="created")
-        await self._put(
-            document.project, document.content, records.seen_again(meta, memory.source, memory.tags, now)
-        )
+        meta = records.seen_again(meta, memory.source, memory.tags, now)
+        content = document.content
+        if outcome == "merged" and normalized(memory.content) != normalized(content):
+            newest = meta["kind"] in self.dedup.supersede_kinds
+            meta = records.with_variant(meta, content if newest else memory.content)
+            content = memory.content if newest else content
+        await self._put(document.project, content, meta, path=document.path)
         return MemoryWritten(id=document.id, outcome=outcome)  # type: ignore[arg-type]
 
     async def _find(self, project: str, kind: str, content: str) -> Document | None:
@@ -246,8 +256,10 @@ class MemoryStore:
             raise NotFound(f"no memory {memory_id}", status=404, code="not_found")
         return document
 
-    async def _put(self, project: str, content: str, meta: records.Metadata) -> uuid.UUID:
-        document = records.document(self.collection, project, content, meta)
+    async def _put(
+        self, project: str, content: str, meta: records.Metadata, path: str | None = None
+    ) -> uuid.UUID:
+        document = records.document(self.collection, project, content, meta, path)
         return await upsert_creating(self.aidb, document, "Agent memories")
 
 

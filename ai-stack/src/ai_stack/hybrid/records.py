@@ -22,6 +22,8 @@ from ai_stack.hybrid.schemas import Memory
 
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 MAX_SOURCES = 20
+MAX_VARIANTS = 5
+VARIANT_CHARS = 1000
 TITLE_CHARS = 80
 Metadata = dict[str, Any]
 
@@ -58,6 +60,12 @@ def new_metadata(
     }
 
 
+def with_variant(meta: Metadata, wording: str) -> Metadata:
+    """Keeps another wording of the memory (the last MAX_VARIANTS), so a merge loses no text."""
+    variants = [v for v in meta.get("variants", []) if v != wording]
+    return {**meta, "variants": [*variants, wording[:VARIANT_CHARS]][-MAX_VARIANTS:]}
+
+
 def seen_again(meta: Metadata, source: str, tags: list[str], now: dt.datetime) -> Metadata:
     """A duplicate or a merged near-duplicate: counted, both sources and all tags kept."""
     sources = list(meta.get("sources", []))
@@ -89,11 +97,15 @@ def reopened(meta: Metadata, now: dt.datetime) -> Metadata:
     }
 
 
-def document(collection: str, project: str, content: str, meta: Metadata) -> DocumentIn:
+def document(
+    collection: str, project: str, content: str, meta: Metadata, path: str | None = None
+) -> DocumentIn:
+    """The aidb document of a memory; `path` keeps an existing memory's identity when its
+    wording changes (a merge adopting the newest statement)."""
     return DocumentIn(
         collection=collection,
         project=project,
-        path=memory_path(meta["kind"], content),
+        path=path or memory_path(meta["kind"], content),
         title=title_of(content),
         content_type="text/plain",
         content=content,
@@ -112,6 +124,7 @@ def to_memory(
         content=content,
         tags=meta.get("tags", []),
         sources=meta.get("sources", []),
+        variants=meta.get("variants", []),
         count=meta.get("count", 1),
         first_seen=meta["first_seen"],
         last_seen=meta["last_seen"],

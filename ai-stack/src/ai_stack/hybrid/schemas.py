@@ -63,6 +63,9 @@ class Memory(BaseModel):
     content: str
     tags: list[str]
     sources: list[str]
+    variants: list[str] = Field(
+        default_factory=list, description="Other wordings merged into it (the last few), so none is lost."
+    )
     count: int = Field(description="How often it was written (duplicates and merges included).")
     first_seen: dt.datetime
     last_seen: dt.datetime

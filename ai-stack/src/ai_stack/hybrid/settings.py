@@ -43,7 +43,7 @@ class HybridSettings(CoreSettings):
         "same kind and project, unless they differ in a detail (figures: bench/memory_dedup.py).",
     )
     supersede_similarity: float = Field(
-        0.85,
+        0.78,
         gt=0,
         le=1,
         description="Cosine similarity at or above which a new memory that differs from an existing one in "
