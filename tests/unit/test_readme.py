@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ai_stack.cli.aidb_client import ClientSettings
+from ai_stack.cli.connection import ClientSettings
 from ai_stack.cli.stack import StackSettings
 from ai_stack.registry import SERVICES
 from pydantic_settings import BaseSettings

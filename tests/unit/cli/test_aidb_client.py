@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from ai_stack.cli.aidb_client import AidbGatewayClient, ClientSettings, tls_context
+from ai_stack.cli.aidb_client import AidbGatewayClient
+from ai_stack.cli.connection import ClientSettings, tls_context
 from ai_stack.clients.errors import ClientError
 from aiohttp.test_utils import TestServer
 

@@ -13,7 +13,8 @@ from rich.console import Console
 from ai_stack.aidb.schemas import NAME_PATTERN
 from ai_stack.auth.keystore import KeyFileError, KeyStore
 from ai_stack.auth.settings import AuthSettings
-from ai_stack.cli.aidb_client import AidbGatewayClient, ClientSettings, tls_context
+from ai_stack.cli.aidb_client import AidbGatewayClient
+from ai_stack.cli.connection import ClientSettings, tls_context
 from ai_stack.cli.ingest import (
     DEFAULT_BATCH_BYTES,
     MAX_BATCH_BYTES,
@@ -27,7 +28,7 @@ from ai_stack.cli.services import print_services
 from ai_stack.cli.stack import StackSettings, upstreams
 from ai_stack.cli.status import print_status
 from ai_stack.cli.walk import Selection
-from ai_stack.clients.errors import ClientError, InvalidRequest, Unauthorized
+from ai_stack.clients.errors import ClientError, InvalidRequest
 from ai_stack.core.settings import SettingsError, load_settings
 from ai_stack.gateway.config import GatewayConfig, render_nginx_conf
 
@@ -202,18 +203,17 @@ def _aidb(args: argparse.Namespace) -> int:
 
 
 def _mcp(args: argparse.Namespace) -> int:
-    import asyncio
+    from ai_stack.cli.mcp_command import run
 
-    from ai_stack.mcp.stdio import serve_stdio  # only this command pays for the MCP SDK
-
-    stack = load_settings(StackSettings)
-    key = args.api_key or load_settings(ClientSettings).api_key.get_secret_value()
-    if not key:
-        raise Unauthorized("no API key: pass --api-key, AI_STACK_API_KEY or AI_STACK_API_KEY_FILE")
-    cafile = args.cacert or stack.tls_dir / "cert.pem"
-    url = args.url or f"https://127.0.0.1:{stack.gateway_https_port}"
-    asyncio.run(serve_stdio(url, key, tls_context(cafile), read_only=args.read_only))
-    return 0
+    argv = [
+        *(["--url", args.url] if args.url else []),
+        *(["--api-key", args.api_key] if args.api_key else []),
+    ]
+    argv += [
+        *(["--cacert", str(args.cacert)] if args.cacert else []),
+        *(["--read-only"] if args.read_only else []),
+    ]
+    return run(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

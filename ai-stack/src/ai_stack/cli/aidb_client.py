@@ -11,8 +11,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic import BaseModel
 
 from ai_stack.aidb.schemas import (
     BulkResult,
@@ -23,30 +22,14 @@ from ai_stack.aidb.schemas import (
     SearchIn,
     SearchResponse,
 )
+from ai_stack.cli.connection import KEY_SOURCES
 from ai_stack.clients.errors import ClientError, Unauthorized, Unavailable, decode
-from ai_stack.core.settings import FileVariantSettings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 RETRIED_STATUSES = frozenset({502, 503, 504})
 RETRIES = 3
 MAX_RETRY_WAIT_S = 10.0
-KEY_SOURCES = "--api-key, AI_STACK_API_KEY or AI_STACK_API_KEY_FILE"
-
-
-class ClientSettings(FileVariantSettings):
-    """The CLI's API key: AI_STACK_API_KEY, else the file named by AI_STACK_API_KEY_FILE."""
-
-    model_config = SettingsConfigDict(env_prefix="AI_STACK_", extra="ignore")
-
-    api_key: SecretStr = Field(SecretStr(""), description="API key the CLI sends as X-API-Key.")
-
-
-def tls_context(cafile: Path) -> ssl.SSLContext:
-    """Trusts the stack's certificate when it exists, else the system's trust store."""
-    return (
-        ssl.create_default_context(cafile=str(cafile)) if cafile.is_file() else ssl.create_default_context()
-    )
 
 
 class AidbGatewayClient:
