@@ -206,3 +206,16 @@ async def test_stdio_through_the_gateway(gateway_stack: GatewayStack) -> None:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert names == {"search_knowledge", "get_document", "list_collections", "recall", "augment_query",
                          "learning_stats", "embed"}  # fmt: skip
+
+
+async def test_a_tool_calls_services_under_the_gateways_request_id(gateway_stack: GatewayStack) -> None:
+    tls = ssl.create_default_context(cafile=str(gateway_stack.cafile))
+    headers = {"Authorization": f"Bearer {gateway_stack.key}", "X-Request-ID": "mcp-trace-0001"}
+    async with httpx2.AsyncClient(headers=headers, verify=tls, timeout=60) as http:
+        async with Client(
+            streamable_http_client(f"{gateway_stack.https_url}/mcp", http_client=http)
+        ) as client:
+            await call(client, "search_knowledge", query="request id propagation", mode="keyword")
+    aidb_log = gateway_stack.services["aidb"].log_path
+    lines = [json.loads(line) for line in aidb_log.read_text().splitlines() if "mcp-trace-0001" in line]
+    assert any(line.get("route") == "/search" and line["request_id"] == "mcp-trace-0001" for line in lines)

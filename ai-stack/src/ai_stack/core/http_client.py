@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
+import structlog
 from aiohttp import web
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -60,6 +61,9 @@ class ServiceClient:
         headers = dict(self.headers)
         if request is not None and REQUEST_ID_KEY in request:
             headers[REQUEST_ID_HEADER] = request[REQUEST_ID_KEY]
+        elif request_id := structlog.contextvars.get_contextvars().get("request_id"):
+            # The request being served (bound by the request-id middleware): one id end to end.
+            headers[REQUEST_ID_HEADER] = str(request_id)
 
         async def call() -> tuple[int, Any]:
             url = f"{self.base_url}{path}"

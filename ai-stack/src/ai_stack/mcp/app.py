@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ai_stack.core.middlewares import request_id_for
 from ai_stack.mcp.backends import Connection, open_backends
 from ai_stack.mcp.server import BackendsHolder, build_server
 from ai_stack.mcp.settings import McpSettings
@@ -115,7 +116,7 @@ class _AccessMiddleware:
             return
         started, status = time.perf_counter(), 500
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or None
+        request_id = request_id_for(headers.get(b"x-request-id", b"").decode("latin-1") or None)
         path = (
             scope["path"]
             if scope["path"] in (PATH, "/health", "/health/live", "/health/ready", "/metrics")
@@ -129,7 +130,9 @@ class _AccessMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, capture)
+            # Bound for this request, so the calls its tools make carry the same id (ServiceClient).
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                await self.app(scope, receive, capture)
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.requests.labels(path, str(status)).inc()
