@@ -13,7 +13,8 @@ from ai_stack.clients.aidb import AidbClient
 from ai_stack.clients.errors import ClientError
 from ai_stack.core.errors import ServiceUnavailableError
 from ai_stack.hybrid import records
-from ai_stack.hybrid.context import Candidate, Packed, PromptTemplate, mmr, pack
+from ai_stack.hybrid.context import Candidate, Packed, PromptTemplate, mmr
+from ai_stack.hybrid.packing import pack_by_parts
 from ai_stack.hybrid.routing import RoutingThresholds, advise
 from ai_stack.hybrid.schemas import Augmented, AugmentIn, ContextItem, Routing
 from ai_stack.hybrid.scoring import best_keyword, relevance
@@ -60,7 +61,7 @@ class Augmenter:
         chosen = mmr(fresh, limit=len(fresh))
         budget = request.token_budget or self.policy.default_budget
         packed = await asyncio.to_thread(
-            pack, request.query, chosen, budget, self.count, self.policy.template
+            pack_by_parts, request.query, chosen, budget, self.count, self.policy.template
         )
         routing = advise([c.score for c in packed.items], self.policy.thresholds)
         return _answer(packed, routing, retrieved.degraded_reasons)

@@ -158,14 +158,14 @@ def pack(
     def fits(prompt: str) -> bool:
         return count(prompt) <= budget
 
-    if not fits(_render(query, [], template)):
+    if not fits(render(query, [], template)):
         prompt = _fit_query(query, template, fits)
         return Packed(prompt, [], count(prompt), False)
     items, skipped = _whole_items(query, candidates, template, fits)
     snippet = _last_snippet(query, items, skipped, template, fits)
     if snippet is not None:
         items.append(snippet)
-    prompt = _render(query, items, template)
+    prompt = render(query, items, template)
     return Packed(prompt, items, count(prompt), snippet is not None)
 
 
@@ -176,7 +176,7 @@ def _whole_items(
     items: list[Candidate] = []
     skipped: list[Candidate] = []
     for candidate in candidates:
-        if fits(_render(query, [*items, candidate], template)):
+        if fits(render(query, [*items, candidate], template)):
             items.append(candidate)
             skipped.clear()  # only a candidate after the last whole one keeps the order when cut
         else:
@@ -193,7 +193,7 @@ def _last_snippet(
 ) -> Candidate | None:
     """The first skipped candidate whose cut text fits after `items`, if any."""
     for candidate in skipped:
-        text = _cut_to_fit(candidate.text, _fits_as_last(query, items, candidate, template, fits))
+        text = cut_to_fit(candidate.text, _fits_as_last(query, items, candidate, template, fits))
         if text is not None:
             return replace(candidate, text=text)
     return None
@@ -207,16 +207,16 @@ def _fits_as_last(
     fits: Callable[[str], bool],
 ) -> Callable[[str], bool]:
     """Whether the prompt fits with `candidate`, given a text, as the item after `items`."""
-    return lambda text: fits(_render(query, [*items, replace(candidate, text=text)], template))
+    return lambda text: fits(render(query, [*items, replace(candidate, text=text)], template))
 
 
 def _fit_query(query: str, template: PromptTemplate, fits: Callable[[str], bool]) -> str:
     """The footer with its query cut to fit, or "" when not even a cut query fits."""
-    text = _cut_to_fit(query, lambda q: fits(_render(q, [], template)))
-    return "" if text is None else _render(text, [], template)
+    text = cut_to_fit(query, lambda q: fits(render(q, [], template)))
+    return "" if text is None else render(text, [], template)
 
 
-def _cut_to_fit(text: str, fits: Callable[[str], bool]) -> str | None:
+def cut_to_fit(text: str, fits: Callable[[str], bool]) -> str | None:
     """The longest cut of `text` (see `_cut`) that `fits`, by binary search on its length; None if none."""
     shortest = _cut(text, 1)
     # Ruling out the shortest cut first keeps a full prompt from costing a search per candidate.
@@ -247,16 +247,16 @@ def _cut(text: str, length: int) -> str | None:
     return head + ELLIPSIS if head else None
 
 
-def _render(query: str, items: Sequence[Candidate], template: PromptTemplate) -> str:
+def render(query: str, items: Sequence[Candidate], template: PromptTemplate) -> str:
     """The full prompt: header and numbered items (only when there are items), then the footer."""
     footer = template.footer.format(query=query)
     if not items:
         return footer
-    blocks = [_render_item(n, item, template) for n, item in enumerate(items, start=1)]
+    blocks = [render_item(n, item, template) for n, item in enumerate(items, start=1)]
     return template.separator.join(part for part in (template.header, *blocks, footer) if part)
 
 
-def _render_item(n: int, item: Candidate, template: PromptTemplate) -> str:
+def render_item(n: int, item: Candidate, template: PromptTemplate) -> str:
     return template.item.format(
         n=n,
         id=item.id,
