@@ -2,9 +2,9 @@
 
 The secret detectors refuse real key material only. Documentation shows the shape of secrets
 all the time (a PEM file's armour around "... (private key in base64 encoding) ...", AWS's
-`AKIAIOSFODNN7EXAMPLE`, `ghp_xxxx…` placeholders); refusing those would lose real manual pages.
-So each detector looks for what only a real secret has: a base64 body of key length between PEM
-armour lines, random-looking token characters (entropy), no placeholder words.
+documented example key id ending in EXAMPLE, GitHub tokens of x's); refusing those would lose
+real manual pages. So each detector looks for what only a real secret has: a base64 body of key
+length between PEM armour lines, random-looking token characters (entropy), no placeholder words.
 """
 
 from __future__ import annotations
