@@ -5,9 +5,6 @@ serves the caller); refusals raise the typed errors of `clients.errors`."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
 
 from ai_stack.aidb.schemas import (
     BulkIn,
@@ -27,32 +24,13 @@ from ai_stack.aidb.schemas import (
     SearchResponse,
     UpsertResult,
 )
-from ai_stack.clients.errors import decode
-from ai_stack.core.http_client import ServiceClient
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
-SERVICE = "aidb"
+from ai_stack.clients.base import TypedClient
 
 
-class AidbClient:
+class AidbClient(TypedClient):
     """aidb's API as typed calls."""
 
-    def __init__(self, http: ServiceClient) -> None:
-        self._http = http
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        model: type[ModelT],
-        body: BaseModel | None = None,
-        *,
-        ok: tuple[int, ...] = (200,),
-        params: dict[str, str] | None = None,
-    ) -> ModelT:
-        payload: Any = body.model_dump(mode="json", exclude_unset=True) if body is not None else None
-        status, answer = await self._http.request_json(method, path, json=payload, params=params)
-        return decode(SERVICE, status, answer, model, ok)
+    service = "aidb"
 
     async def upsert(self, document: DocumentIn) -> UpsertResult:
         """Creates, versions or leaves a document unchanged (by collection, project, path)."""

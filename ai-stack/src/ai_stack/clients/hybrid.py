@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
 
-from pydantic import BaseModel
-
-from ai_stack.clients.errors import decode
-from ai_stack.core.http_client import ServiceClient
+from ai_stack.clients.base import TypedClient
 from ai_stack.hybrid.schemas import (
     Augmented,
     AugmentIn,
@@ -25,27 +21,11 @@ from ai_stack.hybrid.schemas import (
     OutcomeRecorded,
 )
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
-SERVICE = "hybrid"
 
-
-class HybridClient:
+class HybridClient(TypedClient):
     """hybrid-coordinator's API as typed calls: outages raise ServiceUnavailableError."""
 
-    def __init__(self, http: ServiceClient) -> None:
-        self._http = http
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        model: type[ModelT],
-        body: BaseModel | None = None,
-        ok: tuple[int, ...] = (200,),
-    ) -> ModelT:
-        payload: Any = body.model_dump(mode="json", exclude_unset=True) if body is not None else None
-        status, answer = await self._http.request_json(method, path, json=payload)
-        return decode(SERVICE, status, answer, model, ok)
+    service = "hybrid"
 
     async def remember(self, memory: MemoryIn) -> MemoryWritten:
         return await self._call("POST", "/memories", MemoryWritten, memory, ok=(200, 201))
