@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Callable
@@ -156,16 +157,15 @@ class MemoryStore:
         memories: list[Memory] = []
         cursor = query.cursor
         for _ in range(LIST_PAGES_PER_REQUEST):
+            # Never more than still wanted, so the cursor resumes exactly after what was returned.
+            wanted = query.limit - len(memories)
             page = await self.aidb.list(
-                ListQuery(collection=self.collection, project=query.project, limit=query.limit, cursor=cursor)
+                ListQuery(collection=self.collection, project=query.project, limit=wanted, cursor=cursor)
             )
             cursor = page.next_cursor
-            for summary in page.documents:
-                if _listed(summary.metadata, query):
-                    document = await self.aidb.get(summary.id)
-                    memories.append(
-                        records.to_memory(document.id, document.project, document.content, document.metadata)
-                    )
+            kept = [s.id for s in page.documents if _listed(s.metadata, query)]
+            documents = await asyncio.gather(*(self.aidb.get(document_id) for document_id in kept))
+            memories += [records.to_memory(d.id, d.project, d.content, d.metadata) for d in documents]
             if len(memories) >= query.limit or cursor is None:
                 break
         return MemoryPage(memories=memories, next_cursor=cursor)

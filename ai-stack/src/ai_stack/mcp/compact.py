@@ -26,12 +26,26 @@ def capped(result: dict[str, Any], list_key: str, limit: int) -> dict[str, Any]:
     """Drops items from the end of `result[list_key]` until the JSON fits `limit` characters;
     says how many were left out, so the agent can page or narrow instead."""
     items = list(result.get(list_key, []))
-    kept = dict(result)
-    while items and size({**kept, list_key: items}) > limit:
+    if size(result) <= limit:
+        return dict(result)
+
+    def noted(kept: list[Any]) -> dict[str, Any]:
+        omitted = len(result[list_key]) - len(kept)
+        note = f"{omitted} more left out to stay under {limit} characters; lower limit or page on"
+        return {**result, list_key: kept, "omitted": omitted, "note": note}
+
+    while items and size(noted(items)) > limit:
         items.pop()
-    omitted = len(result.get(list_key, [])) - len(items)
-    kept[list_key] = items
-    if omitted:
-        kept["omitted"] = omitted
-        kept["note"] = f"{omitted} more left out to stay under {limit} characters; lower limit or page on"
-    return kept
+    return noted(items)
+
+
+def fit_text(result: dict[str, Any], key: str, limit: int) -> tuple[dict[str, Any], bool]:
+    """Cuts `result[key]` until the whole result fits `limit` characters as the agent reads it
+    (escapes make the JSON longer than the text, so each cut is scaled by the measured ratio)."""
+    text, cut = result[key], False
+    rest = size({**result, key: ""})
+    while text and (total := size({**result, key: text})) > limit:
+        share = max(0, limit - rest) / max(1, total - rest)
+        text, _ = clip(text, min(len(text) - 1, int(len(text) * share)))
+        cut = True
+    return {**result, key: text}, cut

@@ -11,12 +11,12 @@ from pydantic import Field
 from ai_stack.aidb.schemas import DocumentIn, SearchIn
 from ai_stack.mcp.backends import Backends
 from ai_stack.mcp.common import DELETE, READ, SNIPPET_CHARS, WRITE, Limit, Project
-from ai_stack.mcp.compact import capped, clip
+from ai_stack.mcp.compact import capped, clip, fit_text
 from ai_stack.mcp.errors import parse_id, tool_errors
 
 
 def add_knowledge_tools(
-    server: MCPServer, backends: Callable[[], Backends], max_chars: int, read_only: bool
+    server: MCPServer, backends: Callable[[], Backends], result_cap: int, read_only: bool
 ) -> None:
     @server.tool(annotations=READ)
     async def search_knowledge(
@@ -64,7 +64,7 @@ def add_knowledge_tools(
         answer = {"results": results, "next_cursor": found.next_cursor, "mode": found.mode}
         if found.degraded:
             answer["degraded"] = found.reason
-        return capped(answer, "results", max_chars)
+        return capped(answer, "results", result_cap)
 
     @server.tool(annotations=READ)
     async def get_document(
@@ -74,8 +74,7 @@ def add_knowledge_tools(
         """One document: its fields and content (cut at max_chars, saying so)."""
         async with tool_errors():
             document = await backends().aidb.get(parse_id(document_id, "document"))
-        content, cut = clip(document.content, max_chars)
-        return {
+        fields = {
             "document_id": str(document.id),
             "collection": document.collection,
             "project": document.project,
@@ -83,9 +82,12 @@ def add_knowledge_tools(
             "title": document.title,
             "metadata": document.metadata,
             "version": document.version,
-            "content": content,
-            "truncated": cut,
+            "truncated": True,
+            "content": clip(document.content, max_chars)[0],
         }
+        # The result cap holds whatever max_chars asks for: the content gets the room left.
+        result, cut = fit_text(fields, "content", result_cap)
+        return {**result, "truncated": cut or len(document.content) > max_chars}
 
     @server.tool(annotations=READ)
     async def list_collections() -> dict[str, Any]:

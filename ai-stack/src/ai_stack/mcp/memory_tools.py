@@ -22,12 +22,12 @@ from ai_stack.mcp.common import (
     MemoryKind,
     Project,
 )
-from ai_stack.mcp.compact import capped, clip
+from ai_stack.mcp.compact import capped, clip, fit_text
 from ai_stack.mcp.errors import parse_id, tool_errors
 
 
 def add_memory_tools(
-    server: MCPServer, backends: Callable[[], Backends], max_chars: int, read_only: bool
+    server: MCPServer, backends: Callable[[], Backends], result_cap: int, read_only: bool
 ) -> None:
     @server.tool(annotations=READ)
     async def recall(
@@ -60,7 +60,7 @@ def add_memory_tools(
         answer: dict[str, Any] = {"memories": memories}
         if found.degraded:
             answer["degraded"] = found.reason
-        return capped(answer, "memories", max_chars)
+        return capped(answer, "memories", result_cap)
 
     @server.tool(annotations=READ)
     async def augment_query(
@@ -78,13 +78,16 @@ def add_memory_tools(
             answer = await backends().hybrid.augment(
                 AugmentIn(query=query, project=project, sources=sources, token_budget=token_budget)
             )
-        return {
-            "augmented_prompt": answer.augmented_prompt,
+        fields = {
             "context_ids": answer.context_ids,
             "token_count": answer.token_count,
             "routing": answer.routing.model_dump(),
             "degraded": answer.reason if answer.degraded else False,
         }
+        # A large token_budget may make a prompt longer than the result cap: the cap wins.
+        result = {"augmented_prompt": answer.augmented_prompt, **fields, "prompt_cut_to_fit_result_cap": True}
+        result, cut = fit_text(result, "augmented_prompt", result_cap)
+        return {**result, "prompt_cut_to_fit_result_cap": cut}
 
     @server.tool(annotations=READ)
     async def learning_stats() -> dict[str, Any]:
@@ -156,7 +159,7 @@ def add_memory_tools(
         }
 
 
-def add_embedding_tools(server: MCPServer, backends: Callable[[], Backends], max_chars: int) -> None:
+def add_embedding_tools(server: MCPServer, backends: Callable[[], Backends], result_cap: int) -> None:
     @server.tool(annotations=READ)
     async def embed(
         texts: Annotated[list[str], Field(min_length=1, max_length=32, description="Texts to embed.")],
@@ -169,5 +172,5 @@ def add_embedding_tools(server: MCPServer, backends: Callable[[], Backends], max
             vectors = await backends().embeddings.embed(texts)
         shown = [v if full else [round(x, 5) for x in v[:PREVIEW_VALUES]] for v in vectors]
         return capped(
-            {"dimension": len(vectors[0]), "vectors": shown, "preview": not full}, "vectors", max_chars
+            {"dimension": len(vectors[0]), "vectors": shown, "preview": not full}, "vectors", result_cap
         )
