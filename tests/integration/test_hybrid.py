@@ -242,6 +242,20 @@ async def test_memories_are_listed_got_and_forgotten(hybrid: Hybrid) -> None:
     assert [m["id"] for m in listing["memories"]] == [a["id"]]
     tagged = await (await hybrid.client.get("/memories?project=demo&tag=tooling")).json()
     assert [m["content"] for m in tagged["memories"]] == ["Use ruff for linting."]
+    hour = dt.timedelta(hours=1)
+    now = dt.datetime.now(dt.UTC)
+    recent = await hybrid.client.get(
+        "/memories", params={"project": "demo", "seen_since": (now - hour).isoformat()}
+    )
+    assert len((await recent.json())["memories"]) == 2
+    later = await hybrid.client.get(
+        "/memories", params={"project": "demo", "seen_since": (now + hour).isoformat()}
+    )
+    assert (await later.json())["memories"] == []
+    earlier = await hybrid.client.get(
+        "/memories", params={"project": "demo", "seen_before": (now - hour).isoformat()}
+    )
+    assert (await earlier.json())["memories"] == []
     assert (await hybrid.client.delete(f"/memories/{a['id']}")).status == 200
     assert (await hybrid.client.get(f"/memories/{a['id']}")).status == 404
     assert (await hybrid.client.get("/memories/not-a-uuid")).status == 404

@@ -270,4 +270,12 @@ def _listed(meta: records.Metadata, query: MemoryListQuery) -> bool:
         return False
     if query.kind is not None and meta.get("kind") != query.kind:
         return False
-    return query.tag is None or query.tag in meta.get("tags", [])
+    if query.tag is not None and query.tag not in meta.get("tags", []):
+        return False
+    return _within(dt.datetime.fromisoformat(meta["last_seen"]), query.seen_since, query.seen_before)
+
+
+def _within(moment: dt.datetime, since: dt.datetime | None, before: dt.datetime | None) -> bool:
+    """Whether `moment` is in [since, before); naive bounds are read as UTC."""
+    since, before = (b if b is None or b.tzinfo else b.replace(tzinfo=dt.UTC) for b in (since, before))
+    return (since is None or moment >= since) and (before is None or moment < before)

@@ -105,6 +105,8 @@ class MemoryListQuery(BaseModel):
     project: ProjectName | None = None
     kind: MemoryKind | None = None
     tag: Tag | None = None
+    seen_since: dt.datetime | None = Field(None, description="Only memories last seen at or after this time.")
+    seen_before: dt.datetime | None = Field(None, description="Only memories last seen before this time.")
     include_history: bool = False
     limit: int = Field(50, ge=1, le=200)
     cursor: Annotated[str, Field(max_length=512)] | None = None
