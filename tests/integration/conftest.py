@@ -36,6 +36,7 @@ class GatewayStack:
     key_store: KeyStore
     services: dict[str, ServiceProcess]
     https_port: int
+    home: Path  # docs sources the tests add through the API must lie in home / "docs-sources"
 
     @property
     def embeddings(self) -> ServiceProcess:
@@ -47,6 +48,7 @@ def gateway_stack(
     tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> Iterator[GatewayStack]:
     home = tmp_path_factory.mktemp("stack-home")
+    (home / "docs-sources").mkdir()
     shared = world_writable_dir("ai-stack-nginx-")
     cert, key_file = make_self_signed(shared)
     store = KeyStore(home / "api-keys.json")
@@ -71,20 +73,27 @@ def gateway_stack(
             "AI_STACK_HYBRID_AIDB_URL": f"http://127.0.0.1:{ports['aidb']}",
             "AI_STACK_HYBRID_REDIS_URL": redis_server.url,
         },
+        "docs-search": {
+            "AI_STACK_DOCS_AIDB_URL": f"http://127.0.0.1:{ports['aidb']}",
+            # Its own Redis database: tests that flush docs state touch nothing else.
+            "AI_STACK_DOCS_REDIS_URL": redis_server.url.rsplit("/", 1)[0] + "/3",
+            "AI_STACK_DOCS_SOURCE_ROOTS": f'["{home / "docs-sources"}", "/usr/share/doc", "/usr/share/man"]',
+        },
         "mcp": {
             "AI_STACK_MCP_AIDB_URL": f"http://127.0.0.1:{ports['aidb']}",
             "AI_STACK_MCP_EMBEDDINGS_URL": f"http://127.0.0.1:{ports['embeddings']}",
             "AI_STACK_MCP_HYBRID_URL": f"http://127.0.0.1:{ports['hybrid']}",
+            "AI_STACK_MCP_DOCS_URL": f"http://127.0.0.1:{ports['docs-search']}",
         },
     }
     services = {
-        name: ServiceProcess(
-            name,
-            ports[name],
-            {f"AI_STACK_{name.upper()}_PORT": str(ports[name]), **environments[name]},
-            home / f"{name}.log",
+        s.name: ServiceProcess(
+            s.module.removeprefix("ai_stack."),
+            ports[s.name],
+            {s.port_variable: str(ports[s.name]), **environments[s.name]},
+            home / f"{s.name}.log",
         )
-        for name in ports
+        for s in SERVICES
     }
     nginx = gateway_nginx(
         shared,
@@ -110,6 +119,7 @@ def gateway_stack(
             key_store=store,
             services=services,
             https_port=https_port,
+            home=home,
         )
     finally:
         for process in reversed(started):

@@ -39,6 +39,7 @@ def test_todays_services_keep_their_ports_and_order() -> None:
         ("embeddings", 8081, "embeddings"),
         ("aidb", 8091, "aidb"),
         ("hybrid", 8092, "hybrid"),
+        ("docs-search", 8094, "docs"),
         ("mcp", 8093, "mcp"),
     ]
 

@@ -127,6 +127,14 @@ SERVICES: tuple[Service, ...] = _unique(
             gateway_prefix="hybrid",
         ),
         Service(
+            name="docs-search",
+            module="ai_stack.docs_search",
+            settings="ai_stack.docs_search.settings:DocsSettings",
+            default_port=8094,
+            env_prefix="AI_STACK_DOCS_",
+            gateway_prefix="docs",
+        ),
+        Service(
             name="mcp",
             module="ai_stack.mcp",
             settings="ai_stack.mcp.settings:McpSettings",

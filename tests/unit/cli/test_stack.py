@@ -24,6 +24,7 @@ def test_upstreams_use_each_services_settings(monkeypatch: pytest.MonkeyPatch) -
         Upstream("embeddings", "embeddings", 8081, 2048),
         Upstream("aidb", "aidb", 8091, 16 * 1_048_576),
         Upstream("hybrid", "hybrid", 8092, 1_048_576),
+        Upstream("docs-search", "docs", 8094, 1_048_576),
         Upstream("mcp", "mcp", 8093, 1_048_576, endpoint="/mcp"),
     )
     assert upstream(service("aidb"), port=9000).port == 9000
@@ -44,6 +45,7 @@ def test_status_rows_in_start_order(monkeypatch: pytest.MonkeyPatch) -> None:
         "embeddings",
         "aidb",
         "hybrid",
+        "docs-search",
         "mcp",
         "gateway",
     ]

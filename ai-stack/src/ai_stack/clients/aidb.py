@@ -36,8 +36,9 @@ class AidbClient(TypedClient):
         """Creates, versions or leaves a document unchanged (by collection, project, path)."""
         return await self._call("POST", "/documents", UpsertResult, document, ok=(200, 202))
 
-    async def bulk_upsert(self, documents: BulkIn) -> BulkResult:
-        return await self._call("POST", "/documents/bulk", BulkResult, documents)
+    async def bulk_upsert(self, documents: BulkIn, *, timeout_s: float | None = None) -> BulkResult:
+        """Per-document results in request order; `timeout_s` for batches known to take long."""
+        return await self._call("POST", "/documents/bulk", BulkResult, documents, timeout_s=timeout_s)
 
     async def get(self, document_id: uuid.UUID) -> Document:
         return await self._call("GET", f"/documents/{document_id}", Document)

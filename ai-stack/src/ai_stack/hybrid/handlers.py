@@ -5,20 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from aiohttp import web
 
 from ai_stack.aidb.schemas import Document
-from ai_stack.clients.errors import ClientError, Conflict, NotFound, RateLimited, Unauthorized
+from ai_stack.clients.refusals import refusals_as_errors
 from ai_stack.core.errors import (
-    ApiError,
     ConflictError,
     NotFoundError,
     PayloadTooLargeError,
-    RateLimitedError,
-    ServiceUnavailableError,
     ValidationFailedError,
 )
 from ai_stack.core.requests import model_response, read_model, read_query
@@ -54,28 +50,9 @@ from ai_stack.hybrid.schemas import (
 from ai_stack.hybrid.sessions import SessionStore, given_ids, new_session, with_turn
 
 
-@contextmanager
-def aidb_refusals() -> Iterator[None]:
+def aidb_refusals() -> AbstractContextManager[None]:
     """aidb's refusal of what this request carried, as this service's own error (same status)."""
-    try:
-        yield
-    except ClientError as exc:
-        raise _translated(exc) from None
-
-
-def _translated(exc: ClientError) -> ApiError:
-    message = exc.message.split(": ", 1)[-1]
-    if isinstance(exc, NotFound):
-        return NotFoundError(message, code=exc.code or "not_found")
-    if isinstance(exc, Conflict):
-        return ConflictError(message, code=exc.code or "conflict")
-    if isinstance(exc, RateLimited):
-        return RateLimitedError(message)
-    if isinstance(exc, Unauthorized) or exc.status is None or exc.status >= 500:
-        return ServiceUnavailableError(f"aidb could not answer: {exc.message}")
-    if exc.status == 413:
-        return PayloadTooLargeError(message, code=exc.code or "payload_too_large")
-    return ValidationFailedError(message, code=exc.code or "validation_error")
+    return refusals_as_errors("aidb")
 
 
 def _memory_id(request: web.Request) -> uuid.UUID:

@@ -1,0 +1,42 @@
+"""A dependency's refusal of what a request carried, answered as this service's own error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ai_stack.clients.errors import ClientError, Conflict, NotFound, RateLimited, Unauthorized
+from ai_stack.core.errors import (
+    ApiError,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    ValidationFailedError,
+)
+
+
+@contextmanager
+def refusals_as_errors(service: str) -> Iterator[None]:
+    """Turns a typed client's ClientError into the ApiError of the same status (a 401 from the
+    dependency, or its 5xx, is this service's 503: the caller did nothing wrong)."""
+    try:
+        yield
+    except ClientError as exc:
+        raise translated(service, exc) from None
+
+
+def translated(service: str, exc: ClientError) -> ApiError:
+    message = exc.message.split(": ", 1)[-1]
+    if isinstance(exc, NotFound):
+        return NotFoundError(message, code=exc.code or "not_found")
+    if isinstance(exc, Conflict):
+        return ConflictError(message, code=exc.code or "conflict")
+    if isinstance(exc, RateLimited):
+        return RateLimitedError(message)
+    if isinstance(exc, Unauthorized) or exc.status is None or exc.status >= 500:
+        return ServiceUnavailableError(f"{service} could not answer: {exc.message}")
+    if exc.status == 413:
+        return PayloadTooLargeError(message, code=exc.code or "payload_too_large")
+    return ValidationFailedError(message, code=exc.code or "validation_error")

@@ -1,0 +1,1 @@
+"""docs-search: offline, version-accurate documentation search over aidb."""
