@@ -32,6 +32,9 @@ EXPECTED_TOOLS = {
     "forget",
     "record_outcome",
     "embed",
+    "search_docs",
+    "nixos_option",
+    "nix_package",
 }
 
 
@@ -205,7 +208,7 @@ async def test_stdio_through_the_gateway(gateway_stack: GatewayStack) -> None:
     async with Client(read_only) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert names == {"search_knowledge", "get_document", "list_collections", "recall", "augment_query",
-                         "learning_stats", "embed"}  # fmt: skip
+                         "learning_stats", "embed", "search_docs", "nixos_option", "nix_package"}  # fmt: skip
 
 
 async def test_a_tool_calls_services_under_the_gateways_request_id(gateway_stack: GatewayStack) -> None:
@@ -219,3 +222,88 @@ async def test_a_tool_calls_services_under_the_gateways_request_id(gateway_stack
     aidb_log = gateway_stack.services["aidb"].log_path
     lines = [json.loads(line) for line in aidb_log.read_text().splitlines() if "mcp-trace-0001" in line]
     assert any(line.get("route") == "/search" and line["request_id"] == "mcp-trace-0001" for line in lines)
+
+
+OPTIONS = {
+    "services.openssh.enable": {
+        "declarations": ["nixos/modules/services/networking/ssh/sshd.nix"],
+        "default": {"_type": "literalExpression", "text": "false"},
+        "description": "Whether to enable the OpenSSH secure shell daemon, which allows secure "
+        "remote logins.",
+        "loc": ["services", "openssh", "enable"],
+        "readOnly": False,
+        "type": "boolean",
+    },
+    "services.nginx.virtualHosts.<name>.root": {
+        "declarations": ["nixos/modules/services/web-servers/nginx/default.nix"],
+        "default": None,
+        "description": "The path of the web root directory.",
+        "example": "/data/webserver/docs",
+        "loc": ["services", "nginx", "virtualHosts", "<name>", "root"],
+        "readOnly": False,
+        "type": "null or absolute path",
+    },
+}
+PACKAGES = {
+    "nixpkgs.ripgrep": {
+        "name": "ripgrep-14.1.0",
+        "pname": "ripgrep",
+        "version": "14.1.0",
+        "system": "x86_64-linux",
+        "outputName": "out",
+        "meta": {
+            "description": "Utility that combines the usability of The Silver Searcher with the raw "
+            "speed of grep",
+            "homepage": "https://github.com/BurntSushi/ripgrep",
+            "license": [{"spdxId": "MIT", "fullName": "MIT License"}],
+            "mainProgram": "rg",
+            "platforms": ["x86_64-linux", "aarch64-linux"],
+        },
+    }
+}
+
+
+async def test_docs_tools_answer_options_packages_and_sections(gateway_stack: GatewayStack) -> None:
+    """docs-search's tools over the gateway, with sources added through its REST API."""
+    sources = gateway_stack.home / "docs-sources"
+    (sources / "mcp-options.json").write_text(json.dumps(OPTIONS))
+    (sources / "mcp-packages.json").write_text(json.dumps(PACKAGES))
+    (sources / "mcp-guide").mkdir(exist_ok=True)
+    (sources / "mcp-guide" / "guide.md").write_text(
+        "# Guide\n\n## Wombats\n\nThe wombat leaves cubic droppings.\n"
+    )
+    tls = ssl.create_default_context(cafile=str(gateway_stack.cafile))
+    async with httpx2.AsyncClient(
+        base_url=f"{gateway_stack.https_url}/docs", headers={"X-API-Key": gateway_stack.key}, verify=tls
+    ) as rest:
+        for name, kind, location in (
+            ("mcp-options", "nixos-options", sources / "mcp-options.json"),
+            ("mcp-packages", "nix-packages", sources / "mcp-packages.json"),
+            ("mcp-guide", "markdown", sources / "mcp-guide"),
+        ):
+            body = {"name": name, "kind": kind, "location": str(location), "schedule": "manual"}
+            response = await rest.post("/sources", json=body)
+            assert response.status_code == 201, response.text
+
+        async def synced() -> bool:
+            listing = (await rest.get("/sources")).json()["sources"]
+            return all(s["status"]["state"] == "ok" for s in listing if s["name"].startswith("mcp-"))
+
+        await until(synced)
+    async with http_session(gateway_stack, gateway_stack.key) as client:
+        option = await call(client, "nixos_option", query="services.openssh.enable")
+        assert option["match"] == "exact" and option["option"]["type"] == "boolean"
+        assert "OpenSSH" in option["option"]["description"]
+        resolved = await call(client, "nixos_option", query="services.nginx.virtualHosts.example.root")
+        assert resolved["match"] == "placeholder"
+        assert resolved["option"]["name"] == "services.nginx.virtualHosts.<name>.root"
+        package = await call(client, "nix_package", query="ripgrep", details="full")
+        assert package["packages"][0]["main_program"] == "rg"
+
+        async def wombat() -> list[dict[str, Any]]:
+            answer = await call(client, "search_docs", query="wombat droppings", sources=["mcp-guide"])
+            return list(answer["results"])
+
+        hits = await until(wombat)
+        assert hits[0]["section"].endswith("Wombats") and hits[0]["url"].startswith("guide.md#")
+        assert "invalid argument" in await failed(client, "search_docs", query="")

@@ -7,6 +7,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from rich.console import Console
 
@@ -15,6 +16,9 @@ from ai_stack.auth.keystore import KeyFileError, KeyStore
 from ai_stack.auth.settings import AuthSettings
 from ai_stack.cli.aidb_client import AidbGatewayClient
 from ai_stack.cli.connection import ClientSettings, tls_context
+from ai_stack.cli.docs import add_docs_commands, run_docs
+from ai_stack.cli.docs_client import DocsGatewayClient
+from ai_stack.cli.gateway_client import GatewayClient
 from ai_stack.cli.ingest import (
     DEFAULT_BATCH_BYTES,
     MAX_BATCH_BYTES,
@@ -31,6 +35,8 @@ from ai_stack.cli.walk import Selection
 from ai_stack.clients.errors import ClientError, InvalidRequest
 from ai_stack.core.settings import SettingsError, load_settings
 from ai_stack.gateway.config import GatewayConfig, render_nginx_conf
+
+ClientT = TypeVar("ClientT", bound=GatewayClient)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,6 +135,8 @@ def _add_aidb_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     commands.add_parser(
         "reindex", parents=[connection], help="rebuild aidb's vector index from its documents"
     )
+    docs = commands.add_parser("docs", help="documentation sources and search (docs-search)")
+    add_docs_commands(docs, connection)
 
 
 def _keys(args: argparse.Namespace) -> int:
@@ -170,18 +178,23 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _aidb_client(args: argparse.Namespace, stack: StackSettings) -> AidbGatewayClient:
+def _gateway_client(args: argparse.Namespace, stack: StackSettings, kind: type[ClientT]) -> ClientT:
     key = args.api_key or load_settings(ClientSettings).api_key.get_secret_value()
     if args.cacert is not None and not args.cacert.is_file():
         raise InvalidRequest(f"--cacert {args.cacert}: no such file")
     cafile = args.cacert or stack.tls_dir / "cert.pem"
     url = args.url or f"https://127.0.0.1:{stack.gateway_https_port}"
-    return AidbGatewayClient(url, key, verify=tls_context(cafile), cafile_hint=cafile)
+    return kind(url, key, verify=tls_context(cafile), cafile_hint=cafile)
+
+
+def _docs(args: argparse.Namespace) -> int:
+    with _gateway_client(args, load_settings(StackSettings), DocsGatewayClient) as client:
+        return run_docs(client, args, Console())
 
 
 def _aidb(args: argparse.Namespace) -> int:
     stack = load_settings(StackSettings)
-    with _aidb_client(args, stack) as client:
+    with _gateway_client(args, stack, AidbGatewayClient) as client:
         if args.command == "search":
             body = search_body(args.query, args.mode, args.collections, args.project, args.limit)
             return run_search(client, body, args.json, Console())
@@ -230,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
             return _aidb(args)
         if args.command == "mcp":
             return _mcp(args)
+        if args.command == "docs":
+            return _docs(args)
         return print_status(load_settings(StackSettings))
     except SettingsError as exc:
         print(f"ai-stack: {exc}", file=sys.stderr)

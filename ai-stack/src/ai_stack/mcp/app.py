@@ -47,7 +47,12 @@ def create_app(settings: McpSettings, *, registry: CollectorRegistry | None = No
         ),
     )
     connection = Connection(
-        {"aidb": settings.aidb_url, "embeddings": settings.embeddings_url, "hybrid": settings.hybrid_url},
+        {
+            "aidb": settings.aidb_url,
+            "embeddings": settings.embeddings_url,
+            "hybrid": settings.hybrid_url,
+            "docs": settings.docs_url,
+        },
         settings.call_timeout_s,
         breaker_failures=settings.breaker_failure_threshold,
         breaker_reset_s=settings.breaker_reset_s,

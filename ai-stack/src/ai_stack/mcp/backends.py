@@ -11,12 +11,13 @@ from dataclasses import dataclass
 import aiohttp
 
 from ai_stack.clients.aidb import AidbClient
+from ai_stack.clients.docs import DocsClient
 from ai_stack.clients.embeddings import EmbeddingsClient
 from ai_stack.clients.hybrid import HybridClient
 from ai_stack.core.breaker import CircuitBreaker
 from ai_stack.core.http_client import ServiceClient, is_service_outage
 
-SERVICES = ("aidb", "embeddings", "hybrid")
+SERVICES = ("aidb", "embeddings", "hybrid", "docs")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Backends:
     aidb: AidbClient
     embeddings: EmbeddingsClient
     hybrid: HybridClient
+    docs: DocsClient
 
 
 @dataclass(frozen=True)
@@ -63,5 +65,8 @@ async def open_backends(connection: Connection) -> AsyncIterator[Backends]:
             return ServiceClient(name, connection.urls[name], session, breaker, headers=connection.headers)
 
         yield Backends(
-            AidbClient(client("aidb")), EmbeddingsClient(client("embeddings")), HybridClient(client("hybrid"))
+            AidbClient(client("aidb")),
+            EmbeddingsClient(client("embeddings")),
+            HybridClient(client("hybrid")),
+            DocsClient(client("docs")),
         )

@@ -12,7 +12,8 @@ from ai_stack.mcp.tools import register_tools
 
 INSTRUCTIONS = (
     "ai-stack: a knowledge store (search_knowledge, get_document, store_document), agent memory "
-    "(remember, recall, forget) and context (augment_query before answering, record_outcome after). "
+    "(remember, recall, forget), context (augment_query before answering, record_outcome after) and "
+    "offline documentation of the installed versions (search_docs, nixos_option, nix_package). "
     "Results are compact and paged; ask for more with cursor or a higher limit."
 )
 

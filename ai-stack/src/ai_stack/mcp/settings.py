@@ -20,6 +20,7 @@ class McpSettings(CoreSettings):
     aidb_url: str = Field("http://127.0.0.1:8091", description="Base URL of aidb.")
     embeddings_url: str = Field("http://127.0.0.1:8081", description="Base URL of the embeddings service.")
     hybrid_url: str = Field("http://127.0.0.1:8092", description="Base URL of hybrid-coordinator.")
+    docs_url: str = Field("http://127.0.0.1:8094", description="Base URL of docs-search.")
     read_only: bool = Field(False, description="Register only the tools that change nothing.")
     allowed_hosts: list[str] = Field(
         default_factory=lambda: list(LOCAL_HOSTS),

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from mcp.server.mcpserver import MCPServer
 
 from ai_stack.mcp.backends import Backends
+from ai_stack.mcp.docs_tools import add_docs_tools
 from ai_stack.mcp.knowledge_tools import add_knowledge_tools
 from ai_stack.mcp.memory_tools import add_embedding_tools, add_memory_tools
 
@@ -20,3 +21,4 @@ def register_tools(
     add_knowledge_tools(server, backends, max_chars, read_only)
     add_memory_tools(server, backends, max_chars, read_only)
     add_embedding_tools(server, backends, max_chars)
+    add_docs_tools(server, backends, max_chars)
