@@ -59,7 +59,7 @@ async def add_source(request: web.Request) -> web.Response:
     """201 and its first sync started; 409 when the name is taken, 422 for an unusable location."""
     body = await read_model(request, SourceIn)
     source = await request.app[REGISTRY_KEY].add(body)
-    request.app[SYNCER_KEY].start(source)
+    await request.app[SYNCER_KEY].start(source)
     status = await request.app[STATE_KEY].status(source.name)
     return model_response(SourceView(**source.model_dump(), status=status), status=201)
 
@@ -81,7 +81,7 @@ async def remove_source(request: web.Request) -> web.Response:
 async def sync_source(request: web.Request) -> web.Response:
     """202: the sync runs in the background; its progress is in GET /sources/{name}."""
     source = await request.app[REGISTRY_KEY].get(_name(request, "name"))
-    started = request.app[SYNCER_KEY].start(source)
+    started = await request.app[SYNCER_KEY].start(source)
     return model_response(SyncAccepted(name=source.name, state="syncing", started=started), status=202)
 
 

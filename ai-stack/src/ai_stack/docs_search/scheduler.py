@@ -45,7 +45,7 @@ async def run_scheduler(
                 status = statuses[source.name]
                 if status.state == "syncing" and not syncer.running(source.name):
                     status.state = "failed"  # the process that ran it stopped mid-sync: resume
-                if is_due(source, status, now) and syncer.start(source):
+                if is_due(source, status, now) and await syncer.start(source):
                     log.info("sync_scheduled", source=source.name)
         except asyncio.CancelledError:
             raise

@@ -67,12 +67,20 @@ class Syncer:
         task = self._tasks.get(name)
         return task is not None and not task.done()
 
-    def start(self, source: Source) -> bool:
-        """Starts a sync in the background; False when one of this source is already running."""
+    async def start(self, source: Source) -> bool:
+        """Starts a sync in the background; False when one of this source is already running.
+
+        The status says `syncing` before this returns, so a caller polling it never reads the
+        previous sync's result as this one's."""
         if self.running(source.name):
             return False
-        task = asyncio.create_task(self._guarded(source), name=f"docs-sync-{source.name}")
+        status = await self._state.status(source.name)
+        status.state, status.phase, status.done, status.total = "syncing", "queued", 0, 0
+        if self.running(source.name):  # started while the status was read
+            return False
+        task = asyncio.create_task(self._guarded(source, status), name=f"docs-sync-{source.name}")
         self._tasks[source.name] = task
+        await self._state.set_status(source.name, status)
         return True
 
     async def cancel(self, name: str) -> None:
@@ -91,10 +99,7 @@ class Syncer:
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
 
-    async def _guarded(self, source: Source) -> None:
-        status = await self._state.status(source.name)
-        status.state, status.phase, status.done, status.total = "syncing", "queued", 0, 0
-        await self._state.set_status(source.name, status)
+    async def _guarded(self, source: Source, status: SourceStatus) -> None:
         async with self._one_at_a_time:
             try:
                 await self.run(source, status)
