@@ -53,6 +53,10 @@ export AI_STACK_AIDB_EMBEDDINGS_URL="${AI_STACK_AIDB_EMBEDDINGS_URL:-http://127.
 export AI_STACK_HYBRID_REDIS_URL_FILE="${AI_STACK_HYBRID_REDIS_URL_FILE:-${AI_STACK_HOME}/secrets/redis-url}"
 export AI_STACK_HYBRID_AIDB_URL="${AI_STACK_HYBRID_AIDB_URL:-http://127.0.0.1:${AI_STACK_AIDB_PORT:-8091}}"
 export AI_STACK_DOCS_REDIS_URL_FILE="${AI_STACK_DOCS_REDIS_URL_FILE:-${AI_STACK_HOME}/secrets/redis-url}"
+# docs-search reads its declared sources from here when the operator has written the file.
+if [[ -z "${AI_STACK_DOCS_SOURCES_FILE:-}" && -f "${AI_STACK_HOME}/docs-sources.toml" ]]; then
+  export AI_STACK_DOCS_SOURCES_FILE="${AI_STACK_HOME}/docs-sources.toml"
+fi
 export AI_STACK_DOCS_AIDB_URL="${AI_STACK_DOCS_AIDB_URL:-http://127.0.0.1:${AI_STACK_AIDB_PORT:-8091}}"
 export AI_STACK_MCP_AIDB_URL="${AI_STACK_MCP_AIDB_URL:-http://127.0.0.1:${AI_STACK_AIDB_PORT:-8091}}"
 export AI_STACK_MCP_EMBEDDINGS_URL="${AI_STACK_MCP_EMBEDDINGS_URL:-http://127.0.0.1:${AI_STACK_EMBEDDINGS_PORT:-8081}}"

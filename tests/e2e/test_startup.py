@@ -32,7 +32,9 @@ def wait_for_search(context: ssl.SSLContext, https: int, key: str) -> dict[str, 
     """The document is indexed in the background: search until it shows up (or 60 s pass)."""
     deadline = time.monotonic() + 60
     while True:
-        found = await_json(context, f"https://localhost:{https}/aidb/search", key, {"query": "enable sshd"})
+        found = await_json(
+            context, f"https://localhost:{https}/aidb/search", key, {"query": "enable sshd", "project": "e2e"}
+        )
         if found["results"] or time.monotonic() > deadline:
             return dict(found)
         time.sleep(0.5)
@@ -77,10 +79,46 @@ def cli_ingest_and_search(env: dict[str, str], key: str, tmp_path: Path) -> None
     assert refused.returncode == 1 and "401" in refused.stderr + refused.stdout
 
 
+def declare_docs_source(home: Path, tmp_path: Path) -> None:
+    """A sources file where the startup script looks for one, declaring a small Markdown tree."""
+    guide = tmp_path / "guide"
+    guide.mkdir()
+    (guide / "wal.md").write_text("# WAL\n\n## Archiving\n\nSet archive_mode = on to keep WAL segments.\n")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "docs-sources.toml").write_text(
+        f'[[source]]\nname = "guide"\nkind = "markdown"\nlocation = "{guide}"\nschedule = "manual"\n'
+    )
+
+
+def cli_docs(env: dict[str, str], key: str, tmp_path: Path) -> None:
+    """The declared source is synced at start; `ai-stack docs` lists, searches and adds sources."""
+    deadline = time.monotonic() + 120
+    while True:
+        listed = cli(env, key, "docs", "list")
+        assert listed.returncode == 0, listed.stderr
+        if " ok " in listed.stdout or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert "guide" in listed.stdout and " ok " in listed.stdout, listed.stdout
+    while True:
+        found = cli(env, key, "docs", "search", "keep WAL segments", "--json")
+        assert found.returncode == 0, found.stderr
+        results = json.loads(found.stdout)["results"]
+        if results or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert results[0]["source"] == "guide" and results[0]["url"] == "wal.md#archiving"
+    outside = cli(env, key, "docs", "add", "etc", "--kind", "text", "--location", str(tmp_path))
+    assert outside.returncode == 1 and "outside the allowed source roots" in outside.stderr
+    declared = cli(env, key, "docs", "remove", "guide")
+    assert declared.returncode == 1 and "sources file" in declared.stderr
+
+
 def test_start_status_stop(tmp_path: Path) -> None:
     env = startup_env(tmp_path)
     home, https = Path(env["AI_STACK_HOME"]), int(env["AI_STACK_GATEWAY_HTTPS_PORT"])
     embeddings_port = env["AI_STACK_EMBEDDINGS_PORT"]
+    declare_docs_source(home, tmp_path)
     try:
         started = run_startup(env)
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
@@ -92,7 +130,17 @@ def test_start_status_stop(tmp_path: Path) -> None:
 
         status = run_startup(env, "--status")
         assert status.returncode == 0, status.stdout
-        for name in ("postgres", "redis", "auth", "embeddings", "aidb", "gateway"):
+        for name in (
+            "postgres",
+            "redis",
+            "auth",
+            "embeddings",
+            "aidb",
+            "hybrid",
+            "docs-search",
+            "mcp",
+            "gateway",
+        ):
             assert name in status.stdout
         assert "stopped" not in status.stdout
 
@@ -115,6 +163,7 @@ def test_start_status_stop(tmp_path: Path) -> None:
         assert wait_for_search(context, https, key)["results"][0]["path"] == "ssh.md"
 
         cli_ingest_and_search(env, key, tmp_path)
+        cli_docs(env, key, tmp_path)
 
         ready_url = f"http://127.0.0.1:{embeddings_port}/health/ready"
         with urllib.request.urlopen(ready_url, timeout=10) as response:

@@ -23,6 +23,8 @@ from ai_stack.auth.app import create_app as create_auth
 from ai_stack.auth.settings import AuthSettings
 from ai_stack.core.keys import API_KEY
 from ai_stack.core.settings import CoreSettings
+from ai_stack.docs_search.app import create_app as create_docs
+from ai_stack.docs_search.settings import DocsSettings
 from ai_stack.embeddings.app import create_app as create_embeddings
 from ai_stack.embeddings.settings import EmbeddingsSettings
 from ai_stack.hybrid.app import create_app as create_hybrid
@@ -62,6 +64,7 @@ DOCUMENTS = {
     "embeddings": _document(create_embeddings, EmbeddingsSettings()),
     "auth": _document(create_auth, AuthSettings()),
     "hybrid": _document(create_hybrid, HybridSettings()),
+    "docs": _document(create_docs, DocsSettings()),
 }
 
 
@@ -84,10 +87,11 @@ def check(case: Any, response: requests.Response) -> None:
 aidb = _schema(DOCUMENTS["aidb"])
 embeddings = _schema(DOCUMENTS["embeddings"])
 hybrid = _schema(DOCUMENTS["hybrid"])
+docs = _schema(DOCUMENTS["docs"])
 auth = _schema(DOCUMENTS["auth"])
 
 
-@pytest.mark.parametrize("prefix", ["aidb", "embeddings", "hybrid"])
+@pytest.mark.parametrize("prefix", ["aidb", "embeddings", "hybrid", "docs"])
 def test_the_gateway_serves_the_fuzzed_schema(gateway_stack: GatewayStack, prefix: str) -> None:
     served = httpx.get(
         f"{gateway_stack.https_url}/{prefix}/openapi.json",
@@ -117,6 +121,11 @@ def test_embeddings(case: Any, gateway_stack: GatewayStack, session: requests.Se
 @hybrid.parametrize()
 def test_hybrid(case: Any, gateway_stack: GatewayStack, session: requests.Session) -> None:
     through_gateway(case, gateway_stack, session, "hybrid")
+
+
+@docs.parametrize()
+def test_docs_search(case: Any, gateway_stack: GatewayStack, session: requests.Session) -> None:
+    through_gateway(case, gateway_stack, session, "docs")
 
 
 @auth.parametrize()
