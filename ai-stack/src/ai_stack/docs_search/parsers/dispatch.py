@@ -7,6 +7,10 @@ from pathlib import Path
 
 from ai_stack.docs_search.sections import ParsedSource, SourceKind
 
+# All of nixpkgs with --meta is a few hundred MB of JSON; parsed, a source takes several times its
+# size in the worker's memory, so a file beyond this is refused rather than risking the host.
+MAX_JSON_BYTES = 1 << 30
+
 
 def parse_source(kind: SourceKind, location: str) -> ParsedSource:
     """Parses what `location` holds; a missing location is an error of the source, not an exception."""
@@ -36,4 +40,9 @@ def parse_source(kind: SourceKind, location: str) -> ParsedSource:
 def _file_only(path: Path, parse: Callable[[Path], ParsedSource]) -> ParsedSource:
     if not path.is_file():
         return ParsedSource(errors=[f"{path}: this kind of source is one JSON file"])
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        return ParsedSource(
+            errors=[f"{path}: {size} bytes, more than the {MAX_JSON_BYTES} a JSON source may have"]
+        )
     return parse(path)
