@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from tests.fixtures.docs.generate_options import generate_options
 
 from bench.stack import RunningStack, open_session, post, running_stack, wait_drained
+from tests.fixtures.docs.generate_options import generate_options
 
 PG_HTML = Path("/usr/share/doc/postgresql-doc-15/html")
 QUESTIONS = [

@@ -14,9 +14,9 @@ main() {
   local venv="${REPO_ROOT}/.venv"
   cd "${REPO_ROOT}"
   info "ruff check"
-  "${venv}/bin/ruff" check --config ai-stack/pyproject.toml ai-stack/src tests bench
+  "${venv}/bin/ruff" check --no-cache --config ai-stack/pyproject.toml ai-stack/src tests bench
   info "ruff format --check"
-  "${venv}/bin/ruff" format --check --config ai-stack/pyproject.toml ai-stack/src tests bench
+  "${venv}/bin/ruff" format --no-cache --check --config ai-stack/pyproject.toml ai-stack/src tests bench
   info "shellcheck"
   shellcheck -x scripts/*.sh .ci/run
   info "mypy --strict ai-stack/src"

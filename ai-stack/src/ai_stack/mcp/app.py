@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from mcp.server.transport_security import TransportSecuritySettings
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,9 +27,18 @@ SERVICE = "mcp"
 PATH = "/mcp"
 
 
-def create_app(settings: McpSettings, *, registry: CollectorRegistry | None = None) -> Starlette:
+def create_app(
+    settings: McpSettings,
+    *,
+    registry: CollectorRegistry | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
     """The ASGI app: the SDK's streamable HTTP transport plus /health, /health/live, /health/ready
-    and /metrics; the backends open and close with the app's lifespan."""
+    and /metrics; the backends open and close with the app's lifespan.
+
+    With a tracer provider, each HTTP request is a server span continuing the caller's
+    traceparent; the SDK's own `tools/call <tool>` span (it uses the global provider, which
+    `__main__` sets) nests under it, and each backend call is a client span under that."""
     holder = BackendsHolder()
     server = build_server(holder, max_result_chars=settings.max_result_chars, read_only=settings.read_only)
     registry = registry or CollectorRegistry()
@@ -61,7 +71,7 @@ def create_app(settings: McpSettings, *, registry: CollectorRegistry | None = No
 
     @asynccontextmanager
     async def lifespan(application: Starlette) -> AsyncIterator[Any]:
-        async with open_backends(connection) as backends:
+        async with open_backends(connection, tracer_provider) as backends:
             holder.backends = backends
             async with inner(application) as state:
                 yield state
@@ -69,6 +79,16 @@ def create_app(settings: McpSettings, *, registry: CollectorRegistry | None = No
     app.router.lifespan_context = lifespan
     for path, endpoint in _health_routes(registry).items():
         app.add_route(path, endpoint, methods=["GET"])
+    if tracer_provider is not None:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        # Added before the access middleware, so it runs inside it: the access line and the
+        # span see the same request.
+        app.add_middleware(
+            OpenTelemetryMiddleware,
+            tracer_provider=tracer_provider,
+            exclude_spans=["receive", "send"],
+        )
     app.add_middleware(_AccessMiddleware, metrics=metrics)
     return app
 

@@ -9,13 +9,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
+from opentelemetry.sdk.trace import TracerProvider
 
 from ai_stack.clients.aidb import AidbClient
 from ai_stack.clients.docs import DocsClient
 from ai_stack.clients.embeddings import EmbeddingsClient
 from ai_stack.clients.hybrid import HybridClient
 from ai_stack.core.breaker import CircuitBreaker
-from ai_stack.core.http_client import ServiceClient, is_service_outage
+from ai_stack.core.http_client import ServiceClient, is_service_outage, trace_configs
 
 SERVICES = ("aidb", "embeddings", "hybrid", "docs")
 
@@ -49,10 +50,14 @@ class Connection:
 
 
 @asynccontextmanager
-async def open_backends(connection: Connection) -> AsyncIterator[Backends]:
-    """One pooled session; a breaker per service, so one service down fails only its tools fast."""
+async def open_backends(
+    connection: Connection, tracer_provider: TracerProvider | None = None
+) -> AsyncIterator[Backends]:
+    """One pooled session; a breaker per service, so one service down fails only its tools fast.
+    With a tracer provider, each call is a client span and carries the traceparent."""
     connector = aiohttp.TCPConnector(limit=64, ssl=connection.tls if connection.tls is not None else True)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    traced = trace_configs(tracer_provider)
+    async with aiohttp.ClientSession(connector=connector, trace_configs=traced) as session:
 
         def client(name: str) -> ServiceClient:
             breaker = CircuitBreaker(
