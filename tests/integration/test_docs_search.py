@@ -192,6 +192,8 @@ async def test_a_markdown_tree_syncs_incrementally_and_forgets_what_was_removed(
     write(tree, "deploy.md", GUIDE.split("## Backups")[0])
     third = await docs.resync("guide")
     assert third["counts"]["removed"] == 1 and third["sections"] == first["sections"] - 1
+    await docs.indexed()
+    assert await docs.search("certbot renew", mode="keyword"), "the rest of the page is still found"
     hits = await docs.search("nightly backup bucket ai-backups", mode="keyword")
     assert all("Backups" not in hit["heading_path"] for hit in hits)
 
@@ -326,6 +328,7 @@ async def test_a_vanished_location_fails_the_sync_and_keeps_the_index(docs: Docs
     tree = docs.roots / "gone"
     write(tree, "a.md", "# Alpha\n\nThe alpha section mentions zebras.\n")
     first = await docs.add("gone", "markdown", tree)
+    await docs.indexed()
     shutil.rmtree(tree)
     await docs.call("POST", "/sources/gone/sync", None, 202)
     status = await docs.synced("gone")
