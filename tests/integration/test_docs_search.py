@@ -281,8 +281,23 @@ async def test_name_lookups_answer_and_a_large_source_syncs_while_embeddings_is_
     location = docs.roots / "big-options.json"
     location.write_text(json.dumps(generate_options(20_000, seed=7)))
     await docs.embeddings.close()
-    status = await docs.add("big", "nixos-options", location)
-    assert status["sections"] >= 20_000
+    await docs.call(
+        "POST",
+        "/sources",
+        {"name": "big", "kind": "nixos-options", "location": str(location), "schedule": "manual"},
+        201,
+    )
+    # While it syncs, the service answers at once: parsing runs in a worker process and the
+    # writes are awaited, so the event loop is never held.
+    slowest = 0.0
+    while (view := await docs.call("GET", "/sources/big"))["status"]["state"] == "syncing":
+        started = asyncio.get_running_loop().time()
+        await docs.call("POST", "/search", {"query": "enable the service", "mode": "keyword"})
+        slowest = max(slowest, asyncio.get_running_loop().time() - started)
+        await asyncio.sleep(0.2)
+    status = view["status"]
+    assert status["state"] == "ok" and status["sections"] >= 20_000
+    assert slowest < 2.0, f"a search waited {slowest:.2f} s during the sync"
     some = next(iter(json.loads(location.read_text())))
     exact = await docs.call("POST", "/options/search", {"query": some, "source": "big"})
     assert exact["match"] == "exact" and exact["options"][0]["name"] == some
@@ -336,3 +351,23 @@ async def test_a_vanished_location_fails_the_sync_and_keeps_the_index(docs: Docs
     assert status["sections"] == first["sections"]
     hits = await docs.search("zebras", mode="keyword")
     assert hits and hits[0]["source"] == "gone"
+
+
+async def test_aidb_down_keeps_name_lookups_and_makes_search_and_sync_fail_clearly(docs: Docs) -> None:
+    location = docs.roots / "options.json"
+    shutil.copy(FIXTURES / "options.json", location)
+    await docs.add("nixos", "nixos-options", location)
+    await docs.aidb.close()
+    exact = await docs.call("POST", "/options/search", {"query": "services.openssh.enable"})
+    assert exact["match"] == "exact"
+    listed = await docs.call("POST", "/options/search", {"query": "services.openssh."})
+    assert listed["match"] == "prefix" and len(listed["options"]) > 1
+    detail = await docs.call("GET", "/options/services.openssh.enable")
+    assert detail["type"] == "boolean"
+    response = await docs.client.post("/search", json={"query": "ssh"})
+    assert response.status == 503 and "Retry-After" in response.headers
+    assert (await response.json())["error"]["code"] == "unavailable"
+    location.write_text(location.read_text().replace("OpenSSH", "OpenSSH (changed)"))
+    await docs.call("POST", "/sources/nixos/sync", None, 202)
+    status = await docs.synced("nixos")
+    assert status["state"] == "failed" and "aidb" in status["errors"][0]

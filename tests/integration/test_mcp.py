@@ -204,11 +204,40 @@ async def test_stdio_through_the_gateway(gateway_stack: GatewayStack) -> None:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert names == EXPECTED_TOOLS
         assert (await call(client, "list_collections"))["collections"]
+        await stdio_round_trips(client)
     read_only = params.model_copy(update={"args": [*params.args, "--read-only"]})
     async with Client(read_only) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert names == {"search_knowledge", "get_document", "list_collections", "recall", "augment_query",
                          "learning_stats", "embed", "search_docs", "nixos_option", "nix_package"}  # fmt: skip
+
+
+async def stdio_round_trips(client: Client) -> None:
+    """What a local agent does over stdio: store, find, delete; remember, recall, forget."""
+    stored = await call(
+        client, "store_document", path="stdio/koala.md", content="# Koala\n\nThe koala sleeps all day.",
+        collection="docs", project="mcp-stdio",
+    )  # fmt: skip
+
+    async def found() -> list[str]:
+        answer = await call(
+            client, "search_knowledge", query="koala sleeps", project="mcp-stdio", mode="keyword"
+        )
+        return [r["document_id"] for r in answer["results"]]
+
+    assert stored["id"] in await until(found)
+    assert (await call(client, "delete_document", document_id=stored["id"]))["deleted"] == 1
+    memory = await call(client, "remember", content="The stdio agent prefers tabs.", kind="preference",
+                        project="mcp-stdio")  # fmt: skip
+
+    async def recalled() -> list[str]:
+        answer = await call(
+            client, "recall", query="what indentation does the agent like?", project="mcp-stdio"
+        )
+        return [m["id"] for m in answer["memories"]]
+
+    assert memory["id"] in await until(recalled)
+    assert (await call(client, "forget", memory_id=memory["id"]))["deleted"] == 1
 
 
 async def test_a_tool_calls_services_under_the_gateways_request_id(gateway_stack: GatewayStack) -> None:
