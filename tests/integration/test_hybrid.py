@@ -433,3 +433,27 @@ async def test_the_export_is_chat_jsonl_of_valuable_successes_only(hybrid: Hybri
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     empty = await hybrid.client.post("/learning/export", json={"since": later})
     assert (await empty.text()) == ""
+
+
+async def test_documentation_reaches_a_projects_context(hybrid: Hybrid) -> None:
+    """docs-search's sections (project = their source) are context for any project's question."""
+    aidb = hybrid.client.session
+    async with aidb.post(hybrid.aidb.make_url("/collections"), json={"name": "docs"}) as response:
+        assert response.status in (201, 409)
+    section = {
+        "collection": "docs",
+        "project": "postgresql",
+        "path": "sql-vacuum.html#synopsis",
+        "content": "VACUUM FULL rewrites the whole table into a new disk file and needs an exclusive lock.",
+    }
+    async with aidb.post(hybrid.aidb.make_url("/documents"), json=section) as response:
+        assert response.status in (200, 201, 202), await response.text()
+    await hybrid.remember("Team demo runs VACUUM FULL only in the Sunday maintenance window.", kind="fact")
+    await hybrid.indexed()
+    answer = await hybrid.post(
+        "/augment_query",
+        {"query": "what lock does VACUUM FULL take?", "project": "demo", "token_budget": 400},
+    )
+    found = {(item["collection"], item["path"]) for item in answer["context"]}
+    assert ("docs", "sql-vacuum.html#synopsis") in found, answer["context"]
+    assert any(collection == "memories" for collection, _ in found), answer["context"]

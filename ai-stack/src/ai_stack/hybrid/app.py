@@ -79,6 +79,7 @@ async def _components_context(app: web.Application) -> AsyncIterator[None]:
     policy = AugmentPolicy(
         memory_collection=settings.memory_collection,
         default_sources=tuple(settings.default_sources),
+        shared_collections=tuple(settings.shared_collections),
         per_source_limit=settings.per_source_limit,
         min_relevance=settings.min_relevance,
         default_budget=settings.default_token_budget,

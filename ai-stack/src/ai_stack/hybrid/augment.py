@@ -29,6 +29,9 @@ class AugmentPolicy:
 
     memory_collection: str
     default_sources: tuple[str, ...]
+    # Knowledge that belongs to no project of the caller's (docs-search's sections, whose project
+    # is their source): searched whatever project a request names.
+    shared_collections: tuple[str, ...]
     per_source_limit: int
     min_relevance: float
     default_budget: int
@@ -79,9 +82,15 @@ class Augmenter:
         searches = []
         if memories:  # only current memories; knowledge documents have no validity fields
             memory = [self.policy.memory_collection]
-            searches.append(self._search(request, memory, {"current": True}, breadth))
-        if knowledge:
-            searches.append(self._search(request, knowledge, {}, breadth))
+            searches.append(self._search(request, memory, {"current": True}, breadth, request.project))
+        shared = [s for s in knowledge if s in self.policy.shared_collections]
+        scoped = [s for s in knowledge if s not in shared]
+        if request.project is None:  # one search covers every project
+            scoped, shared = scoped + shared, []
+        if scoped:
+            searches.append(self._search(request, scoped, {}, breadth, request.project))
+        if shared:
+            searches.append(self._search(request, shared, {}, breadth, None))
         answers = await asyncio.gather(*searches)
         candidates: list[Candidate] = []
         reasons: list[str] = []
@@ -96,14 +105,20 @@ class Augmenter:
         return Retrieved(candidates, reasons)
 
     async def _search(
-        self, request: AugmentIn, collections: list[str], filters: dict[str, Any], breadth: int
+        self,
+        request: AugmentIn,
+        collections: list[str],
+        filters: dict[str, Any],
+        breadth: int,
+        project: str | None,
     ) -> SearchResponse | str:
-        """aidb's answer, or why there is none (aidb down: the prompt goes out without context)."""
+        """aidb's answer, or why there is none (aidb down: the prompt goes out without context).
+        `project` None searches every project."""
         limit = min(MAX_AIDB_LIMIT, self.policy.per_source_limit * breadth * len(collections))
         query = SearchIn(
             query=request.query[:2000],
             collections=collections,
-            project=request.project,
+            project=project,
             filters=filters,
             limit=limit,
             explain=True,

@@ -58,6 +58,11 @@ class HybridSettings(CoreSettings):
         description="Sources augment_query searches when the request names none: `memories` and aidb "
         "collections (JSON list).",
     )
+    shared_collections: list[str] = Field(
+        default_factory=lambda: ["docs"],
+        description="Collections augment_query searches whatever project a request names (JSON list): "
+        "docs-search's sections belong to their source, not to a caller's project.",
+    )
     per_source_limit: int = Field(
         8, ge=1, le=50, description="Most candidates augment takes from one source."
     )
