@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio
 from ai_stack.aidb.app import create_app as create_aidb
 from ai_stack.docs_search.app import create_app as create_docs
 from ai_stack.docs_search.settings import DocsSettings
@@ -40,6 +41,7 @@ class Docs:
     aidb: TestServer
     embeddings: TestServer
     roots: Path
+    redis_url: str
 
     async def call(
         self, method: str, path: str, body: Any = None, status: int | tuple[int, ...] = 200
@@ -102,6 +104,20 @@ class Docs:
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
+    async def bulk_writes(self) -> float:
+        """Bulk requests aidb has answered (its Prometheus counter)."""
+        return await _bulk_writes(self)
+
+
+async def _bulk_writes(docs: Docs) -> float:
+    async with docs.client.session.get(docs.aidb.make_url("/metrics")) as response:
+        text = await response.text()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("aidb_http_requests_total") and 'route="/documents/bulk"' in line
+    )
+
 
 @pytest.fixture
 async def docs(
@@ -138,14 +154,15 @@ async def docs(
     await aidb.start_server()
     roots = tmp_path / "sources"
     roots.mkdir()
+    redis_url = await fresh_redis_db(redis_server, 4)
     settings = DocsSettings(
         aidb_url=f"http://127.0.0.1:{aidb_port}",
-        redis_url=await fresh_redis_db(redis_server, 4),
+        redis_url=redis_url,
         source_roots=[str(roots)],
         breaker_reset_s=0.5,
     )
     client = await aiohttp_client(create_docs(settings, registry=CollectorRegistry(), scheduler=False))
-    yield Docs(client, aidb, embeddings, roots)
+    yield Docs(client, aidb, embeddings, roots, redis_url)
     await aidb.close()
     await embeddings.close()
 
@@ -371,3 +388,20 @@ async def test_aidb_down_keeps_name_lookups_and_makes_search_and_sync_fail_clear
     await docs.call("POST", "/sources/nixos/sync", None, 202)
     status = await docs.synced("nixos")
     assert status["state"] == "failed" and "aidb" in status["errors"][0]
+
+
+async def test_a_lost_manifest_is_rebuilt_from_aidb_without_embedding_again(docs: Docs) -> None:
+    tree = docs.roots / "kept"
+    write(tree, "a.md", GUIDE)
+    first = await docs.add("kept", "markdown", tree)
+    await docs.indexed()
+    client = redis.asyncio.Redis.from_url(docs.redis_url)
+    await client.delete("docs:manifest:kept", "docs:status:kept")  # as if Redis lost them
+    await client.aclose()
+    before, writes = await docs.embedded_texts(), await docs.bulk_writes()
+    again = await docs.resync("kept")
+    assert again["counts"]["unchanged"] == first["sections"]
+    assert again["counts"]["added"] == again["counts"]["updated"] == 0
+    assert await docs.bulk_writes() == writes, "the digests came from aidb: nothing was sent again"
+    await docs.indexed()
+    assert await docs.embedded_texts() == before

@@ -24,6 +24,8 @@ def call(method: str, *args: Any, **kwargs: Any) -> Callable[[Any], Awaitable[An
 
 
 _WRITE_CHUNK = 1000  # fields per HSET: keeps one command small while a big manifest is written
+# A field no section key can be (keys never hold U+0000): its presence says the manifest exists.
+_PRESENT = b"\x00present"
 
 
 def _status_key(name: str) -> str:
@@ -85,9 +87,13 @@ class DocsState:
         key = _manifest_key(name)
         raw: dict[bytes, bytes] = await redis_call(self._redis, lambda c: c.hgetall(key))
         if not raw:
-            exists: int = await redis_call(self._redis, lambda c: c.exists(_status_key(name)))
-            return {} if exists else None
-        return {k.decode(): v.decode() for k, v in raw.items()}
+            return None
+        return {k.decode(): v.decode() for k, v in raw.items() if k != _PRESENT}
+
+    async def keep_manifest(self, name: str) -> None:
+        """Records that the manifest is complete, even when the source has no section (an empty
+        hash does not exist in Redis, and would read as a lost manifest)."""
+        await redis_call(self._redis, call("hset", _manifest_key(name), _PRESENT, b"1"))
 
     async def record(self, name: str, digests: Mapping[str, str]) -> None:
         """Marks sections as stored: called after each batch, so an interrupted sync resumes."""

@@ -150,6 +150,7 @@ class Syncer:
         status.phase = "removing"
         await self._state.set_status(source.name, status)
         await self._remove(source.name, plan.removed)
+        await self._state.keep_manifest(source.name)
         counts.removed = len(plan.removed)
         status.state, status.phase = "ok", None
         status.sections = len(plan.keys) - counts.failed
