@@ -342,6 +342,10 @@ async def test_bad_requests_get_clear_errors(docs: Docs) -> None:
     await docs.call("POST", "/sources/nope/sync", status=404)
     await docs.call("DELETE", "/sources/nope", status=404)
     await docs.call("POST", "/search", {"query": ""}, 422)
+    for path in ("/search", "/options/search", "/packages/search"):
+        await docs.call("POST", path, {"query": " \u00a0\t"}, 422)
+    escape = {"name": "esc", "kind": "text", "location": str(docs.roots), "version": "1.0\u001b[31m"}
+    await docs.call("POST", "/sources", escape, 422)
     await docs.call("POST", "/search", {"query": "x" * 5000}, 422)
     await docs.call("POST", "/options/search", {"query": "a", "source": "nope"}, 404)
     response = await docs.client.post(
@@ -405,3 +409,52 @@ async def test_a_lost_manifest_is_rebuilt_from_aidb_without_embedding_again(docs
     assert await docs.bulk_writes() == writes, "the digests came from aidb: nothing was sent again"
     await docs.indexed()
     assert await docs.embedded_texts() == before
+
+
+async def test_a_source_swapped_for_a_symlink_out_of_the_roots_is_not_synced(
+    docs: Docs, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    write(outside, "secret.md", "# Secret\n\nTOPSECRET quokka.\n")
+    tree = docs.roots / "swap"
+    write(tree, "a.md", "# A\n\nHarmless text.\n")
+    await docs.add("swap", "markdown", tree)
+    shutil.rmtree(tree)
+    tree.symlink_to(outside)
+    await docs.call("POST", "/sources/swap/sync", None, 202)
+    status = await docs.synced("swap")
+    assert status["state"] == "failed" and "outside the allowed source roots" in status["errors"][0]
+    await docs.indexed()
+    assert not await docs.search("TOPSECRET quokka", mode="keyword")
+
+
+async def test_no_sync_starts_while_a_source_is_removed(docs: Docs) -> None:
+    from ai_stack.core.errors import ConflictError
+    from ai_stack.docs_search.keys import REGISTRY_KEY, SYNCER_KEY
+
+    tree = docs.roots / "going"
+    write(tree, "a.md", "# A\n\nText.\n")
+    await docs.add("going", "markdown", tree)
+    syncer, registry = docs.client.app[SYNCER_KEY], docs.client.app[REGISTRY_KEY]
+    source = await registry.get("going")
+    async with syncer.removing("going"):
+        assert await syncer.start(source) is False  # a sync request racing the DELETE
+        with pytest.raises(ConflictError):
+            async with syncer.removing("going"):
+                pass
+    assert await syncer.start(source) is True
+    await docs.synced("going")
+
+
+async def test_a_prefix_listing_is_not_answered_by_a_catch_all_placeholder(docs: Docs) -> None:
+    options = {
+        "<name>": {"type": "attribute set", "description": "Anything."},
+        "services.a.enable": {"type": "boolean", "description": "Enable a."},
+        "services.b.enable": {"type": "boolean", "description": "Enable b."},
+    }
+    location = docs.roots / "catchall.json"
+    location.write_text(json.dumps(options))
+    await docs.add("catchall", "nixos-options", location)
+    listed = await docs.call("POST", "/options/search", {"query": "services."})
+    assert listed["match"] == "prefix"
+    assert [o["name"] for o in listed["options"]] == ["services.a.enable", "services.b.enable"]

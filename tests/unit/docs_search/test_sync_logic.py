@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from ai_stack.core.errors import StartupError
-from ai_stack.docs_search.documents import batches, plan_sync, section_document, stored_digest
+from ai_stack.docs_search.documents import batches, clean_version, plan_sync, section_document, stored_digest
 from ai_stack.docs_search.lookups import summary
 from ai_stack.docs_search.registry import within_roots
 from ai_stack.docs_search.scheduler import FAILED_RETRY_S, is_due
@@ -140,3 +140,16 @@ def test_summary_is_the_first_sentence() -> None:
     assert summary("a\n  b") == "a b"
     long = summary("word " * 100)
     assert len(long) == 200 and long.endswith("…")
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_not_raised() -> None:
+    plan = plan_sync([section("bad-\udcff.md#a"), section("good.md#a")], {}, None)
+    assert [s.key for s, _ in plan.changed] == ["good.md#a"]
+    assert "not a usable section key" in plan.problems[0]
+
+
+def test_a_detected_version_is_made_safe_to_store_and_print() -> None:
+    assert clean_version("25.05\x00") == "25.05"
+    assert clean_version("1.0\x1b[31m\x07\r\n") == "1.0[31m"
+    assert clean_version("\x00") is None and clean_version(None) is None
+    assert clean_version("9" * 300) == "9" * 100

@@ -71,6 +71,7 @@ def create_app(
             batch_bytes=settings.sync_batch_bytes,
             request_timeout_s=settings.sync_request_timeout_s,
             max_section_chars=settings.max_section_chars,
+            source_roots=tuple(settings.source_roots),
         )
         # Parsing is CPU work: a worker process keeps it off the event loop and out of its GIL.
         # spawn, not fork: forking a process that runs threads can copy a held lock.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -42,8 +43,10 @@ def plan_sync(sections: Iterable[Section], manifest: Mapping[str, str], version:
         if section.key in plan.keys:
             plan.problems.append(f"{section.key}: two sections share this key; the first is kept")
             continue
-        if not section.key or len(section.key.encode()) > PATH_MAX_BYTES or "\x00" in section.key:
-            plan.problems.append(f"{section.key[:80]!r}: not a usable section key")
+        if not _usable_key(section.key):
+            plan.problems.append(
+                f"{section.key[:80]!r}: not a usable section key (a file name not in UTF-8?)"
+            )
             continue
         plan.keys.add(section.key)
         digest = stored_digest(section, version)
@@ -53,6 +56,33 @@ def plan_sync(sections: Iterable[Section], manifest: Mapping[str, str], version:
             plan.changed.append((section, digest))
     plan.removed = sorted(set(manifest) - plan.keys)
     return plan
+
+
+def _usable_key(key: str) -> bool:
+    """An aidb path: non-empty, no NUL, and encodable (a file name that is not UTF-8 arrives with
+    surrogate escapes, which no database takes)."""
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        return False
+    return 0 < size <= PATH_MAX_BYTES and "\x00" not in key
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+VERSION_MAX_CHARS = 100
+
+
+def clean_version(version: str | None) -> str | None:
+    """A version the material told, made safe to store and print: no control characters (a NUL
+    would fail every write; an escape sequence would reach a terminal), at most 100 characters."""
+    if version is None:
+        return None
+    cleaned = _CONTROL.sub("", version).strip()[:VERSION_MAX_CHARS]
+    try:
+        cleaned.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return cleaned or None
 
 
 def _clean(text: str) -> str:

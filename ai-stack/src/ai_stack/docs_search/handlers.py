@@ -71,10 +71,10 @@ async def remove_source(request: web.Request) -> web.Response:
     registry, syncer = request.app[REGISTRY_KEY], request.app[SYNCER_KEY]
     source = await registry.get(name)
     registry.check_removable(source)
-    await syncer.cancel(name)
-    with refusals_as_errors("aidb"):
-        deleted = await syncer.remove_source(source)
-    await registry.remove(name)
+    async with syncer.removing(name):
+        with refusals_as_errors("aidb"):
+            deleted = await syncer.remove_source(source)
+        await registry.remove(name)
     return model_response(Removed(name=name, sections_removed=deleted))
 
 

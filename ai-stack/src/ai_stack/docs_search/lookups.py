@@ -77,7 +77,8 @@ class Lookups:
             exact = await self._catalogs.get("options", sources, query)
             if exact is not None:
                 return OptionResults(match="exact", options=[_option_hit(exact, "exact")])
-            resolved = await self._catalogs.resolve_option(sources, query)
+            # `services.nginx.` asks for a listing: a `<name>` option must not answer it.
+            resolved = None if query.endswith(".") else await self._catalogs.resolve_option(sources, query)
             if resolved is not None:
                 return OptionResults(match="placeholder", options=[_option_hit(resolved, "placeholder")])
             listed = await self._catalogs.prefixed("options", sources, query, request.limit)

@@ -60,7 +60,9 @@ def resolve(concrete: str, patterns: Iterable[str]) -> str | None:
     best: tuple[int, int, int, str] | None = None
     for name in patterns:
         pattern = _split_cached(name)
-        if len(pattern) > len(wanted) or not _matches(wanted, pattern):
+        if not pattern or len(pattern) > len(wanted) or not _ends_fit(wanted, pattern):
+            continue
+        if not _matches(wanted, pattern):
             continue
         holes = [i for i, segment in enumerate(pattern) if is_placeholder(segment)]
         rank = (len(wanted) - len(pattern), len(holes), -holes[0] if holes else 0, name)
@@ -74,14 +76,31 @@ def _split_cached(name: str) -> tuple[str, ...]:
     return tuple(split_option_name(name))
 
 
+def _ends_fit(concrete: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    """A cheap first test: literal first and last segments must be equal (most patterns fail it)."""
+    first, last = pattern[0], pattern[-1]
+    return (is_placeholder(first) or first == concrete[0]) and (is_placeholder(last) or last == concrete[-1])
+
+
 def _matches(concrete: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
-    """Segment-wise match in which a placeholder takes one or more concrete segments."""
-    if not pattern:
-        return not concrete
-    if not concrete:
-        return False
-    head, rest = pattern[0], pattern[1:]
-    if not is_placeholder(head):
-        return concrete[0] == head and _matches(concrete[1:], rest)
-    widest = len(concrete) - len(rest)
-    return any(_matches(concrete[take:], rest) for take in range(1, widest + 1))
+    """Segment-wise match in which a placeholder takes one or more concrete segments.
+
+    Dynamic programming over (pattern position, concrete position): O(len(pattern) x
+    len(concrete)^2) at worst, where trying every split recursively was exponential in the
+    number of placeholders (a crafted name stalled a lookup for seconds)."""
+    # reachable[j]: the first i pattern segments can consume exactly the first j concrete ones.
+    reachable = [True] + [False] * len(concrete)
+    for segment in pattern:
+        following = [False] * (len(concrete) + 1)
+        if is_placeholder(segment):
+            seen = False
+            for j in range(1, len(concrete) + 1):
+                seen = seen or reachable[j - 1]  # some earlier end, then one or more segments
+                following[j] = seen
+        else:
+            for j in range(1, len(concrete) + 1):
+                following[j] = reachable[j - 1] and concrete[j - 1] == segment
+        reachable = following
+        if not any(reachable):
+            return False
+    return reachable[len(concrete)]

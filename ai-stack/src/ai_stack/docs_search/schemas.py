@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ai_stack.core.fields import NUL_FREE, at_most_bytes, nul_free
 from ai_stack.docs_search.records import OptionRecord, PackageRecord
@@ -20,7 +20,24 @@ Location = Annotated[
     NUL_FREE,
     at_most_bytes(4096),
 ]
-Version = Annotated[str, nul_free(min_length=1, max_length=100), NUL_FREE]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: str) -> str:
+    # A version is printed in tables and hits: an escape sequence must not reach a terminal.
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must contain something other than spaces")
+    return value
+
+
+Version = Annotated[str, nul_free(min_length=1, max_length=100), NUL_FREE, AfterValidator(_no_control)]
+Query = Annotated[str, nul_free(min_length=1), NUL_FREE, AfterValidator(_not_blank)]
 _DURATION = re.compile(r"^([1-9][0-9]{0,5})([mhdw])$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 MatchKind = Literal["exact", "placeholder", "prefix", "pname", "text"]
@@ -108,7 +125,7 @@ class Removed(BaseModel):
 class DocsSearchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: Annotated[str, nul_free(min_length=1), NUL_FREE]
+    query: Query
     sources: list[SourceName] = Field(default_factory=list, max_length=50, description="Default: all.")
     kinds: list[SourceKind] = Field(default_factory=list, max_length=7, description="Default: all.")
     limit: int = Field(10, ge=1, le=50)
@@ -136,7 +153,7 @@ class DocsResults(BaseModel):
 class LookupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: Annotated[str, nul_free(min_length=1), NUL_FREE]
+    query: Query
     source: SourceName | None = Field(None, description="Default: every source of the kind.")
     limit: int = Field(20, ge=1, le=200)
 

@@ -4,9 +4,10 @@ replace its catalog; one source at a time, in the background, with progress in i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -15,10 +16,11 @@ import structlog
 from ai_stack.aidb.schemas import BulkIn, CollectionIn, DeleteFilter, ListQuery
 from ai_stack.clients.aidb import AidbClient
 from ai_stack.clients.errors import ClientError, Conflict, NotFound
-from ai_stack.core.errors import ApiError
+from ai_stack.core.errors import ApiError, ConflictError
 from ai_stack.docs_search.catalog import Catalogs
-from ai_stack.docs_search.documents import batches, plan_sync, section_document
+from ai_stack.docs_search.documents import batches, clean_version, plan_sync, section_document
 from ai_stack.docs_search.parsers.dispatch import parse_source
+from ai_stack.docs_search.registry import within_roots
 from ai_stack.docs_search.schemas import Source, SourceStatus, SyncCounts
 from ai_stack.docs_search.sections import ParsedSource, Section
 from ai_stack.docs_search.state import DocsState
@@ -36,6 +38,7 @@ class SyncPolicy:
     batch_bytes: int
     request_timeout_s: float
     max_section_chars: int
+    source_roots: Sequence[str] = ()  # an API source's location must still lie here at each sync
 
 
 class SyncFailed(Exception):
@@ -62,6 +65,7 @@ class Syncer:
         self._now = now
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._one_at_a_time = asyncio.Semaphore(1)
+        self._removing: set[str] = set()  # no sync may start while a source is being removed
 
     def running(self, name: str) -> bool:
         task = self._tasks.get(name)
@@ -72,16 +76,30 @@ class Syncer:
 
         The status says `syncing` before this returns, so a caller polling it never reads the
         previous sync's result as this one's."""
-        if self.running(source.name):
+        if self.running(source.name) or source.name in self._removing:
             return False
         status = await self._state.status(source.name)
         status.state, status.phase, status.done, status.total = "syncing", "queued", 0, 0
-        if self.running(source.name):  # started while the status was read
+        if self.running(source.name) or source.name in self._removing:  # while the status was read
             return False
         task = asyncio.create_task(self._guarded(source, status), name=f"docs-sync-{source.name}")
         self._tasks[source.name] = task
         await self._state.set_status(source.name, status)
         return True
+
+    @contextlib.asynccontextmanager
+    async def removing(self, name: str) -> AsyncIterator[None]:
+        """While a source is removed: its running sync is cancelled and no new one starts (a sync
+        started meanwhile would write its sections back after the delete). 409 for a second
+        removal of the same source at the same time."""
+        if name in self._removing:
+            raise ConflictError(f"source {name!r} is being removed", code="source_removing")
+        self._removing.add(name)
+        try:
+            await self.cancel(name)
+            yield
+        finally:
+            self._removing.discard(name)
 
     async def cancel(self, name: str) -> None:
         task = self._tasks.pop(name, None)
@@ -119,13 +137,16 @@ class Syncer:
     async def run(self, source: Source, status: SourceStatus) -> None:
         """One sync: parse, catalog, store changed sections, remove vanished ones."""
         started = time.monotonic()
+        if source.origin == "api" and not within_roots(source.location, self._policy.source_roots):
+            # Checked again now: a symlink swapped in since the source was added could point anywhere.
+            raise SyncFailed(f"location {source.location!r} now lies outside the allowed source roots")
         status.phase = "parsing"
         await self._state.set_status(source.name, status)
         loop = asyncio.get_running_loop()
         parsed: ParsedSource = await loop.run_in_executor(
             self._executor, parse_source, source.kind, source.location
         )
-        version = source.version or parsed.version
+        version = source.version or clean_version(parsed.version)
         problems = list(parsed.errors)
         if not parsed.sections and parsed.errors:
             # An unmounted disk or a moved file must not empty the index: keep what is there.
