@@ -64,6 +64,13 @@ def test_a_section_document_carries_its_place_and_refuses_nothing_storable() -> 
     assert doc.metadata["heading_path"] == ["Guide", "Install"] and doc.metadata["digest"] == "d1"
 
 
+def test_metadata_text_that_only_looks_like_an_escaped_nul_is_kept() -> None:
+    """A man page may say `\\u0000` in words; only real U+0000 characters go."""
+    meta = {"summary": r"prints \u0000 bytes", "k\x00": ["a\x00b", {"n": 1}]}
+    doc = section_document(source(), None, section("k", metadata=meta), "d", collection="docs", max_chars=99)
+    assert doc.metadata["section"] == {"summary": r"prints \u0000 bytes", "k": ["ab", {"n": 1}]}
+
+
 def test_batches_respect_items_and_bytes() -> None:
     docs = [
         section_document(source(), None, section(str(i), "x" * 1000), "d", collection="docs", max_chars=10**6)

@@ -6,8 +6,8 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-import orjson
 
 from ai_stack.aidb.schemas import PATH_MAX_BYTES, DocumentIn
 from ai_stack.docs_search.schemas import Source
@@ -89,6 +89,17 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "")
 
 
+def _without_nul(value: Any) -> Any:
+    """`value` with U+0000 taken out of every string, keys included (PostgreSQL refuses it)."""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, dict):
+        return {_clean(str(k)): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def section_document(
     source: Source,
     version: str | None,
@@ -113,7 +124,7 @@ def section_document(
         "heading_path": [_clean(h) for h in section.heading_path],
         "digest": digest,
         "version": version,
-        "section": orjson.loads(orjson.dumps(section.metadata).replace(b"\\u0000", b"")),
+        "section": _without_nul(section.metadata),
     }
     return DocumentIn(
         collection=collection,
