@@ -106,17 +106,13 @@ class Docs:
 
     async def bulk_writes(self) -> float:
         """Bulk requests aidb has answered (its Prometheus counter)."""
-        return await _bulk_writes(self)
-
-
-async def _bulk_writes(docs: Docs) -> float:
-    async with docs.client.session.get(docs.aidb.make_url("/metrics")) as response:
-        text = await response.text()
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("aidb_http_requests_total") and 'route="/documents/bulk"' in line
-    )
+        async with self.client.session.get(self.aidb.make_url("/metrics")) as response:
+            text = await response.text()
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("aidb_http_requests_total") and 'route="/documents/bulk"' in line
+        )
 
 
 @pytest.fixture

@@ -107,21 +107,25 @@ class Catalogs:
 
     async def get(self, kind: CatalogKind, sources: Sequence[str], name: str) -> Found | None:
         """The record named exactly `name`, from the first source (in order) that has it."""
-        if not sources:
-            return None
-        keys = [_keys(kind, s)["records"] for s in sources]
+        found = await self.get_each(kind, [(source, name) for source in sources])
+        return next((f for f in found if f is not None), None)
+
+    async def get_each(self, kind: CatalogKind, wanted: Sequence[tuple[str, str]]) -> list[Found | None]:
+        """The record of each (source, name), in one round trip; None where there is none."""
+        if not wanted:
+            return []
 
         def fetch(c: Any) -> Any:
             pipe = c.pipeline(transaction=False)
-            for key in keys:
-                pipe.hget(key, name)
+            for source, name in wanted:
+                pipe.hget(_keys(kind, source)["records"], name)
             return pipe.execute()
 
         raws: list[bytes | None] = await redis_call(self._redis, fetch)
-        for source, raw in zip(sources, raws, strict=True):
-            if raw is not None:
-                return Found(source, orjson.loads(raw))
-        return None
+        return [
+            None if raw is None else Found(source, orjson.loads(raw))
+            for (source, _), raw in zip(wanted, raws, strict=True)
+        ]
 
     async def prefixed(
         self, kind: CatalogKind, sources: Sequence[str], prefix: str, limit: int
@@ -159,14 +163,18 @@ class Catalogs:
 
     async def by_pname(self, sources: Sequence[str], pname: str) -> list[Found]:
         """Packages whose pname is exactly `pname`."""
-        found: list[Found] = []
-        for source in sources:
-            keys = _keys("packages", source)
-            raw: bytes | None = await redis_call(self._redis, call("hget", keys["extra"], pname))
-            if raw is None:
-                continue
-            for attr in orjson.loads(raw):
-                hit = await self.get("packages", [source], attr)
-                if hit is not None:
-                    found.append(hit)
-        return found
+        indexes = await self._attrs_of_pname(sources, pname)
+        wanted = [(source, attr) for source, attrs in zip(sources, indexes, strict=True) for attr in attrs]
+        return [found for found in await self.get_each("packages", wanted) if found is not None]
+
+    async def _attrs_of_pname(self, sources: Sequence[str], pname: str) -> list[list[str]]:
+        """For each package source, the attributes whose pname is `pname`."""
+
+        def fetch(c: Any) -> Any:
+            pipe = c.pipeline(transaction=False)
+            for source in sources:
+                pipe.hget(_keys("packages", source)["extra"], pname)
+            return pipe.execute()
+
+        raws: list[bytes | None] = await redis_call(self._redis, fetch) if sources else []
+        return [[] if raw is None else list(orjson.loads(raw)) for raw in raws]

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from ai_stack.aidb.schemas import PATH_MAX_BYTES, DocumentIn
 from ai_stack.docs_search.schemas import Source
 from ai_stack.docs_search.sections import Section

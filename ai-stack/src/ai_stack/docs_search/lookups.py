@@ -89,12 +89,11 @@ class Lookups:
         answer = await self._searcher.search_raw(
             query, section_filters(sources, ["nixos-options"]), request.limit
         )
-        hits = []
-        for result in answer.results:
-            name = result.metadata.get("section", {}).get("option") or result.title
-            found = await self._catalogs.get("options", [result.project], str(name))
-            if found is not None:
-                hits.append(_option_hit(found, "text", result.score))
+        wanted = [
+            (r.project, str(r.metadata.get("section", {}).get("option") or r.title)) for r in answer.results
+        ]
+        found = await self._catalogs.get_each("options", wanted)
+        hits = [_option_hit(f, "text", r.score) for f, r in zip(found, answer.results, strict=True) if f]
         return OptionResults(
             match="text" if hits else None, options=hits, degraded=answer.degraded, reason=answer.reason
         )
@@ -131,12 +130,11 @@ class Lookups:
         answer = await self._searcher.search_raw(
             query, section_filters(sources, ["nix-packages"]), request.limit
         )
-        hits = []
-        for result in answer.results:
-            attr = result.metadata.get("section", {}).get("attr") or result.title
-            found = await self._catalogs.get("packages", [result.project], str(attr))
-            if found is not None:
-                hits.append(_package_hit(found, "text", result.score))
+        wanted = [
+            (r.project, str(r.metadata.get("section", {}).get("attr") or r.title)) for r in answer.results
+        ]
+        found = await self._catalogs.get_each("packages", wanted)
+        hits = [_package_hit(f, "text", r.score) for f, r in zip(found, answer.results, strict=True) if f]
         return PackageResults(
             match="text" if hits else None, packages=hits, degraded=answer.degraded, reason=answer.reason
         )

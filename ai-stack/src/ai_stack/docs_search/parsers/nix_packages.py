@@ -6,8 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from ai_stack.docs_search.parsers.json_source import json_object
 from ai_stack.docs_search.records import PackageRecord
 from ai_stack.docs_search.sections import ParsedSource, Section
 
@@ -20,13 +19,9 @@ _LICENSE_FIELDS = ("spdxId", "fullName", "shortName")
 
 def parse_packages(path: Path) -> ParsedSource:
     """One PackageRecord and one Section per package, sorted by attribute; bad entries go to `errors`."""
-    try:
-        document = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        return ParsedSource(errors=[f"{path}: not a readable JSON file: {exc}"])
-    if not isinstance(document, dict):
-        found = type(document).__name__
-        return ParsedSource(errors=[f"{path}: expected a JSON object of packages, got {found}"])
+    document, problem = json_object(path, "packages")
+    if document is None:
+        return ParsedSource(errors=[str(problem)])
     parsed = ParsedSource()
     seen: dict[str, str] = {}
     # By short attribute, so `nix search` output sorts as people read it; the full key breaks ties.

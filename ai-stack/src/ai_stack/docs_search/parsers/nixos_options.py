@@ -6,10 +6,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from ai_stack.docs_search.nix_values import RenderedValue, markdown_text, render_value
 from ai_stack.docs_search.option_names import split_option_name
+from ai_stack.docs_search.parsers.json_source import json_object
 from ai_stack.docs_search.records import OptionRecord
 from ai_stack.docs_search.sections import ParsedSource, Section
 
@@ -25,13 +24,9 @@ _ADMONITION_END = re.compile(r"\n?^:::[ \t]*$\n?", re.MULTILINE)
 
 def parse_options(path: Path) -> ParsedSource:
     """One OptionRecord and one Section per option, sorted by name; bad entries go to `errors`."""
-    try:
-        document = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        return ParsedSource(errors=[f"{path}: not a readable JSON file: {exc}"])
-    if not isinstance(document, dict):
-        found = type(document).__name__
-        return ParsedSource(errors=[f"{path}: expected a JSON object of options, got {found}"])
+    document, problem = json_object(path, "options")
+    if document is None:
+        return ParsedSource(errors=[str(problem)])
     parsed = ParsedSource()
     for name in sorted(document):
         entry = document[name]
