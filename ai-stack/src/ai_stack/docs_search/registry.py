@@ -38,9 +38,9 @@ class SourceRegistry:
     async def get(self, name: str) -> Source:
         if name in self._file:
             return self._file[name]
-        for source in await self._state.api_sources():
-            if source.name == name:
-                return source
+        source = await self._state.api_source(name)
+        if source is not None:
+            return source
         raise NotFoundError(f"no source named {name!r}", code="source_not_found")
 
     async def of_kind(self, kind: str, name: str | None) -> list[str]:

@@ -46,6 +46,10 @@ class DocsState:
         raw: dict[bytes, bytes] = await redis_call(self._redis, lambda c: c.hgetall(_SOURCES))
         return sorted((Source.model_validate_json(v) for v in raw.values()), key=lambda s: s.name)
 
+    async def api_source(self, name: str) -> Source | None:
+        raw: bytes | None = await redis_call(self._redis, call("hget", _SOURCES, name))
+        return None if raw is None else Source.model_validate_json(raw)
+
     async def add_source(self, source: Source) -> bool:
         """Stores it unless the name is taken (False)."""
         added: int = await redis_call(
