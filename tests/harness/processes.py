@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import shutil
 import signal
@@ -13,6 +15,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -229,3 +232,12 @@ class PostgresServer:
         self.stop()
         if self.datadir is not None:
             shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+async def close_within(server: Any, timeout_s: float = 60.0) -> None:
+    """Closes an in-process test server, bounded: a shutdown that hangs is logged with its name
+    instead of stalling the suite until pytest-timeout (the test's assertions already ran)."""
+    try:
+        await asyncio.wait_for(server.close(), timeout_s)
+    except TimeoutError:
+        logging.getLogger("tests.harness").error("%r did not close within %s s", server, timeout_s)

@@ -24,7 +24,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
 from tests.harness.databases import fresh_database
-from tests.harness.processes import PostgresServer, RedisServer, free_port
+from tests.harness.processes import PostgresServer, RedisServer, close_within, free_port
 from tests.integration.test_aidb_documents import private_settings
 from tests.integration.test_hybrid import fresh_redis_db
 
@@ -159,8 +159,8 @@ async def docs(
     )
     client = await aiohttp_client(create_docs(settings, registry=CollectorRegistry(), scheduler=False))
     yield Docs(client, aidb, embeddings, roots, redis_url)
-    await aidb.close()
-    await embeddings.close()
+    for server in (aidb, embeddings):
+        await close_within(server)
 
 
 def write(root: Path, relative: str, text: str) -> Path:

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry
 
 from tests.harness.chat import ScriptedChat
 from tests.harness.databases import fresh_database
-from tests.harness.processes import PostgresServer, RedisServer, free_port
+from tests.harness.processes import PostgresServer, RedisServer, close_within, free_port
 from tests.integration.test_aidb_documents import private_settings
 
 pytestmark = pytest.mark.slow
@@ -103,9 +103,8 @@ async def hybrid(
     )
     client = await aiohttp_client(create_hybrid(settings, registry=CollectorRegistry()))
     yield Hybrid(client, aidb, embeddings, chat, chat_server)
-    await chat_server.close()
-    await aidb.close()
-    await embeddings.close()
+    for server in (chat_server, aidb, embeddings):
+        await close_within(server)
 
 
 async def fresh_redis_db(server: RedisServer, db: int) -> str:
