@@ -25,6 +25,8 @@
 #   4 a service did not become healthy (its name and log tail are printed)
 #   5 --status: at least one service is not healthy
 set -Eeuo pipefail
+# Everything this script creates (secrets, data, logs, pid files) is its user's alone.
+umask 077
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
@@ -63,6 +65,8 @@ export AI_STACK_MCP_EMBEDDINGS_URL="${AI_STACK_MCP_EMBEDDINGS_URL:-http://127.0.
 export AI_STACK_MCP_HYBRID_URL="${AI_STACK_MCP_HYBRID_URL:-http://127.0.0.1:${AI_STACK_HYBRID_PORT:-8092}}"
 export AI_STACK_MCP_DOCS_URL="${AI_STACK_MCP_DOCS_URL:-http://127.0.0.1:${AI_STACK_DOCS_PORT:-8094}}"
 export AI_STACK_AUTH_KEYS_FILE="${AI_STACK_AUTH_KEYS_FILE:-${AI_STACK_HOME}/api-keys.json}"
+# nginx sends it to every service; the services refuse any other caller (no way around the gateway).
+export AI_STACK_GATEWAY_SECRET_FILE="${AI_STACK_GATEWAY_SECRET_FILE:-${AI_STACK_HOME}/secrets/gateway-secret}"
 
 # PostgreSQL refuses to run as root and its user cannot enter /root, so when we are root its
 # data (and nginx's temp files, written by an unprivileged worker) live under a system dir
@@ -172,6 +176,13 @@ CONF
     ((tries > 50)) && die_service redis "${AI_STACK_LOG_DIR}/redis.log"
     sleep 0.2
   done
+}
+
+ensure_gateway_secret() {
+  if [[ ! -s "${AI_STACK_GATEWAY_SECRET_FILE}" ]]; then
+    mkdir -p "$(dirname "${AI_STACK_GATEWAY_SECRET_FILE}")"
+    (umask 077 && openssl rand -hex 32 >"${AI_STACK_GATEWAY_SECRET_FILE}")
+  fi
 }
 
 ensure_tls() {
@@ -330,11 +341,17 @@ show_status() {
 start_stack() {
   ensure_system_packages postgresql redis-server nginx openssl curl
   ensure_venv "${REPO_ROOT}" "${VENV}"
-  mkdir -p "${RUN_DIR}" "${AI_STACK_LOG_DIR}"
-  [[ "${EUID}" -eq 0 ]] && mkdir -p "$(system_dir)"
+  mkdir -p "${RUN_DIR}" "${AI_STACK_LOG_DIR}" "${AI_STACK_HOME}/secrets"
+  chmod 700 "${AI_STACK_HOME}" "${RUN_DIR}" "${AI_STACK_LOG_DIR}" "${AI_STACK_HOME}/secrets"
+  if [[ "${EUID}" -eq 0 ]]; then
+    # Traversable (not listable) by postgres and nginx's worker, which own their subdirectories.
+    mkdir -p "$(system_dir)"
+    chmod 711 /var/lib/ai-stack "$(system_dir)"
+  fi
   ensure_postgres
   ensure_redis
   ensure_tls
+  ensure_gateway_secret
   [[ -f "${AI_STACK_AUTH_KEYS_FILE}" ]] || (umask 077 && printf '{"keys": []}\n' >"${AI_STACK_AUTH_KEYS_FILE}")
   start_python_services
   start_gateway

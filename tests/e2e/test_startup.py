@@ -6,6 +6,7 @@ import json
 import ssl
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,24 @@ def cli_docs(env: dict[str, str], key: str, tmp_path: Path) -> None:
     assert declared.returncode == 1 and "sources file" in declared.stderr
 
 
+def check_no_way_around_the_gateway(env: dict[str, str], home: Path, key: str) -> None:
+    """A direct call to a service is refused even with a valid key; secrets and data are private."""
+    direct = urllib.request.Request(
+        f"http://127.0.0.1:{env['AI_STACK_AIDB_PORT']}/collections", headers={"X-API-Key": key}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(direct, timeout=10)
+    assert refused.value.code == 401
+    assert json.loads(refused.value.read())["error"]["code"] == "gateway_only"
+    secret = home / "secrets" / "gateway-secret"
+    assert secret.stat().st_mode & 0o777 == 0o600 and len(secret.read_text().strip()) == 64
+    for directory in (home, home / "secrets", home / "run", Path(env["AI_STACK_LOG_DIR"])):
+        assert directory.stat().st_mode & 0o777 == 0o700, directory
+    reader = create_key(env, "e2e-reader", scope="read")
+    listed = subprocess.run([str(CLI), "keys", "list"], env=env, capture_output=True, text=True, check=True)
+    assert "e2e-reader" in listed.stdout and reader not in listed.stdout
+
+
 def test_start_status_stop(tmp_path: Path) -> None:
     env = startup_env(tmp_path)
     home, https = Path(env["AI_STACK_HOME"]), int(env["AI_STACK_GATEWAY_HTTPS_PORT"])
@@ -169,6 +188,7 @@ def test_start_status_stop(tmp_path: Path) -> None:
         with urllib.request.urlopen(ready_url, timeout=10) as response:
             ready = json.loads(response.read())
         assert ready["dependencies"]["redis"]["state"] == "up"  # the password-protected Redis works
+        check_no_way_around_the_gateway(env, home, key)
 
         stopped = run_startup(env, "--stop")
         assert stopped.returncode == 0, stopped.stderr

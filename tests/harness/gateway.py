@@ -21,6 +21,7 @@ def gateway_nginx(
     http_port: int,
     auth_port: int,
     ports: dict[str, int],
+    gateway_secret: str | None = None,
 ) -> NginxServer:
     """Renders nginx.conf into the world-writable `shared` dir and returns the (unstarted) server.
 
@@ -39,6 +40,7 @@ def gateway_nginx(
         upstreams=tuple(upstream(service(name), port=port) for name, port in ports.items()),
         listen_addresses=("127.0.0.1",),
         worker_user="www-data" if os.geteuid() == 0 else None,
+        gateway_secret=gateway_secret,
     )
     conf.write_text(render_nginx_conf(config))
     return NginxServer(conf)

@@ -60,10 +60,14 @@ def run_startup(env: dict[str, str], *args: str, timeout: float = 600) -> subpro
     )
 
 
-def create_key(env: dict[str, str], name: str) -> str:
+def create_key(env: dict[str, str], name: str, scope: str = "read,write,admin") -> str:
     """A new API key, printed once by `ai-stack keys create`."""
     created = subprocess.run(
-        [str(CLI), "keys", "create", "--name", name], env=env, capture_output=True, text=True, check=True
+        [str(CLI), "keys", "create", "--name", name, "--scope", scope],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return created.stdout.strip()
 

@@ -4,12 +4,14 @@ nginx, every one on its own free port and data directory."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from ai_stack.auth.keystore import KeyStore
+from ai_stack.core.limits import KeyLimits
 from ai_stack.registry import SERVICES, proxied
 
 from tests.harness.databases import fresh_database
@@ -37,6 +39,13 @@ class GatewayStack:
     services: dict[str, ServiceProcess]
     https_port: int
     home: Path  # docs sources the tests add through the API must lie in home / "docs-sources"
+    gateway_secret: str  # what nginx sends every service; a direct call without it is refused
+    nginx_log_dir: Path
+
+    @property
+    def secret_headers(self) -> dict[str, str]:
+        """For a test that calls a service directly, as the stack's own components do."""
+        return {"X-AI-Gateway-Secret": self.gateway_secret}
 
     @property
     def embeddings(self) -> ServiceProcess:
@@ -52,7 +61,10 @@ def gateway_stack(
     shared = world_writable_dir("ai-stack-nginx-")
     cert, key_file = make_self_signed(shared)
     store = KeyStore(home / "api-keys.json")
-    key, _ = store.create("integration-tests")
+    # The suite's own key hammers the services: its own limits keep them out of the way (the
+    # limits themselves are tested with keys of their own).
+    key, _ = store.create("integration-tests", limits=KeyLimits(10_000, 10_000, 1_000))
+    gateway_secret = secrets.token_hex(24)
     ports = {s.name: free_port() for s in SERVICES}
     https_port, http_port = free_port(), free_port()
     environments = {
@@ -90,7 +102,11 @@ def gateway_stack(
         s.name: ServiceProcess(
             s.module.removeprefix("ai_stack."),
             ports[s.name],
-            {s.port_variable: str(ports[s.name]), **environments[s.name]},
+            {
+                s.port_variable: str(ports[s.name]),
+                "AI_STACK_GATEWAY_SECRET": gateway_secret,
+                **environments[s.name],
+            },
             home / f"{s.name}.log",
         )
         for s in SERVICES
@@ -103,6 +119,7 @@ def gateway_stack(
         http_port=http_port,
         auth_port=ports["auth"],
         ports={s.name: ports[s.name] for s in proxied()},
+        gateway_secret=gateway_secret,
     )
     started: list[ServiceProcess | NginxServer] = []
     try:
@@ -120,6 +137,8 @@ def gateway_stack(
             services=services,
             https_port=https_port,
             home=home,
+            gateway_secret=gateway_secret,
+            nginx_log_dir=shared,
         )
     finally:
         for process in reversed(started):

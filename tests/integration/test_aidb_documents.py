@@ -257,3 +257,26 @@ async def test_chunk_count_migration_backfills_existing_documents(postgres_serve
         assert counts == {"a.md": 3, "b.md": 1}
     finally:
         await connection.close()
+
+
+async def test_a_keys_write_quota_and_project_grant(
+    aiohttp_client: Any, postgres_server: PostgresServer, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    database = await fresh_database(postgres_server)
+    settings = private_settings(
+        postgres_server, redis_server, tmp_path, database, key_write_bytes_per_minute=2048
+    )
+    client = await aiohttp_client(create_app(settings, registry=CollectorRegistry()))
+    key = {"X-AI-Key-Id": "writer", "X-AI-Scopes": "read,write", "X-AI-Projects": "p"}
+    body = doc("a.md", "x" * 1500, project="p")
+    assert (await client.post("/documents", json=body, headers=key)).status in (200, 202)
+    refused = await client.post("/documents", json=doc("b.md", "y" * 1500, project="p"), headers=key)
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 1
+    elsewhere = await client.post("/documents", json=doc("c.md", "z", project="q"), headers=key)
+    assert elsewhere.status == 403 and (await elsewhere.json())["error"]["code"] == "project_forbidden"
+    bulk = {"documents": [doc("d.md", "w" * 100, project="p"), doc("e.md", "v" * 1900, project="p")]}
+    answer = await (await client.post("/documents/bulk", json=bulk, headers=key)).json()
+    assert answer["items"][0]["status"] in (200, 202)  # fits what is left of the quota
+    assert answer["items"][1]["status"] == 429 and answer["items"][1]["error"]["code"] == "rate_limited"
+    # the stack itself (no identity) is never charged
+    assert (await client.post("/documents", json=doc("f.md", "u" * 1500, project="q"))).status in (200, 202)

@@ -191,6 +191,48 @@ async def test_bulk_priority_waits_for_interactive_requests(
     assert "priority" in (await wrong.text())
 
 
+KEY_A = {"X-AI-Key-Id": "key-a", "X-AI-Scopes": "read", "X-AI-Projects": "*"}
+
+
+async def test_a_keys_large_request_waits_behind_queries_as_bulk_work(
+    make_client: ClientFactory, encoder: SentenceTransformerEncoder
+) -> None:
+    gate = threading.Event()
+    held = HeldEncoder(encoder, gate)
+    client = await make_client(
+        load=lambda: held, bulk_batch_size=2, cache_ttl_s=0, model_workers=1, key_interactive_max_texts=3
+    )
+    busy = asyncio.create_task(client.post("/embed", json={"inputs": ["keeps the only worker busy"]}))
+    await asyncio.sleep(0.3)
+    flood = [f"key A's text {i}" for i in range(4)]  # above 3: bulk, although it asked for nothing
+    large = asyncio.create_task(client.post("/embed", json={"inputs": flood}, headers=KEY_A))
+    small = asyncio.create_task(client.post("/embed", json={"inputs": ["key A's query"]}, headers=KEY_A))
+    await asyncio.sleep(0.3)
+    query = asyncio.create_task(client.post("/embed", json={"inputs": ["the stack's query"]}))
+    await asyncio.sleep(0.3)
+    gate.set()
+    answers = [await task for task in (busy, large, small, query)]
+    assert [a.status for a in answers] == [200] * 4
+    assert held.batches[1] == ["key A's query", "the stack's query"]
+    assert held.batches[2:] == [flood[0:2], flood[2:4]]
+
+
+async def test_a_keys_texts_per_minute_quota(make_client: ClientFactory) -> None:
+    client = await make_client(key_texts_per_minute=5, cache_ttl_s=0)
+    assert (await client.post("/embed", json={"inputs": ["a", "b", "c"]}, headers=KEY_A)).status == 200
+    refused = await client.post("/embed", json={"inputs": ["d", "e", "f"]}, headers=KEY_A)
+    assert refused.status == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert "quota" in (await refused.json())["error"]["message"]
+    too_many = await client.post(
+        "/v1/embeddings", json={"input": ["x"] * 6}, headers={**KEY_A, "X-AI-Key-Id": "b"}
+    )
+    assert too_many.status == 413 and (await too_many.json())["error"]["code"] == "over_quota"
+    other = {**KEY_A, "X-AI-Key-Id": "key-b"}
+    assert (await client.post("/embed", json={"inputs": ["d", "e", "f"]}, headers=other)).status == 200
+    assert (await client.post("/embed", json={"inputs": ["d", "e", "f"] * 3})).status == 200  # the stack
+
+
 async def test_full_queue_answers_503_with_retry_after(
     make_client: ClientFactory, encoder: SentenceTransformerEncoder
 ) -> None:

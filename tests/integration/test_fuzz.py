@@ -130,7 +130,9 @@ def test_docs_search(case: Any, gateway_stack: GatewayStack, session: requests.S
 
 @auth.parametrize()
 def test_key_verifier(case: Any, gateway_stack: GatewayStack) -> None:
-    check(case, case.call(base_url=f"http://127.0.0.1:{gateway_stack.services['auth'].port}"))
+    # Called directly, as nginx does, with the install's gateway secret.
+    base_url = f"http://127.0.0.1:{gateway_stack.services['auth'].port}"
+    check(case, case.call(base_url=base_url, headers=gateway_stack.secret_headers))
 
 
 def test_the_fuzz_run_opened_no_breaker(gateway_stack: GatewayStack) -> None:

@@ -131,6 +131,12 @@ async def test_http_redirects_to_https(gateway_stack: GatewayStack) -> None:
         ) as response:
             assert response.status == 301
             assert response.headers["Location"].startswith("https://")
+        # A forged Host never picks the redirect's target.
+        async with session.get(
+            gateway_stack.http_url + "/x?y=1", headers={"Host": "evil.example"}, allow_redirects=False
+        ) as response:
+            assert response.status == 301
+            assert response.headers["Location"] == f"https://localhost:{gateway_stack.https_port}/x?y=1"
 
 
 def _s_client(stack: GatewayStack, *flags: str) -> str:
@@ -176,7 +182,8 @@ async def test_embeddings_down_is_503_envelope(gateway_stack: GatewayStack) -> N
 
 async def _embed_requests(stack: GatewayStack) -> float:
     async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{stack.embeddings.port}/metrics") as response:
+        url = f"http://127.0.0.1:{stack.embeddings.port}/metrics"
+        async with session.get(url, headers=stack.secret_headers) as response:
             text = await response.text()
     total = 0.0
     for line in text.splitlines():

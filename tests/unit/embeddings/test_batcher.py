@@ -91,6 +91,24 @@ async def test_full_queue_is_refused(running: tuple[MicroBatcher, RecordingEncod
     assert batcher.queued_texts == 0
 
 
+async def test_a_full_bulk_lane_never_refuses_a_query(
+    running: tuple[MicroBatcher, RecordingEncoder, list[int]],
+) -> None:
+    batcher, encoder, _ = running
+    encoder.gate.clear()
+    first = asyncio.create_task(batcher.embed(["a"] * 8))
+    await asyncio.sleep(0.05)  # the first batch is now inside the held encoder
+    bulk = [asyncio.create_task(batcher.embed(["b"] * 20, bulk=True)) for _ in range(2)]
+    await asyncio.sleep(0)
+    with pytest.raises(QueueFullError, match="bulk"):
+        await batcher.embed(["c"], bulk=True)
+    query = asyncio.create_task(batcher.embed(["q"]))  # the interactive lane has its own room
+    await asyncio.sleep(0)
+    encoder.gate.set()
+    await asyncio.gather(first, *bulk, query)
+    assert query.result().shape[0] == 1 and batcher.queued_texts == 0
+
+
 async def test_encoder_failure_reaches_every_caller_and_the_loop_survives() -> None:
     calls = 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from ai_stack.gateway.config import GatewayConfig, Upstream, render_nginx_conf
 
 
@@ -39,8 +40,57 @@ def test_tls_and_listeners() -> None:
     assert "listen 127.0.0.1:9443 ssl http2;" in text
     assert "listen [::1]:9443 ssl http2;" in text
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in text
-    assert "return 301 https://$host:9443$request_uri;" in text
+    assert "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:" in text
     assert "@@" not in text
+
+
+def test_redirect_goes_to_the_configured_host_never_the_clients() -> None:
+    text = render_nginx_conf(config(public_host="stack.example"))
+    assert "return 301 https://stack.example:9443$request_uri;" in text
+    assert "$host:" not in text
+    for bad in ("evil.example/x", "a b", "$host"):
+        with pytest.raises(ValueError):
+            render_nginx_conf(config(public_host=bad))
+
+
+def test_keyed_locations_pass_the_verifiers_grants_and_drop_the_clients_copies() -> None:
+    text = render_nginx_conf(config())
+    block = text.split("location /embeddings/ {")[1].split("}")[0]
+    for name in ("key_id", "scopes", "projects"):
+        assert f"auth_request_set $ai_{name} $upstream_http_x_ai_{name};" in block
+        assert f'set $ai_{name} "";' in text  # empty elsewhere: the client's copy is dropped
+    assert "proxy_set_header X-AI-Key-Id $ai_key_id;" in text
+    assert "proxy_set_header X-AI-Scopes $ai_scopes;" in text
+    assert "proxy_set_header X-AI-Projects $ai_projects;" in text
+
+
+def test_the_verifier_gets_only_the_key_headers() -> None:
+    auth = render_nginx_conf(config()).split("location = /_auth {")[1].split("}")[0]
+    assert "proxy_pass_request_headers off;" in auth
+    assert "proxy_set_header Authorization $http_authorization;" in auth
+
+
+def test_gateway_secret_goes_to_services_and_verifier_only_when_set() -> None:
+    secret = "s3cr3t-0123456789abcdef"
+    text = render_nginx_conf(config(gateway_secret=secret))
+    auth = text.split("location = /_auth {")[1].split("}")[0]
+    assert f'proxy_set_header X-AI-Gateway-Secret "{secret}";' in auth
+    assert text.count(f'proxy_set_header X-AI-Gateway-Secret "{secret}";') == 2
+    assert "X-AI-Gateway-Secret" not in render_nginx_conf(config())
+    with pytest.raises(ValueError):
+        render_nginx_conf(config(gateway_secret='short";'))
+
+
+def test_nginx_own_errors_are_json_envelopes() -> None:
+    text = render_nginx_conf(config())
+    for status, name in (
+        (400, "bad_request"),
+        (404, "not_found"),
+        (405, "not_allowed"),
+    ):
+        assert f"error_page {status} = @{name};" in text
+        block = text.split(f"location @{name} {{")[1].split("\n        }")[0]
+        assert f'return {status} \'{{"error":{{"code":' in block
 
 
 def test_worker_user_only_when_asked() -> None:

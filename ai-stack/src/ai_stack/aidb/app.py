@@ -28,6 +28,7 @@ from ai_stack.aidb.keys import (
     STORE_KEY,
     VECTORS_BREAKER_KEY,
     VECTORS_KEY,
+    WRITE_QUOTA_KEY,
 )
 from ai_stack.aidb.metrics import BacklogMetrics
 from ai_stack.aidb.model_check import ModelCheck
@@ -46,6 +47,7 @@ from ai_stack.core.errors import ServiceUnavailableError, StartupError
 from ai_stack.core.health import DependencyCheck
 from ai_stack.core.http_client import service_client_context
 from ai_stack.core.keys import API_KEY, HEALTH_KEY, METRICS_KEY
+from ai_stack.core.limits import Quota
 from ai_stack.core.openapi import add_routes
 from ai_stack.core.postgres import GuardedPool, postgres_context
 from ai_stack.core.redis import redis_context
@@ -69,6 +71,7 @@ def create_app(
     """The aidb app."""
     app = create_service_app(SERVICE, settings, registry=registry, tracer_provider=tracer_provider)
     app[AIDB_SETTINGS_KEY] = settings
+    app[WRITE_QUOTA_KEY] = Quota(settings.key_write_bytes_per_minute)
     app.cleanup_ctx.append(postgres_context(POOL_KEY, settings.postgres_dsn, "ai_stack.aidb.migrations"))
     # Embeddings are optional: without them writes queue up and search degrades to keyword.
     app.cleanup_ctx.append(

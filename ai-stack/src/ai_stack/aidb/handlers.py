@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+import orjson
 from aiohttp import web
 
 from ai_stack.aidb import repository as repo
@@ -18,6 +19,7 @@ from ai_stack.aidb.keys import (
     STORE_KEY,
     VECTORS_BREAKER_KEY,
     VECTORS_KEY,
+    WRITE_QUOTA_KEY,
 )
 from ai_stack.aidb.listing import BadListingCursor, decode_cursor, encode_cursor
 from ai_stack.aidb.schemas import (
@@ -41,20 +43,38 @@ from ai_stack.aidb.schemas import (
     SearchIn,
     SearchResponse,
 )
+from ai_stack.aidb.scoping import ReadScope, check_read_project, check_write_project, read_scope
 from ai_stack.aidb.search import BadCursor
 from ai_stack.aidb.serialize import document, document_summary
 from ai_stack.aidb.store import DocumentTooLarge, UnknownCollection
 from ai_stack.aidb.validation import ContentRejected
 from ai_stack.aidb.vectors.base import VectorInputRejected
+from ai_stack.core.access import charge_quota, principal_of
 from ai_stack.core.errors import (
     ApiError,
     BadRequestError,
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
+    RateLimitedError,
     ValidationFailedError,
 )
 from ai_stack.core.requests import model_response, read_model, read_query
+
+
+def _shared(request: web.Request) -> tuple[str, ...]:
+    return tuple(request.app[AIDB_SETTINGS_KEY].shared_collections)
+
+
+def _charge_write(request: web.Request, doc: DocumentIn) -> None:
+    """A key's document bytes count against its write quota (429 once it is used up)."""
+    size = len(doc.content.encode()) + len(doc.title.encode()) + len(orjson.dumps(doc.metadata))
+    charge_quota(request, request.app[WRITE_QUOTA_KEY], size, "bytes written")
+
+
+def _read_scope(request: web.Request) -> ReadScope:
+    return read_scope(principal_of(request), _shared(request))
 
 
 def _translate(exc: Exception) -> ApiError:
@@ -77,6 +97,8 @@ def _document_id(request: web.Request) -> uuid.UUID:
 async def upsert_document(request: web.Request) -> web.Response:
     """Upsert by (collection, project, path): 202 while indexing is pending, 200 when unchanged."""
     doc = await read_model(request, DocumentIn)
+    check_write_project(principal_of(request), doc.project)
+    _charge_write(request, doc)
     try:
         result = await request.app[STORE_KEY].upsert(doc)
     except (DocumentTooLarge, ContentRejected, UnknownCollection) as exc:
@@ -91,13 +113,24 @@ async def bulk_upsert(request: web.Request) -> web.Response:
     if len(bulk.documents) > limit:
         raise PayloadTooLargeError(f"{len(bulk.documents)} documents sent, at most {limit} per request")
     store = request.app[STORE_KEY]
+    principal = principal_of(request)
     items: list[BulkItem] = []
     for index, doc in enumerate(bulk.documents):
         try:
+            check_write_project(principal, doc.project)
+            _charge_write(request, doc)
             result = await store.upsert(doc)
             status = 202 if result.indexing == "pending" else 200
             items.append(BulkItem(index=index, status=status, **result.model_dump()))
-        except (DocumentTooLarge, ContentRejected, UnknownCollection, ValidationFailedError) as exc:
+        except (
+            DocumentTooLarge,
+            ContentRejected,
+            UnknownCollection,
+            ValidationFailedError,
+            ForbiddenError,
+            RateLimitedError,
+            PayloadTooLargeError,
+        ) as exc:
             error = exc if isinstance(exc, ApiError) else _translate(exc)
             failure = ItemError(code=error.code, message=error.message)
             items.append(BulkItem(index=index, status=error.status, error=failure))
@@ -108,14 +141,20 @@ async def bulk_upsert(request: web.Request) -> web.Response:
 async def get_document(request: web.Request) -> web.Response:
     document_id = _document_id(request)
     row = await request.app[POOL_KEY].run(lambda c: repo.get_document(c, document_id))
-    if row is None:
+    if row is None or not _read_scope(request).sees(row["project"], row["collection"]):
         raise NotFoundError(f"no document {document_id}")
     return model_response(document(row))
 
 
 async def delete_document(request: web.Request) -> web.Response:
     document_id = _document_id(request)
-    rows = await _delete(request, "id = $1", [document_id])
+    projects = principal_of(request).projects
+    if projects is None:
+        rows = await _delete(request, "id = $1", [document_id])
+    else:  # another project's document is absent for this key: 404, as for a read
+        rows = await _delete(
+            request, "id = $1 AND project = ANY($2::text[])", [document_id, sorted(projects)]
+        )
     if not rows:
         raise NotFoundError(f"no document {document_id}")
     return model_response(Deleted(deleted=1))
@@ -124,6 +163,9 @@ async def delete_document(request: web.Request) -> web.Response:
 async def delete_documents(request: web.Request) -> web.Response:
     """Delete by path, project or metadata containment within one collection."""
     spec = await read_model(request, DeleteFilter)
+    principal = principal_of(request)
+    if spec.project is not None:
+        check_write_project(principal, spec.project)
     where: list[str] = ["collection = $1"]
     args: list[Any] = [spec.collection]
     for column, value in (("project", spec.project), ("path", spec.path)):
@@ -137,6 +179,9 @@ async def delete_documents(request: web.Request) -> web.Response:
         raise ValidationFailedError(
             "give at least one of project, path or metadata (refusing to empty a collection)"
         )
+    if principal.projects is not None:
+        args.append(sorted(principal.projects))
+        where.append(f"project = ANY(${len(args)}::text[])")
     rows = await _delete(request, " AND ".join(where), args)
     return model_response(Deleted(deleted=len(rows)))
 
@@ -156,6 +201,10 @@ async def list_documents(request: web.Request) -> web.Response:
         after = decode_cursor(query.cursor) if query.cursor else None
     except BadListingCursor as exc:
         raise BadRequestError(str(exc), code="bad_cursor") from None
+    scope = _read_scope(request)
+    if query.project is not None:
+        collections = (query.collection,) if query.collection is not None else ()
+        check_read_project(principal_of(request), query.project, collections, scope.shared_collections)
     where: list[str] = ["true"]
     args: list[Any] = []
     for column in ("collection", "project", "status", "path"):
@@ -163,6 +212,9 @@ async def list_documents(request: web.Request) -> web.Response:
         if value is not None:
             args.append(value)
             where.append(f"{column} = ${len(args)}")
+    if scope.projects is not None and query.project is None:
+        args += [list(scope.projects), list(scope.shared_collections)]
+        where.append(f"(project = ANY(${len(args) - 1}::text[]) OR collection = ANY(${len(args)}::text[]))")
     rows = await request.app[POOL_KEY].run(
         lambda c: repo.list_documents(c, " AND ".join(where), args, query.limit + 1, after)
     )
@@ -197,8 +249,14 @@ async def search(request: web.Request) -> web.Response:
     limit = request.app[AIDB_SETTINGS_KEY].max_query_chars
     if len(body.query) > limit:
         raise PayloadTooLargeError(f"query has {len(body.query)} characters, at most {limit} are allowed")
+    scope = _read_scope(request)
+    if body.project is not None:
+        check_read_project(
+            principal_of(request), body.project, tuple(body.collections), scope.shared_collections
+        )
     try:
-        return model_response(SearchResponse.model_validate(await request.app[SEARCH_KEY].search(body)))
+        answer = await request.app[SEARCH_KEY].search(body, scope)
+        return model_response(SearchResponse.model_validate(answer))
     except BadCursor as exc:
         raise BadRequestError(str(exc), code="bad_cursor") from None
     except VectorInputRejected as exc:

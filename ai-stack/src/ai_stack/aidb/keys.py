@@ -11,6 +11,7 @@ from ai_stack.aidb.store import DocumentStore
 from ai_stack.aidb.vectors.base import VectorStore
 from ai_stack.core.breaker import CircuitBreaker
 from ai_stack.core.http_client import ServiceClient
+from ai_stack.core.limits import Quota
 from ai_stack.core.postgres import GuardedPool
 from ai_stack.core.redis import GuardedRedis
 
@@ -23,3 +24,4 @@ VECTORS_BREAKER_KEY = web.AppKey("vectors_breaker", CircuitBreaker)
 SEARCH_KEY = web.AppKey("search", SearchService)
 REDIS_KEY = web.AppKey("redis", GuardedRedis)
 CACHE_KEY = web.AppKey("search_cache", SearchCache)
+WRITE_QUOTA_KEY = web.AppKey("write_quota", Quota)

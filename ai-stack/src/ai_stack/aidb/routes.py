@@ -96,6 +96,7 @@ ROUTES = (
         Collection,
         (409, 422),
         ok=(201,),
+        scope="admin",
     ),
     Route(
         "GET",
@@ -104,6 +105,7 @@ ROUTES = (
         "Outbox backlog and per-collection counts.",
         None,
         IndexStatus,
+        scope="admin",
     ),
     Route(
         "POST",
@@ -113,6 +115,7 @@ ROUTES = (
         SearchIn,
         SearchResponse,
         (422,),
+        scope="read",
     ),
     Route(
         "POST",
@@ -122,5 +125,6 @@ ROUTES = (
         None,
         ReindexResult,
         ok=(202,),
+        scope="admin",
     ),
 )

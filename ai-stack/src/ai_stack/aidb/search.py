@@ -14,10 +14,13 @@ from ai_stack.aidb.cache import SearchCache
 from ai_stack.aidb.embedder import EmbeddingsUnavailable, RemoteEmbedder
 from ai_stack.aidb.fusion import Ranked, rrf, single
 from ai_stack.aidb.schemas import SearchIn
+from ai_stack.aidb.scoping import ReadScope
 from ai_stack.aidb.sparse import Bm25Encoder, SparseVector
 from ai_stack.aidb.vectors.base import Hit, SearchFilter, VectorInputRejected, VectorStore
 from ai_stack.core.breaker import CircuitBreaker
 from ai_stack.core.errors import ServiceUnavailableError
+
+EVERYTHING = ReadScope(projects=None, shared_collections=())
 
 SNIPPET_CHARS = 320
 MAX_CANDIDATES = 1000
@@ -108,19 +111,23 @@ class SearchService:
     cache: SearchCache
     metadata_of: MetadataLookup
 
-    async def search(self, request: SearchIn) -> dict[str, Any]:
+    async def search(self, request: SearchIn, scope: ReadScope = EVERYTHING) -> dict[str, Any]:
+        """`scope`: what the caller's key may see (a project-limited key sees fewer chunks)."""
         offset = decode_cursor(request.cursor) if request.cursor else request.offset
-        cache_key, cached = await self.cache.results(request.model_dump(), request.collections)
+        cache_request = {**request.model_dump(), "visible": scope.cache_tag()}
+        cache_key, cached = await self.cache.results(cache_request, request.collections)
         if cached is not None:
             return cached
-        body, ranked = await self._search(request, offset)
+        body, ranked = await self._search(request, offset, scope)
         if not body["degraded"]:  # a degraded answer must not outlive the outage
             # Every candidate counts: one that expires changes the fused ranks of the others.
             expiries = [r.payload["expires_at"] for r in ranked if r.payload.get("expires_at") is not None]
             await self.cache.put_results(cache_key, body, expiries)
         return body
 
-    async def _search(self, request: SearchIn, offset: int) -> tuple[dict[str, Any], list[Ranked]]:
+    async def _search(
+        self, request: SearchIn, offset: int, scope: ReadScope
+    ) -> tuple[dict[str, Any], list[Ranked]]:
         mode, degraded_reason = request.mode, None
         dense = None
         if mode in ("vector", "hybrid"):
@@ -133,6 +140,8 @@ class SearchService:
             collections=tuple(request.collections),
             project=request.project,
             metadata=request.filters,
+            visible_projects=scope.projects,
+            shared_collections=scope.shared_collections,
             statuses=("pending", "approved", "rejected") if request.include_unapproved else ("approved",),
         )
         candidates = min(MAX_CANDIDATES, max(50, 3 * (offset + request.limit)))

@@ -9,11 +9,11 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from ai_stack.core.settings import CoreSettings, default_home
+from ai_stack.core.settings import KeyLimitedSettings, default_home
 from ai_stack.text.model_files import DEFAULT_MODEL
 
 
-class AidbSettings(CoreSettings):
+class AidbSettings(KeyLimitedSettings):
     """What aidb can be told."""
 
     model_config = SettingsConfigDict(env_prefix="AI_STACK_AIDB_")
@@ -61,6 +61,18 @@ class AidbSettings(CoreSettings):
         8, ge=1, le=64, description="Deepest nesting of document metadata (422 deeper)."
     )
     max_bulk_items: int = Field(200, ge=1, description="Most documents in one bulk request (413 above it).")
+    key_write_bytes_per_minute: int = Field(
+        64 * 1_048_576,
+        ge=1024,
+        description="Document bytes (content and metadata) one API key may write per minute (429 above it).",
+    )
+    shared_collections: list[str] = Field(
+        default_factory=lambda: ["docs"],
+        description=(
+            "Collections every key may read whatever its projects (reference material such as"
+            " docs-search's sections); writing to them still needs the project."
+        ),
+    )
     max_query_chars: int = Field(2000, ge=1, description="Longest search query (413 above it).")
     indexer_batch: int = Field(16, ge=1, description="Outbox items the indexer claims at once.")
     indexer_concurrency: int = Field(

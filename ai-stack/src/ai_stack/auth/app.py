@@ -36,5 +36,10 @@ def create_app(
         await asyncio.to_thread(store.load)
 
     app[HEALTH_KEY].add(DependencyCheck("keys_file", keys_readable, required=True))
+
+    async def flush_usage(app: web.Application) -> None:
+        app[VERIFIER_KEY].usage.flush()
+
+    app.on_shutdown.append(flush_usage)
     add_routes(app, ROUTES, app[API_KEY])
     return app

@@ -1,4 +1,4 @@
-"""The auth_request endpoint: 204 for a valid key, 401 otherwise (nginx renders the envelope)."""
+"""The auth_request endpoint: 204 and the key's grants for a valid key, 401 otherwise."""
 
 from __future__ import annotations
 
@@ -7,13 +7,29 @@ from aiohttp import web
 from ai_stack.auth.apikeys import presented_key
 from ai_stack.auth.keys import VERIFIER_KEY
 from ai_stack.core.errors import UnauthorizedError
+from ai_stack.core.principal import (
+    KEY_ID_HEADER,
+    LIMITS_HEADER,
+    PROJECTS_HEADER,
+    SCOPES_HEADER,
+    encode_projects,
+)
 
 
 async def verify(request: web.Request) -> web.Response:
-    """nginx sends the client's headers here before proxying any request."""
+    """nginx sends the client's key headers here before proxying any request, and copies the
+    grant headers of the answer (auth_request_set) into the request it proxies."""
     key = presented_key(request.headers.get("Authorization"), request.headers.get("X-API-Key"))
     if key is None:
         raise UnauthorizedError("an API key is required (Authorization: Bearer or X-API-Key)")
-    if not request.app[VERIFIER_KEY].verify(key):
+    grant = request.app[VERIFIER_KEY].verify(key)
+    if grant is None:
         raise UnauthorizedError("the API key is not valid", code="invalid_api_key")
-    return web.Response(status=204)
+    headers = {
+        KEY_ID_HEADER: grant.key_id,
+        SCOPES_HEADER: ",".join(grant.scopes),
+        PROJECTS_HEADER: encode_projects(grant.projects),
+    }
+    if grant.limits:
+        headers[LIMITS_HEADER] = grant.limits
+    return web.Response(status=204, headers=headers)

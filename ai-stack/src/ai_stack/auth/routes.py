@@ -20,7 +20,8 @@ ROUTES = (
         "GET",
         "/verify",
         handlers.verify,
-        "204 when the request carries an active API key (Authorization: Bearer or X-API-Key).",
+        "204 with the key's id, scopes and projects (X-AI-Key-Id, X-AI-Scopes, X-AI-Projects) when"
+        " the request carries an active API key (Authorization: Bearer or X-API-Key).",
         errors=(401,),
         ok=(204,),
         headers=KeyHeaders,

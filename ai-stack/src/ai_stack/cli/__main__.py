@@ -27,13 +27,15 @@ from ai_stack.cli.ingest import (
     Target,
     run_ingest,
 )
+from ai_stack.cli.keys import add_keys_commands, run_keys
 from ai_stack.cli.search import MODES, run_reindex, run_search, search_body
 from ai_stack.cli.services import print_services
 from ai_stack.cli.stack import StackSettings, upstreams
 from ai_stack.cli.status import print_status
 from ai_stack.cli.walk import Selection
 from ai_stack.clients.errors import ClientError, InvalidRequest
-from ai_stack.core.settings import SettingsError, load_settings
+from ai_stack.core.files import write_atomically
+from ai_stack.core.settings import SettingsError, load_settings, shared_gateway_secret
 from ai_stack.gateway.config import GatewayConfig, render_nginx_conf
 
 ClientT = TypeVar("ClientT", bound=GatewayClient)
@@ -42,12 +44,7 @@ ClientT = TypeVar("ClientT", bound=GatewayClient)
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ai-stack", description="Operate the ai-stack services.")
     commands = parser.add_subparsers(dest="command", required=True)
-    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
-    create = keys.add_parser("create", help="create a key and print it (only once)")
-    create.add_argument("--name", required=True)
-    keys.add_parser("list", help="list keys (never the keys themselves)")
-    revoke = keys.add_parser("revoke", help="revoke a key by id")
-    revoke.add_argument("key_id")
+    add_keys_commands(commands)
     gateway = commands.add_parser("gateway", help="gateway configuration").add_subparsers(
         dest="action", required=True
     )
@@ -140,21 +137,15 @@ def _add_aidb_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _keys(args: argparse.Namespace) -> int:
-    store = KeyStore(load_settings(AuthSettings).keys_file)
-    if args.action == "create":
-        key, _ = store.create(args.name)
-        print(key)
-    elif args.action == "list":
-        for item in store.load():
-            state = "revoked" if item.revoked else "active"
-            print(f"{item.id}\t{item.name}\t{item.created_at}\t{state}")
-    else:
-        try:
-            store.revoke(args.key_id)
-        except KeyError:
-            print(f"no key with id {args.key_id}", file=sys.stderr)
-            return 1
-    return 0
+    return run_keys(KeyStore(load_settings(AuthSettings).keys_file), args)
+
+
+def _gateway_secret() -> str | None:
+    try:
+        secret = shared_gateway_secret()
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return secret.get_secret_value() if secret is not None else None
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -172,9 +163,12 @@ def _render(args: argparse.Namespace) -> int:
         listen_addresses=tuple(args.listen or ["127.0.0.1"]),
         worker_user=args.user,
         workers=stack.gateway_workers,
+        gateway_secret=_gateway_secret(),
+        public_host=stack.gateway_public_host,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render_nginx_conf(config))
+    # It holds the gateway secret: readable by its owner only (nginx's master reads it as root).
+    write_atomically(args.out, render_nginx_conf(config).encode(), mode=0o600)
     return 0
 
 

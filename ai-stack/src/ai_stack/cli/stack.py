@@ -25,6 +25,10 @@ class StackSettings(BaseSettings):
     gateway_https_port: int = Field(8443, ge=1, le=65535, description="Gateway HTTPS port.")
     gateway_http_port: int = Field(8088, ge=1, le=65535, description="Gateway HTTP port (redirects).")
     gateway_workers: int = Field(1, ge=1, description="nginx worker processes.")
+    gateway_public_host: str = Field(
+        "localhost",
+        description="Host name of the gateway's HTTP -> HTTPS redirects (never the client's Host).",
+    )
 
     @property
     def run_dir(self) -> Path:

@@ -30,6 +30,10 @@ class Unauthorized(ClientError):
     """401 or 403: the API key is missing, wrong or not allowed this call."""
 
 
+class Forbidden(Unauthorized):
+    """403: the key is valid but lacks the scope or the project this call needs."""
+
+
 class NotFound(ClientError):
     """404: no such thing."""
 
@@ -49,7 +53,7 @@ class Unavailable(ClientError):
 _BY_STATUS: dict[int, type[ClientError]] = {
     400: InvalidRequest,
     401: Unauthorized,
-    403: Unauthorized,
+    403: Forbidden,
     404: NotFound,
     409: Conflict,
     413: InvalidRequest,

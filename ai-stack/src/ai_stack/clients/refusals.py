@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ai_stack.clients.errors import ClientError, Conflict, NotFound, RateLimited, Unauthorized
+from ai_stack.clients.errors import ClientError, Conflict, Forbidden, NotFound, RateLimited, Unauthorized
 from ai_stack.core.errors import (
     ApiError,
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
     RateLimitedError,
@@ -20,7 +21,8 @@ from ai_stack.core.errors import (
 @contextmanager
 def refusals_as_errors(service: str) -> Iterator[None]:
     """Turns a typed client's ClientError into the ApiError of the same status (a 401 from the
-    dependency, or its 5xx, is this service's 503: the caller did nothing wrong)."""
+    dependency, or its 5xx, is this service's 503: the caller did nothing wrong; a 403 is the
+    caller's key lacking a grant, which this service passed on)."""
     try:
         yield
     except ClientError as exc:
@@ -33,6 +35,8 @@ def translated(service: str, exc: ClientError) -> ApiError:
         return NotFoundError(message, code=exc.code or "not_found")
     if isinstance(exc, Conflict):
         return ConflictError(message, code=exc.code or "conflict")
+    if isinstance(exc, Forbidden):  # the caller's key, passed on, lacks a grant: its error
+        return ForbiddenError(message, code=exc.code or "forbidden")
     if isinstance(exc, RateLimited):
         return RateLimitedError(message)
     if isinstance(exc, Unauthorized) or exc.status is None or exc.status >= 500:

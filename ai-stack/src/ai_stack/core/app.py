@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 
 from ai_stack import __version__
+from ai_stack.core.access import access_control_middleware
 from ai_stack.core.health import HealthRegistry
 from ai_stack.core.keys import (
     API_KEY,
@@ -23,7 +24,7 @@ from ai_stack.core.middlewares import access_middleware, error_middleware, reque
 from ai_stack.core.openapi import ApiDescription, Route, add_routes
 from ai_stack.core.requests import json_response, model_response
 from ai_stack.core.schemas import BriefHealth, Liveness, Readiness
-from ai_stack.core.settings import CoreSettings
+from ai_stack.core.settings import CoreSettings, KeyLimitedSettings
 from ai_stack.core.tracing_middleware import tracing_middleware
 
 
@@ -39,11 +40,15 @@ def create_service_app(
     metrics = ServiceMetrics(service, registry)
     # Outermost first: the request id is bound before anything logs; the span wraps the rest
     # so the access line and every handler log carry its trace id; the access middleware sits
-    # outside the error middleware so it records the final status of every request.
+    # outside the error middleware so it records the final status of every request; access
+    # control sits inside it so that its refusals get the envelope.
     middlewares: list[Middleware] = [request_id_middleware]
     if tracer_provider is not None:
         middlewares.append(tracing_middleware(tracer_provider))
-    middlewares += [access_middleware(metrics), error_middleware]
+    secret = settings.gateway_secret.get_secret_value() if settings.gateway_secret else None
+    limits = settings.default_key_limits() if isinstance(settings, KeyLimitedSettings) else None
+    access_control = access_control_middleware(secret, limits)
+    middlewares += [access_middleware(metrics), error_middleware, access_control]
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[SETTINGS_KEY] = settings
     app[REGISTRY_KEY] = registry
@@ -59,7 +64,7 @@ def create_service_app(
 
 def _core_routes(registry: CollectorRegistry) -> tuple[Route, ...]:
     return (
-        Route("GET", "/health/live", _live, "The process is up.", response=Liveness),
+        Route("GET", "/health/live", _live, "The process is up.", response=Liveness, scope="public"),
         Route(
             "GET",
             "/health/ready",
@@ -67,6 +72,7 @@ def _core_routes(registry: CollectorRegistry) -> tuple[Route, ...]:
             "Every required dependency answers (503 with the same body when not).",
             response=Readiness,
             ok=(200, 503),
+            scope="public",
         ),
         Route(
             "GET",
@@ -75,6 +81,7 @@ def _core_routes(registry: CollectorRegistry) -> tuple[Route, ...]:
             "Readiness without internals (used key-free by the gateway).",
             response=BriefHealth,
             ok=(200, 503),
+            scope="public",
         ),
         Route(
             "GET",
@@ -82,6 +89,7 @@ def _core_routes(registry: CollectorRegistry) -> tuple[Route, ...]:
             make_aiohttp_handler(registry),
             "Prometheus metrics.",
             media_type="text/plain",
+            scope="admin",
         ),
         Route("GET", "/openapi.json", _openapi, "This document."),
     )

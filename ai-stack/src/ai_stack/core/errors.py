@@ -37,6 +37,11 @@ class UnauthorizedError(ApiError):
     code = "unauthorized"
 
 
+class ForbiddenError(ApiError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFoundError(ApiError):
     status = 404
     code = "not_found"

@@ -15,6 +15,8 @@ from ai_stack.core.errors import ServiceUnavailableError
 from ai_stack.core.health import DependencyCheck
 from ai_stack.core.keys import HEALTH_KEY, SETTINGS_KEY, TRACER_PROVIDER_KEY
 from ai_stack.core.middlewares import REQUEST_ID_HEADER, REQUEST_ID_KEY
+from ai_stack.core.principal import GATEWAY_SECRET_HEADER, current_principal, identity_headers
+from ai_stack.core.settings import CoreSettings
 
 
 class UpstreamError(DependencyFailure):
@@ -37,12 +39,16 @@ class ServiceClient:
         breaker: CircuitBreaker,
         *,
         headers: dict[str, str] | None = None,
+        forward_identity: bool = False,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.session = session
         self.breaker = breaker
         self.headers = dict(headers or {})  # sent with every call (an API key through the gateway)
+        # Calls made while serving a keyed request act for that key: the callee scopes them to
+        # its grants (hybrid reading aidb for a project-limited key sees that key's projects).
+        self.forward_identity = forward_identity
 
     async def request_json(
         self,
@@ -59,6 +65,8 @@ class ServiceClient:
         `timeout_s` replaces the breaker's call timeout for a call known to take longer.
         """
         headers = dict(self.headers)
+        if self.forward_identity:
+            headers.update(identity_headers(current_principal.get()))
         if request is not None and REQUEST_ID_KEY in request:
             headers[REQUEST_ID_HEADER] = request[REQUEST_ID_KEY]
         elif request_id := structlog.contextvars.get_contextvars().get("request_id"):
@@ -98,10 +106,25 @@ def trace_configs(tracer_provider: TracerProvider | None) -> list[aiohttp.TraceC
     return [create_trace_config(tracer_provider=tracer_provider)]
 
 
+def stack_headers(settings: CoreSettings) -> dict[str, str]:
+    """What a service sends to another: the gateway secret, when the install has one."""
+    secret = settings.gateway_secret
+    return {GATEWAY_SECRET_HEADER: secret.get_secret_value()} if secret is not None else {}
+
+
 def service_client_context(
-    key: web.AppKey[ServiceClient], name: str, base_url: str, *, required: bool = True
+    key: web.AppKey[ServiceClient],
+    name: str,
+    base_url: str,
+    *,
+    required: bool = True,
+    forward_identity: bool = False,
+    in_stack: bool = True,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup_ctx that opens a pooled session to another service and registers its check."""
+    """A cleanup_ctx that opens a pooled session to another service and registers its check.
+
+    `in_stack` False: a server outside the stack (a chat model), which never sees the stack's secret.
+    """
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS_KEY]
@@ -116,7 +139,14 @@ def service_client_context(
             call_timeout_s=settings.dependency_timeout_s,
             counts_as_failure=is_service_outage,
         )
-        client = ServiceClient(name, base_url, session, breaker)
+        client = ServiceClient(
+            name,
+            base_url,
+            session,
+            breaker,
+            headers=stack_headers(settings) if in_stack else {},
+            forward_identity=forward_identity,
+        )
         app[key] = client
         app[HEALTH_KEY].add(DependencyCheck(name, client.probe, required=required, breaker=breaker))
         yield

@@ -12,6 +12,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel
 
+from ai_stack.core.access import ROUTE_SCOPES_KEY, RouteScope, default_scope
+
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {
@@ -39,7 +41,8 @@ class Route:
 
     `ok` lists the success statuses; `response` is the body of each of them (None: no body, or
     `media_type` for a body that is not JSON). `query` and `headers` model the query parameters
-    and the request headers the handler reads (by alias).
+    and the request headers the handler reads (by alias). `scope` is what the caller's key needs
+    (None: `read` for GET, `write` otherwise; `public`: no key at all).
     """
 
     method: str
@@ -53,6 +56,11 @@ class Route:
     query: type[BaseModel] | None = None
     headers: type[BaseModel] | None = None
     media_type: str = "application/json"
+    scope: RouteScope | None = None
+
+    @property
+    def required_scope(self) -> RouteScope:
+        return self.scope or default_scope(self.method)
 
 
 @dataclass
@@ -96,7 +104,15 @@ class ApiDescription:
         error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         for status in sorted({*route.errors, *COMMON_ERRORS}):
             responses[str(status)] = {"description": "error", **error}
-        result: dict[str, Any] = {"summary": route.summary, "responses": responses}
+        if route.required_scope != "public":
+            for status in (401, 403):
+                responses[str(status)] = {"description": "no valid key, or a key without the scope", **error}
+            responses["429"] = {"description": "over the key's rate, concurrency or quota", **error}
+        result: dict[str, Any] = {
+            "summary": route.summary,
+            "responses": responses,
+            "x-required-scope": route.required_scope,
+        }
         parameters = (
             _path_parameters(route.path)
             + _model_parameters(route.query, "query")
@@ -129,7 +145,9 @@ def _model_parameters(model: type[BaseModel] | None, location: str) -> list[dict
 
 
 def add_routes(app: web.Application, routes: Iterable[Route], description: ApiDescription) -> None:
-    """Registers each route's handler and documents it: one table does both."""
+    """Registers each route's handler, its scope and documents it: one table does all three."""
+    scopes = app.setdefault(ROUTE_SCOPES_KEY, {})
     for route in routes:
         app.router.add_route(route.method, route.path, route.handler)
+        scopes[(route.method, route.path)] = route.required_scope
         description.routes.append(route)

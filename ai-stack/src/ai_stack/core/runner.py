@@ -18,6 +18,7 @@ from ai_stack.core.settings import CoreSettings, SettingsError, load_settings
 from ai_stack.core.tracing import build_tracer_provider
 
 SettingsT = TypeVar("SettingsT", bound=CoreSettings)
+MAX_REQUEST_HEADERS = 1024
 AppBuilder = Callable[[SettingsT, TracerProvider | None], web.Application]
 
 
@@ -46,6 +47,9 @@ def run_service(service: str, settings_cls: type[SettingsT], build: AppBuilder[S
             shutdown_timeout=settings.shutdown_timeout_s,
             access_log=None,
             print=None,
+            # aiohttp refuses more than 128 headers with a bare-text 400; nginx already bounds
+            # the header block (large_client_header_buffers), so take what it forwards.
+            max_headers=MAX_REQUEST_HEADERS,
         )
     except StartupError as exc:
         print(f"{service}: {exc}", file=sys.stderr)

@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ai_stack.core.limits import KeyLimits
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -16,6 +18,20 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 def default_home() -> Path:
     """Where ai-stack keeps its data when AI_STACK_HOME is not set."""
     return Path(os.environ.get("AI_STACK_HOME") or Path.home() / ".local/share/ai-stack")
+
+
+def shared_gateway_secret() -> SecretStr | None:
+    """The install's gateway secret from AI_STACK_GATEWAY_SECRET(_FILE), shared by every service."""
+    if value := os.environ.get("AI_STACK_GATEWAY_SECRET"):
+        return SecretStr(value.strip())
+    if path := os.environ.get("AI_STACK_GATEWAY_SECRET_FILE"):
+        try:
+            return SecretStr(Path(path).read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ValueError(
+                f"AI_STACK_GATEWAY_SECRET_FILE={path}: cannot read the file ({exc.strerror})"
+            ) from exc
+    return None
 
 
 class FileVariantSource(PydanticBaseSettingsSource):
@@ -76,6 +92,37 @@ class CoreSettings(FileVariantSettings):
         10.0, gt=0, description="Seconds an open breaker waits before admitting one probe."
     )
     shutdown_timeout_s: float = Field(10.0, gt=0, description="Graceful shutdown budget.")
+    gateway_secret: SecretStr | None = Field(
+        default_factory=shared_gateway_secret,
+        description=(
+            "The install's secret that nginx (and the services, calling each other) present in"
+            " X-AI-Gateway-Secret; when set, every other request but /health gets 401. Shared by"
+            " every service through AI_STACK_GATEWAY_SECRET or AI_STACK_GATEWAY_SECRET_FILE."
+        ),
+    )
+
+    @field_validator("gateway_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("the gateway secret must have at least 16 characters")
+        return value
+
+
+class KeyLimitedSettings(CoreSettings):
+    """A service that limits each API key's requests (429 above the limits)."""
+
+    key_rate_per_s: float = Field(
+        50.0, gt=0, description="Requests per second an API key may make to this service (sustained)."
+    )
+    key_burst: int = Field(100, ge=1, description="Requests an API key may make at once above its rate.")
+    key_concurrency: int = Field(
+        16, ge=1, description="Requests of one API key this service serves at once (429 above it)."
+    )
+
+    def default_key_limits(self) -> KeyLimits:
+        """The limits of a key that has none of its own."""
+        return KeyLimits(self.key_rate_per_s, self.key_burst, self.key_concurrency)
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)

@@ -31,6 +31,7 @@ ROUTES = (
         SourceView,
         (409, 422),
         ok=(201,),
+        scope="admin",
     ),
     Route(
         "GET", "/sources/{name}", handlers.get_source, "One source and its status.", None, SourceView, (404,)
@@ -43,6 +44,7 @@ ROUTES = (
         None,
         Removed,
         (404, 409),
+        scope="admin",
     ),
     Route(
         "POST",
@@ -53,6 +55,7 @@ ROUTES = (
         SyncAccepted,
         (404,),
         ok=(202,),
+        scope="admin",
     ),
     Route(
         "POST",
@@ -62,6 +65,7 @@ ROUTES = (
         DocsSearchIn,
         DocsResults,
         (422,),
+        scope="read",
     ),
     Route(
         "POST",
@@ -71,6 +75,7 @@ ROUTES = (
         LookupIn,
         OptionResults,
         (404, 422),
+        scope="read",
     ),
     Route(
         "GET",
@@ -90,6 +95,7 @@ ROUTES = (
         LookupIn,
         PackageResults,
         (404, 422),
+        scope="read",
     ),
     Route(
         "GET",

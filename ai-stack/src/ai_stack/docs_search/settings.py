@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from ai_stack.core.settings import CoreSettings
+from ai_stack.core.settings import KeyLimitedSettings
 
 # Where documentation lives on Debian and NixOS hosts. Sources added through the API must lie
 # under one of these (the config file, written by the operator, may name any path).
@@ -21,7 +21,7 @@ DEFAULT_SOURCE_ROOTS = [
 ]
 
 
-class DocsSettings(CoreSettings):
+class DocsSettings(KeyLimitedSettings):
     """What docs-search can be told."""
 
     model_config = SettingsConfigDict(env_prefix="AI_STACK_DOCS_")

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from ai_stack.core.app import create_service_app
 from ai_stack.core.health import DependencyCheck
 from ai_stack.core.keys import API_KEY, HEALTH_KEY, METRICS_KEY
+from ai_stack.core.limits import Quota
 from ai_stack.core.openapi import add_routes
 from ai_stack.core.redis import redis_context
 from ai_stack.embeddings.batcher import MicroBatcher
@@ -22,6 +23,7 @@ from ai_stack.embeddings.keys import (
     EMBEDDINGS_METRICS_KEY,
     EMBEDDINGS_SETTINGS_KEY,
     MODEL_STATE_KEY,
+    QUOTA_KEY,
     REDIS_KEY,
 )
 from ai_stack.embeddings.loader import ModelState, load_until_ready
@@ -47,6 +49,7 @@ def create_app(
     app[EMBEDDINGS_SETTINGS_KEY] = settings
     app[EMBEDDINGS_METRICS_KEY] = EmbeddingsMetrics(app[METRICS_KEY].prefix, app[METRICS_KEY].registry)
     app[MODEL_STATE_KEY] = ModelState()
+    app[QUOTA_KEY] = Quota(settings.key_texts_per_minute)
     app[HEALTH_KEY].add(DependencyCheck("model", app[MODEL_STATE_KEY].probe, required=True))
     app.cleanup_ctx.append(redis_context(REDIS_KEY, required=False))
     app.cleanup_ctx.append(_model_context(load or _default_loader(settings)))

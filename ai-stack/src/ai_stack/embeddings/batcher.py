@@ -1,8 +1,9 @@
 """Dynamic micro-batching: concurrent requests share model batches, results return in order.
 
 Two lanes: interactive requests (a search's query) fill a batch before bulk ones (an indexer's
-chunks), so a query waits for at most the batches already encoding, not for a backlog of bulk
-work queued ahead of it. Within a lane, first come first served.
+chunks, a key's large request), so a query waits for at most the batches already encoding, not
+for a backlog of bulk work queued ahead of it. Each lane holds at most `max_queue_texts`, so a
+full bulk lane never refuses a query. Within a lane, first come first served.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class MicroBatcher:
         self._interactive: deque[_Job] = deque()
         self._bulk: deque[_Job] = deque()
         self._queued_texts = 0
+        self._queued_bulk = 0  # of which in the bulk lane
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -90,13 +92,16 @@ class MicroBatcher:
         `bulk` texts are batched only after every waiting interactive job, at most
         `max_bulk_batch` at a time.
         """
-        if self._queued_texts + len(texts) > self._max_queue:
-            raise QueueFullError(f"{self._queued_texts} texts are queued (limit {self._max_queue})")
+        lane_queued = self._queued_bulk if bulk else self._queued_texts - self._queued_bulk
+        if lane_queued + len(texts) > self._max_queue:
+            lane = "bulk" if bulk else "interactive"
+            raise QueueFullError(f"{lane_queued} {lane} texts are queued (limit {self._max_queue})")
         loop = asyncio.get_running_loop()
         if bulk:
             step = self._max_bulk_batch
             jobs = [_Job(texts[i : i + step], loop.create_future()) for i in range(0, len(texts), step)]
             self._bulk.extend(jobs)
+            self._queued_bulk += len(texts)
         else:
             jobs = [_Job(texts, loop.create_future())]
             self._interactive.extend(jobs)
@@ -129,6 +134,7 @@ class MicroBatcher:
                 self._fail(list(lane), stopped)
                 lane.clear()
             self._queued_texts = 0
+            self._queued_bulk = 0
 
     async def _encode_batch(self, jobs: list[_Job]) -> None:
         texts = [t for job in jobs for t in job.texts]
@@ -177,6 +183,8 @@ class MicroBatcher:
             while lane and (not jobs or size + len(lane[0].texts) <= limit):
                 job = lane.popleft()
                 self._queued_texts -= len(job.texts)
+                if lane is self._bulk:
+                    self._queued_bulk -= len(job.texts)
                 if job.future.cancelled():
                     continue
                 self._observe.queue_wait(now - job.enqueued_at)

@@ -8,10 +8,11 @@ import base64
 import numpy as np
 from aiohttp import web
 
+from ai_stack.core.access import charge_quota, principal_of
 from ai_stack.core.errors import PayloadTooLargeError, ServiceUnavailableError, ValidationFailedError
 from ai_stack.core.requests import json_response, model_response, read_model
 from ai_stack.embeddings.batcher import BatcherStoppedError, QueueFullError
-from ai_stack.embeddings.keys import EMBEDDINGS_SETTINGS_KEY, MODEL_STATE_KEY
+from ai_stack.embeddings.keys import EMBEDDINGS_SETTINGS_KEY, MODEL_STATE_KEY, QUOTA_KEY
 from ai_stack.embeddings.limits import EmptyInputError, InputLimitError, as_list
 from ai_stack.embeddings.model import Vectors
 from ai_stack.embeddings.schemas import EmbedRequest, ModelInfo, OpenAIEmbeddingRequest
@@ -52,13 +53,23 @@ async def _embed(
         raise ServiceUnavailableError(str(exc), code="stopping") from None
 
 
+def _admit(request: web.Request, texts: list[str], asked_bulk: bool) -> bool:
+    """Charges the caller's key for `texts` and says whether they go to the bulk lane: a key's
+    request above `key_interactive_max_texts` does, so that one key's large batches wait behind
+    every query (another key's search embeds its query through aidb, as the stack)."""
+    settings = request.app[EMBEDDINGS_SETTINGS_KEY]
+    charge_quota(request, request.app[QUOTA_KEY], len(texts), "texts embedded")
+    from_key = principal_of(request).key_id is not None
+    return asked_bulk or (from_key and len(texts) > settings.key_interactive_max_texts)
+
+
 async def embed(request: web.Request) -> web.Response:
     """TEI-compatible: `{"inputs": ...}` -> `[[float]]`."""
     body = await read_model(request, EmbedRequest)
     service = _service(request)
-    vectors = await _embed(
-        service, as_list(body.inputs), body.normalize, body.truncate, bulk=body.priority == "bulk"
-    )
+    texts = as_list(body.inputs)
+    bulk = _admit(request, texts, body.priority == "bulk")
+    vectors = await _embed(service, texts, body.normalize, body.truncate, bulk=bulk)
     return json_response(vectors)
 
 
@@ -67,7 +78,8 @@ async def openai_embeddings(request: web.Request) -> web.Response:
     body = await read_model(request, OpenAIEmbeddingRequest)
     service = _service(request)
     texts = as_list(body.input)
-    vectors = await _embed(service, texts, normalize=True, truncate=False)
+    bulk = _admit(request, texts, asked_bulk=False)
+    vectors = await _embed(service, texts, normalize=True, truncate=False, bulk=bulk)
     tokens = sum(await asyncio.to_thread(service.encoder.count_tokens, texts))
     data = [
         {"object": "embedding", "index": i, "embedding": _encode_vector(v, body.encoding_format)}

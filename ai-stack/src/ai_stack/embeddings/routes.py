@@ -21,6 +21,7 @@ ROUTES = (
         EmbedRequest,
         EmbedResponse,
         (413, 422),
+        scope="read",
     ),
     Route(
         "POST",
@@ -30,6 +31,7 @@ ROUTES = (
         OpenAIEmbeddingRequest,
         OpenAIEmbeddingResponse,
         (413, 422),
+        scope="read",
     ),
     Route("GET", "/info", handlers.info, "The served model and the request limits.", None, ModelInfo),
 )

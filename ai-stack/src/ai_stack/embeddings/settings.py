@@ -7,11 +7,11 @@ import os
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from ai_stack.core.settings import CoreSettings
+from ai_stack.core.settings import KeyLimitedSettings
 from ai_stack.text.model_files import DEFAULT_MODEL
 
 
-class EmbeddingsSettings(CoreSettings):
+class EmbeddingsSettings(KeyLimitedSettings):
     """What the embeddings service can be told."""
 
     model_config = SettingsConfigDict(env_prefix="AI_STACK_EMBEDDINGS_")
@@ -52,9 +52,20 @@ class EmbeddingsSettings(CoreSettings):
     )
     max_wait_ms: float = Field(5.0, ge=0, description="Longest a request waits for others to fill a batch.")
     max_queue_texts: int = Field(
-        2048, ge=1, description="Texts waiting for the model before requests get 503."
+        2048,
+        ge=1,
+        description="Texts waiting for the model in each lane (interactive, bulk) before requests get 503.",
     )
     max_inputs_per_request: int = Field(256, ge=1, description="Most inputs in one request (413).")
+    key_texts_per_minute: int = Field(
+        6000, ge=1, description="Texts one API key may have embedded per minute (429 above it)."
+    )
+    key_interactive_max_texts: int = Field(
+        8,
+        ge=1,
+        description="A key's request with more texts than this is queued as bulk work, behind every"
+        " query: one key's large batches cannot delay another key's searches.",
+    )
     max_chars_per_input: int = Field(
         32_768, ge=1, description="Most characters per input (413, or cut when truncate is true)."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -35,14 +36,36 @@ class GatewayConfig:
     listen_addresses: tuple[str, ...] = ("127.0.0.1",)
     worker_user: str | None = None
     workers: int = 1
+    # Sent by nginx to every service (and the verifier): the services refuse requests without it.
+    gateway_secret: str | None = None
+    public_host: str = "localhost"  # the HTTP -> HTTPS redirect's target host
 
 
 def _upstream_block(name: str, port: int) -> str:
     return f"    upstream ai_{name} {{\n        server 127.0.0.1:{port};\n        keepalive 32;\n    }}\n"
 
 
+_AUTH = (
+    "            auth_request /_auth;\n"
+    "            auth_request_set $ai_key_id $upstream_http_x_ai_key_id;\n"
+    "            auth_request_set $ai_scopes $upstream_http_x_ai_scopes;\n"
+    "            auth_request_set $ai_projects $upstream_http_x_ai_projects;\n"
+    "            auth_request_set $ai_limits $upstream_http_x_ai_limits;\n"
+)
+_SAFE_SECRET = re.compile(r"[A-Za-z0-9_.~+/=-]{16,256}")
+_SAFE_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
+
+
+def _secret_header(secret: str | None, indent: str) -> str:
+    if secret is None:
+        return ""
+    if not _SAFE_SECRET.fullmatch(secret):
+        raise ValueError("the gateway secret must be 16-256 characters of [A-Za-z0-9_.~+/=-]")
+    return f'{indent}proxy_set_header X-AI-Gateway-Secret "{secret}";'
+
+
 def _locations(upstream: Upstream) -> str:
-    auth = "            auth_request /_auth;\n" if upstream.needs_key else ""
+    auth = _AUTH if upstream.needs_key else ""
     body = max(1, -(-upstream.max_body_bytes // 1024))
     exact = (
         f"        location = /{upstream.prefix} {{\n{auth}"
@@ -72,6 +95,8 @@ def _listen(addresses: tuple[str, ...], port: int, tls: bool) -> str:
 
 def render_nginx_conf(config: GatewayConfig) -> str:
     """The nginx.conf text for `config`."""
+    if not _SAFE_HOST.fullmatch(config.public_host):
+        raise ValueError(f"public host {config.public_host!r} is not a host name or a bracketed IPv6 address")
     template = resources.files("ai_stack.gateway").joinpath("templates/nginx.conf").read_text()
     upstreams = _upstream_block("auth", config.auth_port) + "".join(
         _upstream_block(u.name, u.port) for u in config.upstreams
@@ -89,6 +114,9 @@ def render_nginx_conf(config: GatewayConfig) -> str:
         "CERT": str(config.cert),
         "KEY": str(config.key),
         "LOCATIONS": "".join(_locations(u) for u in config.upstreams),
+        "PUBLIC_HOST": config.public_host,
+        "SECRET_HEADER": _secret_header(config.gateway_secret, " " * 8),
+        "AUTH_SECRET_HEADER": _secret_header(config.gateway_secret, " " * 12),
     }
     for name, value in values.items():
         template = template.replace(f"@@{name}@@", value)

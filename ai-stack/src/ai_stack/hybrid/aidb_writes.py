@@ -7,6 +7,7 @@ import uuid
 from ai_stack.aidb.schemas import CollectionIn, DocumentIn
 from ai_stack.clients.aidb import AidbClient
 from ai_stack.clients.errors import Conflict, NotFound
+from ai_stack.core.principal import acting_as_stack
 
 
 async def upsert_creating(aidb: AidbClient, document: DocumentIn, description: str) -> uuid.UUID:
@@ -17,7 +18,8 @@ async def upsert_creating(aidb: AidbClient, document: DocumentIn, description: s
         if exc.code != "unknown_collection":
             raise
     try:
-        await aidb.create_collection(CollectionIn(name=document.collection, description=description))
+        with acting_as_stack():  # the service's own collection, whatever the caller's scopes
+            await aidb.create_collection(CollectionIn(name=document.collection, description=description))
     except Conflict:
         pass  # a concurrent writer created it
     return (await aidb.upsert(document)).id

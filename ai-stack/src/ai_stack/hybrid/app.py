@@ -53,13 +53,17 @@ def create_app(
     app = create_service_app(SERVICE, settings, registry=registry, tracer_provider=tracer_provider)
     app[HYBRID_SETTINGS_KEY] = settings
     # aidb is optional for readiness: without it augment still answers (degraded, no context).
-    app.cleanup_ctx.append(service_client_context(AIDB_HTTP_KEY, "aidb", settings.aidb_url, required=False))
+    app.cleanup_ctx.append(
+        service_client_context(
+            AIDB_HTTP_KEY, "aidb", settings.aidb_url, required=False, forward_identity=True
+        )
+    )
     # Redis holds sessions only: without it they answer 503 and everything else works.
     app.cleanup_ctx.append(redis_context(REDIS_KEY, required=False))
     if settings.chat_url:
         # Optional: without it, or while it is down, extraction is deterministic.
         app.cleanup_ctx.append(
-            service_client_context(CHAT_HTTP_KEY, "chat", settings.chat_url, required=False)
+            service_client_context(CHAT_HTTP_KEY, "chat", settings.chat_url, required=False, in_stack=False)
         )
     app.cleanup_ctx.append(_components_context)
     add_routes(app, ROUTES, app[API_KEY])

@@ -55,6 +55,7 @@ ROUTES = (
         MemorySearchIn,
         MemoryResults,
         (413, 422),
+        scope="read",
     ),
     Route(
         "GET",
@@ -84,6 +85,7 @@ ROUTES = (
         AugmentIn,
         Augmented,
         (413, 422),
+        scope="read",
     ),
     Route(
         "POST",
@@ -93,6 +95,7 @@ ROUTES = (
         MultiTurnIn,
         MultiTurnAnswer,
         (404, 409, 413, 422),
+        scope="read",
     ),
     Route("GET", "/session/{id}", handlers.get_session, "A session's turns.", None, Session, (404,)),
     Route("DELETE", "/session/{id}", handlers.delete_session, "End a session.", None, Deleted, (404,)),
@@ -132,5 +135,6 @@ ROUTES = (
         None,
         (422,),
         media_type="application/x-ndjson",
+        scope="admin",
     ),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from ai_stack.core.settings import CoreSettings
+from ai_stack.core.settings import KeyLimitedSettings
 from ai_stack.hybrid.schemas import MemoryKind
 from ai_stack.text.model_files import DEFAULT_MODEL
 
@@ -20,7 +20,7 @@ DEFAULT_SOURCES = [
 ]
 
 
-class HybridSettings(CoreSettings):
+class HybridSettings(KeyLimitedSettings):
     """What hybrid-coordinator can be told."""
 
     model_config = SettingsConfigDict(env_prefix="AI_STACK_HYBRID_")

@@ -3,6 +3,7 @@ health and metrics routes every service has."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,11 +14,20 @@ from mcp.server.transport_security import TransportSecuritySettings
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ai_stack.core.access import PUBLIC_PATHS
+from ai_stack.core.http_client import stack_headers
 from ai_stack.core.middlewares import request_id_for
+from ai_stack.core.principal import (
+    GATEWAY_SECRET_HEADER,
+    BadIdentity,
+    current_principal,
+    headers_principal,
+)
 from ai_stack.mcp.backends import Connection, open_backends
 from ai_stack.mcp.server import BackendsHolder, build_server
 from ai_stack.mcp.settings import McpSettings
@@ -64,8 +74,10 @@ def create_app(
             "docs": settings.docs_url,
         },
         settings.call_timeout_s,
+        headers=stack_headers(settings),
         breaker_failures=settings.breaker_failure_threshold,
         breaker_reset_s=settings.breaker_reset_s,
+        forward_identity=True,
     )
     inner = app.router.lifespan_context
 
@@ -89,6 +101,9 @@ def create_app(
             tracer_provider=tracer_provider,
             exclude_spans=["receive", "send"],
         )
+    # Inside the access middleware (added after it runs outside), so refusals are logged.
+    secret = settings.gateway_secret.get_secret_value() if settings.gateway_secret else None
+    app.add_middleware(_IdentityMiddleware, gateway_secret=secret)
     app.add_middleware(_AccessMiddleware, metrics=metrics)
     return app
 
@@ -170,3 +185,45 @@ class _AccessMiddleware:
                 duration_ms=round(elapsed * 1000, 3),
                 request_id=request_id,
             )
+
+
+class _IdentityMiddleware:
+    """What the core access middleware does for the aiohttp services: the gateway secret (when
+    the install has one) and the caller's identity, which the tools' backend calls pass on, so
+    every service scopes them to the key's grants."""
+
+    def __init__(self, app: ASGIApp, gateway_secret: str | None) -> None:
+        self.app = app
+        self.expected = gateway_secret.encode() if gateway_secret else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if self.expected is not None:
+            presented = headers.get(GATEWAY_SECRET_HEADER, "")
+            scheme, _, token = headers.get("authorization", "").partition(" ")
+            if not presented and scheme.lower() == "bearer":
+                presented = token.strip()
+            if not hmac.compare_digest(presented.encode(), self.expected):
+                message = "this service answers only through the gateway: https://<gateway>/mcp, with a key"
+                await _refuse(scope, receive, send, 401, "gateway_only", message)
+                return
+        try:
+            principal = headers_principal(headers)
+        except BadIdentity as exc:
+            await _refuse(scope, receive, send, 400, "bad_identity", f"bad identity headers: {exc}")
+            return
+        acting = current_principal.set(principal)
+        try:
+            with structlog.contextvars.bound_contextvars(key_id=principal.key_id):
+                await self.app(scope, receive, send)
+        finally:
+            current_principal.reset(acting)
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str) -> None:
+    request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+    body = {"error": {"code": code, "message": message, "request_id": request_id}}
+    await JSONResponse(body, status_code=status)(scope, receive, send)

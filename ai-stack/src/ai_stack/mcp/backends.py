@@ -39,6 +39,8 @@ class Connection:
     tls: ssl.SSLContext | None = None
     breaker_failures: int = 5
     breaker_reset_s: float = 10.0
+    # Beside the services (HTTP transport): each call acts for the key of the MCP request.
+    forward_identity: bool = False
 
     @classmethod
     def through_gateway(
@@ -67,7 +69,14 @@ async def open_backends(
                 call_timeout_s=connection.timeout_s,
                 counts_as_failure=is_service_outage,
             )
-            return ServiceClient(name, connection.urls[name], session, breaker, headers=connection.headers)
+            return ServiceClient(
+                name,
+                connection.urls[name],
+                session,
+                breaker,
+                headers=connection.headers,
+                forward_identity=connection.forward_identity,
+            )
 
         yield Backends(
             AidbClient(client("aidb")),

@@ -44,6 +44,9 @@ class SearchFilter:
     project: str | None = None
     statuses: tuple[str, ...] = ("approved",)
     metadata: dict[str, Any] = field(default_factory=dict)
+    # A project-limited key: only these projects, plus every chunk of `shared_collections`.
+    visible_projects: tuple[str, ...] | None = None
+    shared_collections: tuple[str, ...] = ()
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 

@@ -94,6 +94,15 @@ def build_filter(where: SearchFilter) -> qe.Filter:
         must.append(qe.FieldCondition(key="collection", match=qe.MatchAny(list(where.collections))))
     if where.project is not None:
         must.append(qe.FieldCondition(key="project", match=qe.MatchValue(where.project)))
+    if where.visible_projects is not None:
+        visible: list[Any] = [
+            qe.FieldCondition(key="project", match=qe.MatchAny(list(where.visible_projects)))
+        ]
+        if where.shared_collections:
+            visible.append(
+                qe.FieldCondition(key="collection", match=qe.MatchAny(list(where.shared_collections)))
+            )
+        must.append(qe.Filter(should=visible))
     must += [metadata_condition(k, v) for k, v in where.metadata.items()]
     return qe.Filter(must=must)
 

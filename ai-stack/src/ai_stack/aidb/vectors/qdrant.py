@@ -69,6 +69,17 @@ def build_filter(where: SearchFilter) -> models.Filter:
         )
     if where.project is not None:
         must.append(models.FieldCondition(key="project", match=models.MatchValue(value=where.project)))
+    if where.visible_projects is not None:
+        visible: list[models.Condition] = [
+            models.FieldCondition(key="project", match=models.MatchAny(any=list(where.visible_projects)))
+        ]
+        if where.shared_collections:
+            visible.append(
+                models.FieldCondition(
+                    key="collection", match=models.MatchAny(any=list(where.shared_collections))
+                )
+            )
+        must.append(models.Filter(should=visible))
     must += [metadata_condition(k, v) for k, v in where.metadata.items()]
     return models.Filter(must=must)
 
