@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ai_stack.cli.stack import upstream
-from ai_stack.gateway.config import GatewayConfig, render_nginx_conf
+from ai_stack.gateway.config import DEBIAN_JS_MODULE, GatewayConfig, render_nginx_conf
 from ai_stack.registry import service
 
 from tests.harness.processes import NginxServer
@@ -22,6 +22,7 @@ def gateway_nginx(
     auth_port: int,
     ports: dict[str, int],
     gateway_secret: str | None = None,
+    auth_cache_s: int = 1,
 ) -> NginxServer:
     """Renders nginx.conf into the world-writable `shared` dir and returns the (unstarted) server.
 
@@ -41,6 +42,8 @@ def gateway_nginx(
         listen_addresses=("127.0.0.1",),
         worker_user="www-data" if os.geteuid() == 0 else None,
         gateway_secret=gateway_secret,
+        js_module=DEBIAN_JS_MODULE if DEBIAN_JS_MODULE.is_file() else None,
+        auth_cache_s=auth_cache_s,
     )
     conf.write_text(render_nginx_conf(config))
     return NginxServer(conf)

@@ -96,3 +96,17 @@ def test_nginx_own_errors_are_json_envelopes() -> None:
 def test_worker_user_only_when_asked() -> None:
     assert "user www-data;" in render_nginx_conf(config(worker_user="www-data"))
     assert "\nuser " not in render_nginx_conf(config())
+
+
+def test_the_verifiers_answer_is_cached_by_key_hash_only_with_njs() -> None:
+    plain = render_nginx_conf(config())
+    assert "proxy_cache" not in plain and "load_module" not in plain
+    module = Path("/usr/lib/nginx/modules/ngx_http_js_module.so")
+    text = render_nginx_conf(config(js_module=module, auth_cache_s=2))
+    assert text.index(f"load_module {module};") < text.index("events {")
+    auth = text.split("location = /_auth {")[1].split("}")[0]
+    assert "proxy_cache_key $ai_key_hash;" in auth  # a hash: no key is written to the cache
+    assert "proxy_cache_valid 204 2s;" in auth  # only a valid key's answer, briefly
+    assert "proxy_cache_bypass $ai_no_key;" in auth and "proxy_cache_lock" not in auth
+    assert "use_stale" not in text  # a stale 204 would outlive a revocation
+    assert "proxy_cache" not in render_nginx_conf(config(js_module=module, auth_cache_s=0))

@@ -36,7 +36,7 @@ from ai_stack.cli.walk import Selection
 from ai_stack.clients.errors import ClientError, InvalidRequest
 from ai_stack.core.files import write_atomically
 from ai_stack.core.settings import SettingsError, load_settings, shared_gateway_secret
-from ai_stack.gateway.config import GatewayConfig, render_nginx_conf
+from ai_stack.gateway.config import DEBIAN_JS_MODULE, GatewayConfig, render_nginx_conf
 
 ClientT = TypeVar("ClientT", bound=GatewayClient)
 
@@ -165,6 +165,8 @@ def _render(args: argparse.Namespace) -> int:
         workers=stack.gateway_workers,
         gateway_secret=_gateway_secret(),
         public_host=stack.gateway_public_host,
+        js_module=DEBIAN_JS_MODULE if DEBIAN_JS_MODULE.is_file() else None,
+        auth_cache_s=stack.gateway_auth_cache_s,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # It holds the gateway secret: readable by its owner only (nginx's master reads it as root).

@@ -25,6 +25,13 @@ class StackSettings(BaseSettings):
     gateway_https_port: int = Field(8443, ge=1, le=65535, description="Gateway HTTPS port.")
     gateway_http_port: int = Field(8088, ge=1, le=65535, description="Gateway HTTP port (redirects).")
     gateway_workers: int = Field(1, ge=1, description="nginx worker processes.")
+    gateway_auth_cache_s: int = Field(
+        1,
+        ge=0,
+        le=60,
+        description="Seconds nginx reuses the key verifier's answer for a key (needs nginx's njs module;"
+        " 0: ask the verifier on every request). Revocation takes up to this plus the verifier's reload.",
+    )
     gateway_public_host: str = Field(
         "localhost",
         description="Host name of the gateway's HTTP -> HTTPS redirects (never the client's Host).",

@@ -1,0 +1,179 @@
+"""The gateway's authentication toll: a trivial authenticated route direct vs through nginx.
+
+Run: .venv/bin/python -m bench.gateway_auth [--rounds 4] [--seconds 8] [--connections 16]
+
+Starts Redis, the key verifier, the embeddings service and nginx (the same configuration the
+startup script renders, gateway secret included) and measures `GET /info` of the embeddings
+service with wrk, in alternating rounds:
+
+- direct:   http://127.0.0.1:<embeddings>/info, with the gateway secret (as nginx calls it);
+- gateway:  https://127.0.0.1:<gateway>/embeddings/info with an API key: TLS, the key check and
+            its scopes, the proxy hop.
+
+Prints requests/s and mean latency per round, the median ratio gateway/direct (target >= 0.9)
+and the added mean latency (target <= 0.5 ms). Needs wrk (`apt-get install wrk`). Run it on an
+otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ai_stack.auth.keystore import KeyStore
+from ai_stack.core.limits import KeyLimits
+from rich.console import Console
+from rich.table import Table
+
+from tests.harness.gateway import gateway_nginx
+from tests.harness.processes import RedisServer, ServiceProcess, free_port, world_writable_dir
+from tests.harness.tls import make_self_signed
+
+_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
+_LATENCY = re.compile(r"Latency\s+([\d.]+)(us|ms|s)\b")
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_PERCENTILE = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+
+
+def wrk(url: str, header: str, seconds: int, connections: int) -> tuple[float, float, float, float]:
+    """(requests/s, mean, p50 and p99 latency in ms) of one wrk run."""
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", header, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rate = _RATE.search(result.stdout)
+    latency = _LATENCY.search(result.stdout)
+    if rate is None or latency is None or "Non-2xx" in result.stdout:
+        raise RuntimeError(f"wrk did not measure successful requests:\n{result.stdout}")
+    percentiles = {
+        m.group(1): float(m.group(2)) * _UNIT_MS[m.group(3)] for m in _PERCENTILE.finditer(result.stdout)
+    }
+    mean = float(latency.group(1)) * _UNIT_MS[latency.group(2)]
+    return float(rate.group(1)), mean, percentiles["50"], percentiles["99"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--keyless",
+        action="store_true",
+        help="measure the key-free /health route instead (TLS and the proxy hop without any key check)",
+    )
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    console = Console(width=120)
+    secret = secrets.token_hex(32)
+    with tempfile.TemporaryDirectory(prefix="ai-stack-bench-") as tmp:
+        workdir = Path(tmp)
+        shared = world_writable_dir("ai-stack-bench-")
+        cert, key_file = make_self_signed(shared)
+        store = KeyStore(workdir / "api-keys.json")
+        # Limits far above what wrk sends: this measures the check, not the 429s.
+        key, _ = store.create("bench", scopes=["read"], limits=KeyLimits(1e6, 1_000_000, 10_000))
+        redis = RedisServer(workdir)
+        auth_port, emb_port, https_port, http_port = (free_port() for _ in range(4))
+        common = {"AI_STACK_GATEWAY_SECRET": secret}
+        auth = ServiceProcess(
+            "auth",
+            auth_port,
+            {
+                **common,
+                "AI_STACK_AUTH_PORT": str(auth_port),
+                "AI_STACK_AUTH_KEYS_FILE": str(store.path),
+                "AI_STACK_AUTH_LOG_LEVEL": "WARNING",
+            },
+            workdir / "auth.log",
+        )
+        embeddings = ServiceProcess(
+            "embeddings",
+            emb_port,
+            {
+                **common,
+                "AI_STACK_EMBEDDINGS_PORT": str(emb_port),
+                "AI_STACK_EMBEDDINGS_REDIS_URL": redis.url,
+                "AI_STACK_EMBEDDINGS_LOG_LEVEL": "WARNING",
+            },
+            workdir / "embeddings.log",
+        )
+        nginx = gateway_nginx(
+            shared,
+            cert,
+            key_file,
+            https_port=https_port,
+            http_port=http_port,
+            auth_port=auth_port,
+            ports={"embeddings": emb_port},
+            gateway_secret=secret,
+        )
+        started: list[object] = []
+        try:
+            for process in (redis, auth, embeddings):
+                process.start()  # type: ignore[attr-defined]
+                started.append(process)
+            nginx.start(https_port)
+            started.append(nginx)
+            path = "health" if args.keyless else "info"
+            direct = (f"http://127.0.0.1:{emb_port}/{path}", f"X-AI-Gateway-Secret: {secret}")
+            gateway = (f"https://127.0.0.1:{https_port}/embeddings/{path}", f"X-API-Key: {key}")
+            for url, header in (direct, gateway):
+                wrk(url, header, 2, args.connections)  # warm-up
+            rows = []
+            for round_no in range(args.rounds):
+                rows.append(
+                    (
+                        round_no + 1,
+                        *wrk(*direct, args.seconds, args.connections),
+                        *wrk(*gateway, args.seconds, args.connections),
+                    )
+                )
+        finally:
+            for process in reversed(started):
+                process.stop()  # type: ignore[attr-defined]
+    route = "/health (no key)" if args.keyless else "/info"
+    table = Table(title=f"GET {route}, wrk -t2 -c{args.connections} -d{args.seconds}s, alternating rounds")
+    columns = (
+        "round",
+        "direct req/s",
+        "mean / p50 / p99 ms",
+        "gateway req/s",
+        "mean / p50 / p99 ms",
+        "ratio",
+        "added p50 ms",
+    )
+    for column in columns:
+        table.add_column(column, justify="right")
+    for round_no, d_rate, d_mean, d_p50, d_p99, g_rate, g_mean, g_p50, g_p99 in rows:
+        table.add_row(
+            str(round_no),
+            f"{d_rate:.0f}",
+            f"{d_mean:.2f} / {d_p50:.2f} / {d_p99:.2f}",
+            f"{g_rate:.0f}",
+            f"{g_mean:.2f} / {g_p50:.2f} / {g_p99:.2f}",
+            f"{g_rate / d_rate:.3f}",
+            f"{g_p50 - d_p50:+.2f}",
+        )
+    console.print(table)
+    ratio = statistics.median(r[5] / r[1] for r in rows)
+    added_p50 = statistics.median(r[7] - r[3] for r in rows)
+    added_mean = statistics.median(r[6] - r[2] for r in rows)
+    console.print(
+        f"median gateway/direct {ratio:.3f} (target >= 0.9); median added latency: p50 {added_p50:+.2f} ms,"
+        f" mean {added_mean:+.2f} ms (target <= 0.5)"
+    )
+
+
+if __name__ == "__main__":
+    main()
