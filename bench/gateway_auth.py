@@ -68,6 +68,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
+        "--auth-cache-s",
+        type=int,
+        default=1,
+        help="seconds nginx reuses the verifier's answer (0: ask it on every request, as before the cache)",
+    )
+    parser.add_argument(
         "--keyless",
         action="store_true",
         help="measure the key-free /health route instead (TLS and the proxy hop without any key check)",
@@ -117,6 +123,7 @@ def main() -> None:
             auth_port=auth_port,
             ports={"embeddings": emb_port},
             gateway_secret=secret,
+            auth_cache_s=args.auth_cache_s,
         )
         started: list[object] = []
         try:
@@ -143,7 +150,9 @@ def main() -> None:
             for process in reversed(started):
                 process.stop()  # type: ignore[attr-defined]
     route = "/health (no key)" if args.keyless else "/info"
-    table = Table(title=f"GET {route}, wrk -t2 -c{args.connections} -d{args.seconds}s, alternating rounds")
+    table = Table(
+        title=f"GET {route}, auth cache {args.auth_cache_s} s, wrk -t2 -c{args.connections} -d{args.seconds}s, alternating rounds"
+    )
     columns = (
         "round",
         "direct req/s",
