@@ -150,9 +150,8 @@ def main() -> None:
             for process in reversed(started):
                 process.stop()  # type: ignore[attr-defined]
     route = "/health (no key)" if args.keyless else "/info"
-    table = Table(
-        title=f"GET {route}, auth cache {args.auth_cache_s} s, wrk -t2 -c{args.connections} -d{args.seconds}s, alternating rounds"
-    )
+    shape = f"wrk -t2 -c{args.connections} -d{args.seconds}s"
+    table = Table(title=f"GET {route}, auth cache {args.auth_cache_s} s, {shape}, alternating rounds")
     columns = (
         "round",
         "direct req/s",

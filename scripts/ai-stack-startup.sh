@@ -169,6 +169,7 @@ pidfile ${RUN_DIR}/redis.pid
 logfile ${AI_STACK_LOG_DIR}/redis.log
 CONF
 )
+  check_port_free redis "${REDIS_PORT}"
   redis-server "${conf}"
   local tries=0
   until REDISCLI_AUTH="${password}" redis-cli -p "${REDIS_PORT}" ping 2>/dev/null | grep -q PONG; do
@@ -176,6 +177,7 @@ CONF
     ((tries > 50)) && die_service redis "${AI_STACK_LOG_DIR}/redis.log"
     sleep 0.2
   done
+  record_pid_identity "${RUN_DIR}/redis.pid"
 }
 
 ensure_gateway_secret() {
@@ -217,13 +219,19 @@ start_python_service() {
   if pid_alive "${pid_file}" "${module}"; then
     info "${name} already running (pid $(cat "${pid_file}"))"
   else
+    check_port_free "${name}" "${port}"
     info "starting ${name} on 127.0.0.1:${port}"
     # The venv's interpreter (not the pyenv shim) so that $! is the service's own pid.
     setsid nohup "${VENV}/bin/python" -m "${module}" >>"${log_file}" 2>&1 </dev/null &
+    rm -f "${pid_file}.id"
     echo "$!" >"${pid_file}"
   fi
   wait_for_url "http://127.0.0.1:${port}${health_path}" "${TIMEOUT}" 1 "" "$(cat "${pid_file}")" \
     || die_service "${name}" "${log_file}"
+  # The answer counts only if it came from the process started here.
+  check_port_owner "${name}" "${port}" "$(cat "${pid_file}")"
+  # Recorded once it serves: by then setsid and nohup have exec'd into the interpreter.
+  [[ -s "${pid_file}.id" ]] || record_pid_identity "${pid_file}"
 }
 
 # Each service is started and gated on its health before the next, so a later one (aidb) finds
@@ -274,16 +282,20 @@ start_gateway() {
     fi
   else
     mv "${new_conf}" "${conf}"
+    check_port_free gateway "${HTTPS_PORT}"
     info "starting the gateway on https://127.0.0.1:${HTTPS_PORT}"
     "${NGINX}" -c "${conf}" -e "${AI_STACK_LOG_DIR}/nginx-error.log"
+    rm -f "${RUN_DIR}/nginx.pid.id"
   fi
   wait_for_url "https://127.0.0.1:${HTTPS_PORT}/health" 30 1 "${TLS_DIR}/cert.pem" \
     || die_service gateway "${AI_STACK_LOG_DIR}/nginx-error.log"
+  check_port_owner gateway "${HTTPS_PORT}" "$(cat "${RUN_DIR}/nginx.pid")"
+  [[ -s "${RUN_DIR}/nginx.pid.id" ]] || record_pid_identity "${RUN_DIR}/nginx.pid"
 }
 
 stop_pid_file() {
   local name="$1" pattern="$2" pid_file="${RUN_DIR}/$1.pid" pid
-  pid_alive "${pid_file}" "${pattern}" || { rm -f "${pid_file}"; return 0; }
+  pid_alive "${pid_file}" "${pattern}" || { rm -f "${pid_file}" "${pid_file}.id"; return 0; }
   pid="$(cat "${pid_file}")"
   info "stopping ${name} (pid ${pid})"
   kill -TERM "${pid}" 2>/dev/null || true
@@ -297,7 +309,7 @@ stop_pid_file() {
     fi
     sleep 0.1
   done
-  rm -f "${pid_file}"
+  rm -f "${pid_file}" "${pid_file}.id"
 }
 
 stop_python_services() {

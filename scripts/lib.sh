@@ -33,15 +33,76 @@ die_service() {
   exit 4
 }
 
-# pid_alive PID_FILE PATTERN: the pid is running AND its command line matches PATTERN, so a
-# stale pid file (after a reboot the number may belong to anything) is never trusted.
+# pid_identity PID: "<start time in clock ticks since boot> <executable>", which together name
+# one process for its whole life (a pid number alone is reused).
+pid_identity() {
+  local pid="$1" stat exe
+  stat="$(cat "/proc/${pid}/stat" 2>/dev/null)" || return 1
+  # Field 22 is the start time; the command in field 2 may hold spaces, so cut after its ')'.
+  stat="${stat##*) }"
+  exe="$(readlink "/proc/${pid}/exe" 2>/dev/null)" || exe="?"
+  # shellcheck disable=SC2086
+  set -- ${stat}
+  printf '%s %s' "${20}" "${exe}"
+}
+
+# record_pid_identity PID_FILE: remembers which process the pid file names (PID_FILE.id).
+record_pid_identity() {
+  local pid_file="$1" pid
+  pid="$(cat "${pid_file}" 2>/dev/null)" || return 0
+  [[ "${pid}" =~ ^[0-9]+$ ]] || return 0
+  pid_identity "${pid}" >"${pid_file}.id" 2>/dev/null || rm -f "${pid_file}.id"
+}
+
+# pid_alive PID_FILE PATTERN: the pid is running (not a zombie), its command line matches
+# PATTERN, and it is the very process recorded when it started (start time and executable), so
+# a stale pid file (after a reboot the number may belong to anything) is never trusted.
 pid_alive() {
-  local pid_file="$1" pattern="$2" pid
+  local pid_file="$1" pattern="$2" pid state
   [[ -s "${pid_file}" ]] || return 1
   pid="$(cat "${pid_file}")"
   [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
   kill -0 "${pid}" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | grep -q -- "${pattern}"
+  state="$(cat "/proc/${pid}/stat" 2>/dev/null)" || return 1
+  state="${state##*) }"
+  [[ "${state:0:1}" != "Z" ]] || return 1
+  tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | grep -q -- "${pattern}" || return 1
+  if [[ -s "${pid_file}.id" ]]; then
+    [[ "$(pid_identity "${pid}")" == "$(cat "${pid_file}.id")" ]] || return 1
+  fi
+}
+
+# port_owners PORT: the pids listening on TCP PORT, space-separated ("" when none; "?" for a
+# listener whose process is not ours to see).
+port_owners() {
+  local port="$1" lines
+  lines="$(ss -Htlnp "sport = :${port}" 2>/dev/null)"
+  [[ -n "${lines}" ]] || return 0
+  if [[ "${lines}" == *pid=* ]]; then
+    grep -o 'pid=[0-9]*' <<<"${lines}" | cut -d= -f2 | sort -u | tr '\n' ' '
+  else
+    printf '?'
+  fi
+}
+
+# check_port_owner NAME PORT PID: dies unless PID itself listens on PORT. A health check
+# answered by another process (one that bound the port first) must never be trusted.
+check_port_owner() {
+  local name="$1" port="$2" pid="$3" owners owner
+  owners="$(port_owners "${port}")"
+  [[ " ${owners} " == *" ${pid} "* ]] && return 0
+  [[ -n "${owners}" ]] || die "${name}: nothing listens on port ${port}, although pid ${pid} runs" 4
+  owner="${owners%% *}"
+  die "${name}: port ${port} belongs to pid ${owner} ($(tr '\0' ' ' <"/proc/${owner}/cmdline" 2>/dev/null || echo 'not ours to see')), not to the ${name} process ${pid} this script started; stop that process or choose another port" 4
+}
+
+# check_port_free NAME PORT: dies when something already listens on PORT (before starting).
+check_port_free() {
+  local name="$1" port="$2" owners owner
+  owners="$(port_owners "${port}")"
+  [[ -z "${owners}" ]] && return 0
+  owner="${owners%% *}"
+  die "${name}: port ${port} is already taken by pid ${owner} ($(tr '\0' ' ' <"/proc/${owner}/cmdline" 2>/dev/null || echo 'not ours to see')); stop it or set another port" 4
 }
 
 # wait_for_url URL TIMEOUT_S DELAY_S [CAFILE] [PID]: polls until URL answers 2xx; each try has a

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.harness.processes import port_open
 from tests.harness.startup import CLI, create_key, run_startup, startup_env, stop_and_clean
 
 pytestmark = pytest.mark.slow
@@ -133,6 +135,16 @@ def check_no_way_around_the_gateway(env: dict[str, str], home: Path, key: str) -
     assert "e2e-reader" in listed.stdout and reader not in listed.stdout
 
 
+def check_no_secret_in_any_log(env: dict[str, str], home: Path, keys: list[str]) -> None:
+    """The API keys used, the database and Redis passwords and the gateway secret appear in no
+    log the run wrote (the startup script's, each service's, nginx's, Redis's, PostgreSQL's)."""
+    known = [*keys, *(f.read_text().strip() for f in (home / "secrets").iterdir() if f.name != "redis-url")]
+    logs = [p for d in (Path(env["AI_STACK_LOG_DIR"]), home) for p in d.rglob("*.log") if p.is_file()]
+    assert any(p.name == "aidb.log" for p in logs) and any("startup" in p.name for p in logs)
+    leaked = [f"{p}: {s[:8]}…" for p in logs for s in known if s and s in p.read_text(errors="replace")]
+    assert leaked == []
+
+
 def test_start_status_stop(tmp_path: Path) -> None:
     env = startup_env(tmp_path)
     home, https = Path(env["AI_STACK_HOME"]), int(env["AI_STACK_GATEWAY_HTTPS_PORT"])
@@ -192,8 +204,34 @@ def test_start_status_stop(tmp_path: Path) -> None:
 
         stopped = run_startup(env, "--stop")
         assert stopped.returncode == 0, stopped.stderr
+        check_no_secret_in_any_log(env, home, [key])
         after = run_startup(env, "--status")
         assert after.returncode == 5
         assert "stopped" in after.stdout
     finally:
+        stop_and_clean(env)
+
+
+def test_a_port_taken_by_another_process_stops_the_start(tmp_path: Path) -> None:
+    """A process that bound a service's port first (here: a server that answers 200 to any
+    health check, where the key verifier belongs) is named, and never trusted."""
+    env = startup_env(tmp_path)
+    rogue = subprocess.Popen(
+        [sys.executable, "-m", "http.server", env["AI_STACK_AUTH_PORT"], "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not port_open(int(env["AI_STACK_AUTH_PORT"])):
+            time.sleep(0.1)
+        started = run_startup(env)
+        assert started.returncode == 4, started.stdout[-2000:] + started.stderr[-2000:]
+        output = started.stdout + started.stderr
+        assert f"port {env['AI_STACK_AUTH_PORT']} is already taken by pid {rogue.pid}" in output
+        assert "http.server" in output
+    finally:
+        rogue.terminate()
+        rogue.wait(10)
         stop_and_clean(env)

@@ -4,13 +4,15 @@ nginx, every one on its own free port and data directory."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from ai_stack.auth.keystore import KeyStore
+from ai_stack.auth.keystore import KeyStore, StoredKey
 from ai_stack.core.limits import KeyLimits
 from ai_stack.registry import SERVICES, proxied
 
@@ -27,6 +29,35 @@ from tests.harness.processes import (
 from tests.harness.tls import make_self_signed
 
 
+class RecordingKeyStore(KeyStore):
+    """The stack's key file, remembering every key it issued, so that the session can check at
+    its end that none of them reached a log."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.issued: list[str] = []
+
+    def create(self, name: str, **grants: Any) -> tuple[str, StoredKey]:
+        key, stored = super().create(name, **grants)
+        self.issued.append(key)
+        return key, stored
+
+    def rotate(self, key_id: str, grace: dt.timedelta) -> tuple[str, StoredKey]:
+        key, stored = super().rotate(key_id, grace)
+        self.issued.append(key)
+        return key, stored
+
+
+def secrets_in_logs(directories: list[Path], known: list[str]) -> list[str]:
+    """`file: secret prefix` for each known secret found in a log file under `directories`."""
+    found = []
+    for directory in directories:
+        for log in directory.rglob("*.log"):
+            text = log.read_text(errors="replace")
+            found += [f"{log}: {secret[:10]}…" for secret in known if secret in text]
+    return found
+
+
 @dataclass
 class GatewayStack:
     """Addresses and credentials of the running test stack."""
@@ -35,7 +66,7 @@ class GatewayStack:
     http_url: str
     cafile: Path
     key: str
-    key_store: KeyStore
+    key_store: RecordingKeyStore
     services: dict[str, ServiceProcess]
     https_port: int
     home: Path  # docs sources the tests add through the API must lie in home / "docs-sources"
@@ -60,7 +91,7 @@ def gateway_stack(
     (home / "docs-sources").mkdir()
     shared = world_writable_dir("ai-stack-nginx-")
     cert, key_file = make_self_signed(shared)
-    store = KeyStore(home / "api-keys.json")
+    store = RecordingKeyStore(home / "api-keys.json")
     # The suite's own key hammers the services: its own limits keep them out of the way (the
     # limits themselves are tested with keys of their own).
     key, _ = store.create("integration-tests", limits=KeyLimits(10_000, 10_000, 1_000))
@@ -143,3 +174,6 @@ def gateway_stack(
     finally:
         for process in reversed(started):
             process.stop()
+    # Every key the session issued and the gateway secret: none may be in any log.
+    leaked = secrets_in_logs([home, shared], [*store.issued, gateway_secret])
+    assert not leaked, f"secrets written to logs: {leaked}"

@@ -351,6 +351,17 @@ async def test_hybrid_and_mcp_act_with_the_callers_grants(
         assert "write" in message and "scope" in message
         listed = await client.call_tool("list_collections", {})
         assert not listed.is_error  # the session goes on
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert "search_knowledge" in names and "recall" in names
+        assert not names & {"store_document", "delete_document", "remember", "forget", "record_outcome"}
+    async with http_session(gateway_stack, gateway_stack.key) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert {"store_document", "remember"} <= names  # a full key sees every tool
+    async with http_session(gateway_stack, limited) as client:  # the MCP server acts for the key
+        recalled = await client.call_tool("recall", {"query": f"{word} fact"})
+        assert not recalled.is_error
+        contents = [m["content"] for m in recalled.structured_content["memories"]]
+        assert contents and all(mine in c and theirs not in c for c in contents), contents
 
 
 async def test_rotation_and_revocation_take_effect_within_the_reload_interval(

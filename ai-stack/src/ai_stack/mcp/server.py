@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from mcp_types import Tool as MCPTool
 
 from ai_stack import __version__
+from ai_stack.core.principal import current_principal
 from ai_stack.mcp.backends import Backends
 from ai_stack.mcp.tools import register_tools
 
@@ -30,8 +35,32 @@ class BackendsHolder:
         return self.backends
 
 
+def tool_scope(annotations: ToolAnnotations | None) -> str:
+    """What a key needs to call a tool: `read` for a read-only tool, else `write` (the same
+    scopes the REST routes behind the tools need)."""
+    return "read" if annotations is not None and annotations.read_only_hint else "write"
+
+
+class ScopedMCPServer(MCPServer):
+    """Lists and calls only the tools the caller's key may use. Behind the gateway the caller is
+    the key of the HTTP request; over stdio it is the stack (the gateway checks the key there)."""
+
+    async def list_tools(self) -> list[MCPTool]:
+        principal = current_principal.get()
+        return [t for t in await super().list_tools() if principal.allows(tool_scope(t.annotations))]
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        needed = tool_scope(tool.annotations) if tool is not None else "read"
+        if tool is not None and not current_principal.get().allows(needed):
+            raise ToolError(f"this API key lacks the {needed!r} scope that {name} needs")
+        return await super().call_tool(name, arguments, context)
+
+
 def build_server(holder: BackendsHolder, *, max_result_chars: int, read_only: bool) -> MCPServer:
     """An MCPServer with the stack's tools (write tools only when not read-only)."""
-    server = MCPServer("ai-stack", version=__version__, instructions=INSTRUCTIONS)
+    server = ScopedMCPServer("ai-stack", version=__version__, instructions=INSTRUCTIONS)
     register_tools(server, holder.get, max_result_chars, read_only)
     return server
