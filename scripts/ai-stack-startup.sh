@@ -351,7 +351,7 @@ show_status() {
 }
 
 start_stack() {
-  ensure_system_packages postgresql redis-server nginx libnginx-mod-http-js openssl curl
+  ensure_system_packages postgresql redis-server nginx libnginx-mod-http-js openssl curl iproute2
   ensure_venv "${REPO_ROOT}" "${VENV}"
   mkdir -p "${RUN_DIR}" "${AI_STACK_LOG_DIR}" "${AI_STACK_HOME}/secrets"
   chmod 700 "${AI_STACK_HOME}" "${RUN_DIR}" "${AI_STACK_LOG_DIR}" "${AI_STACK_HOME}/secrets"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from ai_stack.docs_search.schemas import DocsSearchIn, LookupIn
 from ai_stack.docs_search.sections import SourceKind
-from ai_stack.mcp.backends import Backends
+
+if TYPE_CHECKING:
+    from ai_stack.mcp.backends import Backends
+
 from ai_stack.mcp.common import READ, SNIPPET_CHARS, Limit
 from ai_stack.mcp.compact import capped, clip
 from ai_stack.mcp.errors import tool_errors
@@ -19,7 +21,7 @@ Source = Annotated[str | None, Field(description="Only this source (omit: every 
 LONG_FIELD_CHARS = 2000
 
 
-def add_docs_tools(server: MCPServer, backends: Callable[[], Backends], result_cap: int) -> None:
+def add_docs_tools(server: MCPServer, backends: Callable[[], Awaitable[Backends]], result_cap: int) -> None:
     @server.tool(annotations=READ)
     async def search_docs(
         query: Annotated[
@@ -38,8 +40,10 @@ def add_docs_tools(server: MCPServer, backends: Callable[[], Backends], result_c
         """Search the documentation installed on this machine (manuals, man pages, options): ranked
         sections with source, version, heading path, URL and a snippet."""
         async with tool_errors():
+            from ai_stack.docs_search.schemas import DocsSearchIn  # on first use: a fast start
+
             request = DocsSearchIn(query=query, sources=sources or [], kinds=kinds or [], limit=limit)
-            found = await backends().docs.search(request)
+            found = await (await backends()).docs.search(request)
         results = [
             {
                 "source": hit.source,
@@ -72,10 +76,14 @@ def add_docs_tools(server: MCPServer, backends: Callable[[], Backends], result_c
         """NixOS / Home Manager options: an exact (or `<name>`-placeholder) match returns the full
         record (type, default, example, description); a prefix or words return a list."""
         async with tool_errors():
-            found = await backends().docs.search_options(LookupIn(query=query, source=source, limit=limit))
+            from ai_stack.docs_search.schemas import LookupIn  # on first use: a fast start
+
+            found = await (await backends()).docs.search_options(
+                LookupIn(query=query, source=source, limit=limit)
+            )
             if found.match in ("exact", "placeholder") and found.options:
                 hit = found.options[0]
-                detail = await backends().docs.option(hit.name, hit.source)
+                detail = await (await backends()).docs.option(hit.name, hit.source)
                 record = detail.model_dump(exclude_none=True)
                 for key in ("description", "default", "example"):
                     if isinstance(record.get(key), str):
@@ -103,13 +111,17 @@ def add_docs_tools(server: MCPServer, backends: Callable[[], Backends], result_c
         """Packages of the package sets on this machine: exact attribute or name first, then prefix,
         then description matches."""
         async with tool_errors():
-            found = await backends().docs.search_packages(LookupIn(query=query, source=source, limit=limit))
+            from ai_stack.docs_search.schemas import LookupIn  # on first use: a fast start
+
+            found = await (await backends()).docs.search_packages(
+                LookupIn(query=query, source=source, limit=limit)
+            )
             packages: list[dict[str, Any]] = [
                 p.model_dump(exclude_none=True, exclude={"match"}) for p in found.packages
             ]
             if details == "full":
                 for entry in packages[:limit]:
-                    detail = await backends().docs.package(entry["attr"], entry["source"])
+                    detail = await (await backends()).docs.package(entry["attr"], entry["source"])
                     entry.update(detail.model_dump(exclude={"long_description"}))
                     entry["platforms"] = len(detail.platforms)
         answer: dict[str, Any] = {"match": found.match, "packages": packages}

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from ai_stack.aidb.schemas import DocumentIn, SearchIn
-from ai_stack.mcp.backends import Backends
+if TYPE_CHECKING:
+    from ai_stack.mcp.backends import Backends
+
 from ai_stack.mcp.common import DELETE, READ, SNIPPET_CHARS, WRITE, Limit, Project
 from ai_stack.mcp.compact import capped, clip, fit_text
 from ai_stack.mcp.errors import parse_id, tool_errors
 
 
 def add_knowledge_tools(
-    server: MCPServer, backends: Callable[[], Backends], result_cap: int, read_only: bool
+    server: MCPServer, backends: Callable[[], Awaitable[Backends]], result_cap: int, read_only: bool
 ) -> None:
     @server.tool(annotations=READ)
     async def search_knowledge(
@@ -39,6 +40,8 @@ def add_knowledge_tools(
         """Search the knowledge store (documents, code, docs). Results are chunk snippets; use
         get_document for a whole document."""
         async with tool_errors():
+            from ai_stack.aidb.schemas import SearchIn  # on first use: a fast start
+
             request = SearchIn(
                 query=query,
                 mode=mode,
@@ -48,7 +51,7 @@ def add_knowledge_tools(
                 limit=limit,
                 cursor=cursor,
             )
-            found = await backends().aidb.search(request)
+            found = await (await backends()).aidb.search(request)
         results = [
             {
                 "document_id": str(r.document_id),
@@ -73,7 +76,7 @@ def add_knowledge_tools(
     ) -> dict[str, Any]:
         """One document: its fields and content (cut at max_chars, saying so)."""
         async with tool_errors():
-            document = await backends().aidb.get(parse_id(document_id, "document"))
+            document = await (await backends()).aidb.get(parse_id(document_id, "document"))
         fields = {
             "document_id": str(document.id),
             "collection": document.collection,
@@ -93,7 +96,7 @@ def add_knowledge_tools(
     async def list_collections() -> dict[str, Any]:
         """The knowledge collections and how many documents each holds."""
         async with tool_errors():
-            listed = await backends().aidb.collections()
+            listed = await (await backends()).aidb.collections()
         return {"collections": [{"name": c.name, "documents": c.documents} for c in listed.collections]}
 
     if read_only:
@@ -114,6 +117,8 @@ def add_knowledge_tools(
         """Store or update a document (same collection, project and path: a new version). It is
         searchable once indexed, usually within seconds."""
         async with tool_errors():
+            from ai_stack.aidb.schemas import DocumentIn  # on first use: a fast start
+
             document = DocumentIn(
                 collection=collection,
                 project=project,
@@ -123,7 +128,7 @@ def add_knowledge_tools(
                 content=content,
                 metadata=metadata or {},
             )
-            written = await backends().aidb.upsert(document)
+            written = await (await backends()).aidb.upsert(document)
         return written.model_dump(mode="json")
 
     @server.tool(annotations=DELETE)
@@ -132,5 +137,5 @@ def add_knowledge_tools(
     ) -> dict[str, Any]:
         """Delete a document and its search index entries."""
         async with tool_errors():
-            deleted = await backends().aidb.delete(parse_id(document_id, "document"))
+            deleted = await (await backends()).aidb.delete(parse_id(document_id, "document"))
         return deleted.model_dump(mode="json")

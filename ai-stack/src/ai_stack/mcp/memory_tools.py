@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from ai_stack.hybrid.schemas import AugmentIn, InteractionIn, MemoryIn, MemorySearchIn, OutcomeIn
-from ai_stack.mcp.backends import Backends
+if TYPE_CHECKING:
+    from ai_stack.mcp.backends import Backends
+
 from ai_stack.mcp.common import (
     APPEND,
     DELETE,
@@ -27,7 +28,7 @@ from ai_stack.mcp.errors import parse_id, tool_errors
 
 
 def add_memory_tools(
-    server: MCPServer, backends: Callable[[], Backends], result_cap: int, read_only: bool
+    server: MCPServer, backends: Callable[[], Awaitable[Backends]], result_cap: int, read_only: bool
 ) -> None:
     @server.tool(annotations=READ)
     async def recall(
@@ -42,10 +43,12 @@ def add_memory_tools(
     ) -> dict[str, Any]:
         """Search stored memories (current ones, or those current as_of a time)."""
         async with tool_errors():
+            from ai_stack.hybrid.schemas import MemorySearchIn  # on first use: a fast start
+
             request = MemorySearchIn(
                 query=query, project=project, kinds=kinds or [], tags=tags or [], limit=limit, as_of=as_of
             )
-            found = await backends().hybrid.recall(request)
+            found = await (await backends()).hybrid.recall(request)
         memories = [
             {
                 "id": str(m.id),
@@ -75,7 +78,9 @@ def add_memory_tools(
         """Context for a question: relevant memories and knowledge packed into a token budget with
         numbered citations, and advice on whether a local model suffices."""
         async with tool_errors():
-            answer = await backends().hybrid.augment(
+            from ai_stack.hybrid.schemas import AugmentIn  # on first use: a fast start
+
+            answer = await (await backends()).hybrid.augment(
                 AugmentIn(query=query, project=project, sources=sources, token_budget=token_budget)
             )
         fields = {
@@ -93,7 +98,7 @@ def add_memory_tools(
     async def learning_stats() -> dict[str, Any]:
         """How many interactions, outcomes and learned memories there are."""
         async with tool_errors():
-            stats = await backends().hybrid.learning_stats()
+            stats = await (await backends()).hybrid.learning_stats()
         return stats.model_dump(mode="json")
 
     if read_only:
@@ -111,6 +116,8 @@ def add_memory_tools(
         """Store a memory. Duplicates and near-duplicates are merged; a changed fact supersedes the
         old one, which stays as history. Returns the id and what happened."""
         async with tool_errors():
+            from ai_stack.hybrid.schemas import MemoryIn  # on first use: a fast start
+
             memory = MemoryIn(
                 content=content,
                 kind=kind,
@@ -119,7 +126,7 @@ def add_memory_tools(
                 source=source,
                 supersedes=parse_id(supersedes, "memory") if supersedes else None,
             )
-            written = await backends().hybrid.remember(memory)
+            written = await (await backends()).hybrid.remember(memory)
         return written.model_dump(mode="json", exclude_none=True)
 
     @server.tool(annotations=DELETE)
@@ -128,7 +135,7 @@ def add_memory_tools(
     ) -> dict[str, Any]:
         """Delete a memory."""
         async with tool_errors():
-            deleted = await backends().hybrid.forget(parse_id(memory_id, "memory"))
+            deleted = await (await backends()).hybrid.forget(parse_id(memory_id, "memory"))
         return deleted.model_dump(mode="json")
 
     @server.tool(annotations=APPEND)
@@ -145,7 +152,9 @@ def add_memory_tools(
         """Record an answer and how it went: context that helped ranks higher next time, and a
         valuable success is learned as a memory."""
         async with tool_errors():
-            hybrid = backends().hybrid
+            from ai_stack.hybrid.schemas import InteractionIn, OutcomeIn  # on first use: a fast start
+
+            hybrid = (await backends()).hybrid
             interaction = InteractionIn(
                 query=query, response=response, project=project, context_ids=context_ids or []
             )
@@ -159,7 +168,9 @@ def add_memory_tools(
         }
 
 
-def add_embedding_tools(server: MCPServer, backends: Callable[[], Backends], result_cap: int) -> None:
+def add_embedding_tools(
+    server: MCPServer, backends: Callable[[], Awaitable[Backends]], result_cap: int
+) -> None:
     @server.tool(annotations=READ)
     async def embed(
         texts: Annotated[list[str], Field(min_length=1, max_length=32, description="Texts to embed.")],
@@ -169,7 +180,7 @@ def add_embedding_tools(server: MCPServer, backends: Callable[[], Backends], res
     ) -> dict[str, Any]:
         """Embedding vectors of texts: the dimension and the first values of each by default."""
         async with tool_errors():
-            vectors = await backends().embeddings.embed(texts)
+            vectors = await (await backends()).embeddings.embed(texts)
         shown = [v if full else [round(x, 5) for x in v[:PREVIEW_VALUES]] for v in vectors]
         return capped(
             {"dimension": len(vectors[0]), "vectors": shown, "preview": not full}, "vectors", result_cap

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -12,8 +15,10 @@ from mcp_types import Tool as MCPTool
 
 from ai_stack import __version__
 from ai_stack.core.principal import current_principal
-from ai_stack.mcp.backends import Backends
 from ai_stack.mcp.tools import register_tools
+
+if TYPE_CHECKING:
+    from ai_stack.mcp.backends import Backends
 
 INSTRUCTIONS = (
     "ai-stack: a knowledge store (search_knowledge, get_document, store_document), agent memory "
@@ -25,14 +30,26 @@ INSTRUCTIONS = (
 
 @dataclass
 class BackendsHolder:
-    """The clients, opened when the transport starts (tools are registered before that)."""
+    """The clients: set when the transport starts (HTTP), or opened by `opener` at the first tool
+    call (stdio, where aiohttp and the clients would otherwise delay the start)."""
 
     backends: Backends | None = None
+    opener: Callable[[], AbstractAsyncContextManager[Backends]] | None = None
+    _exits: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def get(self) -> Backends:
+    async def get(self) -> Backends:
+        if self.backends is None and self.opener is not None:
+            async with self._lock:
+                if self.backends is None:
+                    self.backends = await self._exits.enter_async_context(self.opener())
         if self.backends is None:
             raise RuntimeError("the MCP server's backends are not open yet")
         return self.backends
+
+    async def close(self) -> None:
+        """Closes what `opener` opened."""
+        await self._exits.aclose()
 
 
 def tool_scope(annotations: ToolAnnotations | None) -> str:

@@ -4,18 +4,21 @@ compact result; every failure is a tool error with a sentence an agent can act o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver import MCPServer
 
-from ai_stack.mcp.backends import Backends
 from ai_stack.mcp.docs_tools import add_docs_tools
 from ai_stack.mcp.knowledge_tools import add_knowledge_tools
 from ai_stack.mcp.memory_tools import add_embedding_tools, add_memory_tools
 
+if TYPE_CHECKING:
+    from ai_stack.mcp.backends import Backends
+
 
 def register_tools(
-    server: MCPServer, backends: Callable[[], Backends], max_chars: int, read_only: bool
+    server: MCPServer, backends: Callable[[], Awaitable[Backends]], max_chars: int, read_only: bool
 ) -> None:
     """Adds every tool; write tools only when the server is not read-only."""
     add_knowledge_tools(server, backends, max_chars, read_only)
