@@ -280,3 +280,26 @@ async def test_a_keys_write_quota_and_project_grant(
     assert answer["items"][1]["status"] == 429 and answer["items"][1]["error"]["code"] == "rate_limited"
     # the stack itself (no identity) is never charged
     assert (await client.post("/documents", json=doc("f.md", "u" * 1500, project="q"))).status in (200, 202)
+
+
+async def test_a_keys_indexing_backlog_is_bounded(
+    aiohttp_client: Any, postgres_server: PostgresServer, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    database = await fresh_database(postgres_server)
+    # The indexer polls once an hour here: what is written stays queued.
+    settings = private_settings(
+        postgres_server, redis_server, tmp_path, database, key_outbox_backlog=2, indexer_idle_s=3600
+    )
+    client = await aiohttp_client(create_app(settings, registry=CollectorRegistry()))
+    await asyncio.sleep(0.5)  # the indexer's first (empty) poll is behind it
+    key = {"X-AI-Key-Id": "loader", "X-AI-Scopes": "read,write", "X-AI-Projects": "*"}
+    for name in ("a.md", "b.md"):
+        assert (await client.post("/documents", json=doc(name, f"text of {name}"), headers=key)).status == 202
+    refused = await client.post("/documents", json=doc("c.md", "one too many"), headers=key)
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "waiting to be indexed" in (await refused.json())["error"]["message"]
+    bulk = {"documents": [doc("d.md", "d")]}
+    assert (await client.post("/documents/bulk", json=bulk, headers=key)).status == 429
+    other = {**key, "X-AI-Key-Id": "someone-else"}
+    assert (await client.post("/documents", json=doc("e.md", "e"), headers=other)).status == 202
+    assert (await client.post("/documents", json=doc("f.md", "f"))).status == 202  # the stack itself

@@ -49,7 +49,7 @@ from ai_stack.aidb.serialize import document, document_summary
 from ai_stack.aidb.store import DocumentTooLarge, UnknownCollection
 from ai_stack.aidb.validation import ContentRejected
 from ai_stack.aidb.vectors.base import VectorInputRejected
-from ai_stack.core.access import charge_quota, principal_of
+from ai_stack.core.access import charge_quota, principal_of, rate_limited
 from ai_stack.core.errors import (
     ApiError,
     BadRequestError,
@@ -71,6 +71,20 @@ def _charge_write(request: web.Request, doc: DocumentIn) -> None:
     """A key's document bytes count against its write quota (429 once it is used up)."""
     size = len(doc.content.encode()) + len(doc.title.encode()) + len(orjson.dumps(doc.metadata))
     charge_quota(request, request.app[WRITE_QUOTA_KEY], size, "bytes written")
+
+
+async def _check_backlog(request: web.Request, adding: int) -> None:
+    """429 while the key already has its quota of documents waiting for the indexer: a bulk
+    load from one key must not push everyone's new documents hours back."""
+    key_id = principal_of(request).key_id
+    if key_id is None:
+        return
+    quota = request.app[AIDB_SETTINGS_KEY].key_outbox_backlog
+    queued = await request.app[POOL_KEY].run(lambda c: repo.key_backlog(c, key_id, quota))
+    if queued + adding > quota:
+        raise rate_limited(
+            30, f"this key has {queued} documents waiting to be indexed (quota {quota}); wait for the indexer"
+        )
 
 
 def _read_scope(request: web.Request) -> ReadScope:
@@ -97,10 +111,12 @@ def _document_id(request: web.Request) -> uuid.UUID:
 async def upsert_document(request: web.Request) -> web.Response:
     """Upsert by (collection, project, path): 202 while indexing is pending, 200 when unchanged."""
     doc = await read_model(request, DocumentIn)
-    check_write_project(principal_of(request), doc.project)
+    principal = principal_of(request)
+    check_write_project(principal, doc.project)
     _charge_write(request, doc)
+    await _check_backlog(request, 1)
     try:
-        result = await request.app[STORE_KEY].upsert(doc)
+        result = await request.app[STORE_KEY].upsert(doc, principal.key_id)
     except (DocumentTooLarge, ContentRejected, UnknownCollection) as exc:
         raise _translate(exc) from None
     return model_response(result, status=202 if result.indexing == "pending" else 200)
@@ -114,12 +130,13 @@ async def bulk_upsert(request: web.Request) -> web.Response:
         raise PayloadTooLargeError(f"{len(bulk.documents)} documents sent, at most {limit} per request")
     store = request.app[STORE_KEY]
     principal = principal_of(request)
+    await _check_backlog(request, len(bulk.documents))
     items: list[BulkItem] = []
     for index, doc in enumerate(bulk.documents):
         try:
             check_write_project(principal, doc.project)
             _charge_write(request, doc)
-            result = await store.upsert(doc)
+            result = await store.upsert(doc, principal.key_id)
             status = 202 if result.indexing == "pending" else 200
             items.append(BulkItem(index=index, status=status, **result.model_dump()))
         except (

@@ -106,16 +106,32 @@ async def insert_chunks(
 
 
 async def enqueue(
-    conn: asyncpg.Connection, document_id: uuid.UUID, collection: str, operation: str, version: int | None
+    conn: asyncpg.Connection,
+    document_id: uuid.UUID,
+    collection: str,
+    operation: str,
+    version: int | None,
+    key_id: str | None = None,
 ) -> None:
     await conn.execute(
-        "INSERT INTO index_outbox (document_id, collection, operation, document_version)"
-        " VALUES ($1, $2, $3, $4)",
+        "INSERT INTO index_outbox (document_id, collection, operation, document_version, key_id)"
+        " VALUES ($1, $2, $3, $4, $5)",
         document_id,
         collection,
         operation,
         version,
+        key_id,
     )
+
+
+async def key_backlog(conn: asyncpg.Connection, key_id: str, cap: int) -> int:
+    """Indexing jobs a key has queued, counted up to `cap` (enough to decide, and bounded)."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM (SELECT 1 FROM index_outbox WHERE key_id = $1 LIMIT $2) AS queued",
+        key_id,
+        cap,
+    )
+    return count
 
 
 async def get_document(conn: asyncpg.Connection, document_id: uuid.UUID) -> asyncpg.Record | None:

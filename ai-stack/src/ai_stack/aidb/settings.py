@@ -66,6 +66,12 @@ class AidbSettings(KeyLimitedSettings):
         ge=1024,
         description="Document bytes (content and metadata) one API key may write per minute (429 above it).",
     )
+    key_outbox_backlog: int = Field(
+        20_000,
+        ge=1,
+        description="Documents one API key may have waiting to be indexed (429 above it, until the"
+        " indexer catches up).",
+    )
     shared_collections: list[str] = Field(
         default_factory=lambda: ["docs"],
         description=(

@@ -63,8 +63,9 @@ class DocumentStore:
         check_content(doc.title, "title")
         check_content(doc.path, "path")
 
-    async def upsert(self, doc: DocumentIn) -> UpsertResult:
-        """Creates, versions or leaves unchanged.
+    async def upsert(self, doc: DocumentIn, key_id: str | None = None) -> UpsertResult:
+        """Creates, versions or leaves unchanged; `key_id` is the API key it is written for (its
+        indexing job counts against that key's backlog quota).
 
         Raises DocumentTooLarge, ContentRejected or UnknownCollection for bad input.
         """
@@ -76,14 +77,14 @@ class DocumentStore:
             # Translated inside the unit of work: the database answered, so it is no outage.
             try:
                 async with conn.transaction():
-                    return await self._write(conn, doc, sha256, chunks)
+                    return await self._write(conn, doc, sha256, chunks, key_id)
             except asyncpg.ForeignKeyViolationError:
                 raise UnknownCollection(f"collection {doc.collection!r} does not exist") from None
 
         return await self.pool.run(work)
 
     async def _write(
-        self, conn: asyncpg.Connection, doc: DocumentIn, sha256: str, chunks: list[Chunk]
+        self, conn: asyncpg.Connection, doc: DocumentIn, sha256: str, chunks: list[Chunk], key_id: str | None
     ) -> UpsertResult:
         existing = await repo.find_for_update(conn, doc)
         if existing is None:
@@ -91,7 +92,7 @@ class DocumentStore:
             if document_id is None:  # a concurrent writer won the insert: now it is an update
                 existing = await repo.find_for_update(conn, doc)
             else:
-                return await self._finish(conn, document_id, doc, 1, chunks, "created")
+                return await self._finish(conn, document_id, doc, 1, chunks, "created", key_id)
         if existing is None:
             raise RuntimeError("document vanished during upsert")
         if existing.sha256 == sha256 and existing.attributes == repo.attributes_of(doc):
@@ -100,7 +101,7 @@ class DocumentStore:
             )
         version = existing.version + 1
         await repo.update_document(conn, existing.id, doc, sha256, version)
-        return await self._finish(conn, existing.id, doc, version, chunks, "updated")
+        return await self._finish(conn, existing.id, doc, version, chunks, "updated", key_id)
 
     @staticmethod
     async def _finish(
@@ -110,9 +111,10 @@ class DocumentStore:
         version: int,
         chunks: list[Chunk],
         outcome: str,
+        key_id: str | None,
     ) -> UpsertResult:
         await repo.insert_chunks(conn, document_id, version, chunks)
-        await repo.enqueue(conn, document_id, doc.collection, "index", version)
+        await repo.enqueue(conn, document_id, doc.collection, "index", version, key_id)
         return UpsertResult(
             id=document_id,
             version=version,
