@@ -75,7 +75,8 @@ async def get(session: aiohttp.ClientSession, url: str) -> Any:
 async def embedded_texts(stack: RunningStack, session: aiohttp.ClientSession) -> float:
     """The embeddings service's count of texts encoded (sum of its batch sizes), via its /metrics."""
     port = stack.env["AI_STACK_EMBEDDINGS_PORT"]
-    async with session.get(f"http://127.0.0.1:{port}/metrics", ssl=False) as response:
+    url = f"http://127.0.0.1:{port}/metrics"
+    async with session.get(url, ssl=False, headers=stack.secret_headers()) as response:
         text = await response.text()
     return sum(
         float(line.rsplit(" ", 1)[1])

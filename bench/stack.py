@@ -45,6 +45,11 @@ class RunningStack:
             timeout=aiohttp.ClientTimeout(total=600),
         )
 
+    def secret_headers(self) -> dict[str, str]:
+        """For a benchmark that reads a service directly (its /metrics), as the stack itself does."""
+        secret = (self.home / "secrets" / "gateway-secret").read_text().strip()
+        return {"X-AI-Gateway-Secret": secret}
+
     def flush_redis(self) -> None:
         """Empties every cache (the embeddings service's vectors, aidb's result pages)."""
         url = (self.home / "secrets" / "redis-url").read_text().strip()
