@@ -528,3 +528,32 @@ async def test_one_key_flooding_embed_leaves_another_keys_search_fast(gateway_st
     )
     assert served > 0  # key A was served, within its quota
     assert p95 < FAIR_P95_S, (p95, latencies, flood_statuses.count(200), flood_statuses.count(429))
+
+
+async def test_a_session_belongs_to_the_key_that_started_it(gateway_stack: GatewayStack) -> None:
+    owner = await new_key(gateway_stack, "session-owner", scopes=["read"])
+    other = await new_key(gateway_stack, "session-other", scopes=["read", "write"])
+    status, turn, _ = await request(
+        gateway_stack,
+        "POST",
+        "/hybrid/context/multi_turn",
+        json={"query": "what is wal?"},
+        headers=key_headers(owner),
+    )
+    assert status == 200, turn
+    session_id = turn["session_id"]
+    path = f"/hybrid/session/{session_id}"
+    for method, body in (("GET", None), ("DELETE", None)):
+        status, answer, _ = await request(gateway_stack, method, path, json=body, headers=key_headers(other))
+        assert status == 404, answer
+    status, _, _ = await request(
+        gateway_stack,
+        "POST",
+        "/hybrid/context/multi_turn",
+        json={"query": "and then?", "session_id": session_id},
+        headers=key_headers(other),
+    )
+    assert status == 404
+    status, session, _ = await request(gateway_stack, "GET", path, headers=key_headers(owner))
+    assert status == 200 and len(session["turns"]) == 1  # the other key changed nothing
+    assert (await request(gateway_stack, "DELETE", path, headers=key_headers(owner)))[0] == 200

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ai_stack.aidb.schemas import Document
 from ai_stack.clients.refusals import refusals_as_errors
+from ai_stack.core.access import principal_of
 from ai_stack.core.errors import (
     ConflictError,
     NotFoundError,
@@ -133,7 +134,8 @@ async def multi_turn(request: web.Request) -> web.Response:
         raise ValidationFailedError(f"max_tokens is at most {settings.max_token_budget}")
     store = request.app[SESSIONS_KEY]
     now = dt.datetime.now(dt.UTC)
-    session = await _session(store, body.session_id) if body.session_id else new_session(now)
+    caller = principal_of(request).key_id
+    session = await _session(store, body.session_id, caller) if body.session_id else new_session(now)
     if len(session.turns) >= settings.session_max_turns:
         raise ConflictError(
             f"session {session.session_id} has {len(session.turns)} turns, the most allowed; start a new one",
@@ -146,7 +148,7 @@ async def multi_turn(request: web.Request) -> web.Response:
         question, exclude=given_ids(session), breadth=LEVEL_BREADTH[body.context_level]
     )
     session = with_turn(session, body.query, answer.context_ids, now)
-    await store.save(session)
+    await store.save(session, caller)
     turn = MultiTurnAnswer(
         **answer.model_dump(), session_id=session.session_id, turn_number=len(session.turns)
     )
@@ -155,14 +157,16 @@ async def multi_turn(request: web.Request) -> web.Response:
 
 async def get_session(request: web.Request) -> web.Response:
     store = request.app[SESSIONS_KEY]
-    session = await _session(store, request.match_info["id"])
+    session = await _session(store, request.match_info["id"], principal_of(request).key_id)
     expires = await store.expires_in(session.session_id)
     return model_response(session.model_copy(update={"expires_in_s": expires}))
 
 
 async def delete_session(request: web.Request) -> web.Response:
     session_id = request.match_info["id"]
-    if not _SESSION_ID.fullmatch(session_id) or not await request.app[SESSIONS_KEY].delete(session_id):
+    store = request.app[SESSIONS_KEY]
+    await _session(store, session_id, principal_of(request).key_id)  # another key's is not there
+    if not await store.delete(session_id):
         raise NotFoundError(f"no session {session_id!r} (unknown or expired)")
     return model_response(Deleted(deleted=1))
 
@@ -170,8 +174,8 @@ async def delete_session(request: web.Request) -> web.Response:
 _SESSION_ID = re.compile(r"[0-9a-f]{32}")
 
 
-async def _session(store: SessionStore, session_id: str) -> Session:
-    session = await store.load(session_id) if _SESSION_ID.fullmatch(session_id) else None
+async def _session(store: SessionStore, session_id: str, reader: str | None) -> Session:
+    session = await store.load(session_id, reader) if _SESSION_ID.fullmatch(session_id) else None
     if session is None:
         raise NotFoundError(f"no session {session_id!r} (unknown or expired)")
     return session

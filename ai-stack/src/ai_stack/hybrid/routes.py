@@ -98,7 +98,17 @@ ROUTES = (
         scope="read",
     ),
     Route("GET", "/session/{id}", handlers.get_session, "A session's turns.", None, Session, (404,)),
-    Route("DELETE", "/session/{id}", handlers.delete_session, "End a session.", None, Deleted, (404,)),
+    # A session is the key's own conversation state, started by a read route: ending it is a read.
+    Route(
+        "DELETE",
+        "/session/{id}",
+        handlers.delete_session,
+        "End a session.",
+        None,
+        Deleted,
+        (404,),
+        scope="read",
+    ),
     Route(
         "POST",
         "/interactions",

@@ -1,7 +1,9 @@
 """Multi-turn sessions in Redis: which context a conversation has already been given.
 
-A session is one JSON value under `hybrid:session:<id>` with a TTL refreshed on every turn.
-Sessions need Redis; without it they answer 503 while stateless augment keeps working.
+A session is one JSON value under `hybrid:session:<id>` with a TTL refreshed on every turn:
+`{"owner": <key id or null>, "session": {...}}`. A session belongs to the API key that started
+it: another key is told it does not exist. Sessions need Redis; without it they answer 503
+while stateless augment keeps working.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from ai_stack.core.errors import ServiceUnavailableError
 from ai_stack.core.redis import GuardedRedis
@@ -38,12 +42,23 @@ class SessionStore:
     redis: GuardedRedis | None
     ttl_s: int
 
-    async def load(self, session_id: str) -> Session | None:
+    async def load(self, session_id: str, reader: str | None) -> Session | None:
+        """The session, unless it is unknown, expired, or another key's (`reader` None: the
+        stack itself, which may read every session)."""
         raw = await self._run(lambda c: c.get(PREFIX + session_id))
-        return Session.model_validate_json(raw) if raw else None
+        if not raw:
+            return None
+        stored = orjson.loads(raw)
+        if "session" not in stored:  # written before sessions had owners: anyone's
+            return Session.model_validate(stored)
+        owner = stored.get("owner")
+        if reader is not None and owner is not None and owner != reader:
+            return None
+        return Session.model_validate(stored["session"])
 
-    async def save(self, session: Session) -> None:
-        body = session.model_dump_json(exclude={"expires_in_s"})
+    async def save(self, session: Session, owner: str | None) -> None:
+        payload = {"owner": owner, "session": session.model_dump(mode="json", exclude={"expires_in_s"})}
+        body = orjson.dumps(payload)
         await self._run(lambda c: c.set(PREFIX + session.session_id, body, ex=self.ttl_s))
 
     async def expires_in(self, session_id: str) -> int | None:
