@@ -60,10 +60,21 @@ def run_startup(env: dict[str, str], *args: str, timeout: float = 600) -> subpro
     )
 
 
-def create_key(env: dict[str, str], name: str, scope: str = "read,write,admin") -> str:
-    """A new API key, printed once by `ai-stack keys create`."""
+def create_key(
+    env: dict[str, str], name: str, scope: str = "read,write,admin", limits: str | None = None
+) -> str:
+    """A new API key, printed once by `ai-stack keys create` (`limits`: its own rate/burst/concurrency)."""
     created = subprocess.run(
-        [str(CLI), "keys", "create", "--name", name, "--scope", scope],
+        [
+            str(CLI),
+            "keys",
+            "create",
+            "--name",
+            name,
+            "--scope",
+            scope,
+            *(["--limits", limits] if limits else []),
+        ],
         env=env,
         capture_output=True,
         text=True,
