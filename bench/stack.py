@@ -80,7 +80,7 @@ def running_stack(**extra_env: str) -> Iterator[RunningStack]:
         home = Path(env["AI_STACK_HOME"])
         yield RunningStack(
             f"https://localhost:{env['AI_STACK_GATEWAY_HTTPS_PORT']}",
-            # Benchmarks measure the stack, not the per-key limits (50 requests/s by default).
+            # Benchmarks measure the stack, not the per-key limits (100 requests/s by default).
             create_key(env, "bench", limits="100000/100000/1000"),
             home / "tls" / "cert.pem",
             home,

@@ -155,6 +155,14 @@ async def test_each_scope_opens_only_its_routes(gateway_stack: GatewayStack) -> 
     # writes need write; deleting too
     status, answer = await store(gateway_stack, reader, project, "r.md", "reader text")
     assert status == 403
+    # an update of the key's grants takes effect within seconds, with the same secret
+    reader_id = next(k.id for k in gateway_stack.key_store.load() if k.name == "reader")
+    gateway_stack.key_store.update(reader_id, scopes=["read", "write"])
+    await asyncio.sleep(RELOAD_S)
+    status, answer = await store(gateway_stack, reader, project, "r.md", "reader text")
+    assert status in (200, 202), answer
+    gateway_stack.key_store.update(reader_id, scopes=["read"])
+    await asyncio.sleep(RELOAD_S)
     status, answer = await store(gateway_stack, writer, project, "w.md", "writer text")
     assert status in (200, 202), answer
     document_id = answer["id"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from ai_stack.auth.keystore import KeyStore, now_utc
 from ai_stack.auth.verifier import KeyVerifier, read_usage
+from ai_stack.core.limits import KeyLimits
 
 
 def verifier_at(store: KeyStore, moment: list[dt.datetime], tick: list[float]) -> KeyVerifier:
@@ -130,3 +131,22 @@ def test_last_use_is_recorded_to_the_minute_and_flushed(tmp_path: Path) -> None:
     used = read_usage(store.path)[stored.id]
     assert dt.datetime.fromisoformat(used).second == 0
     assert key not in (tmp_path / "keys-usage.json").read_text()
+
+
+def test_update_changes_only_what_is_given_and_keeps_the_secret(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys.json")
+    key, stored = store.create("agent", scopes=["read"], projects=["a"], limits=KeyLimits(5, 10, 2))
+    updated = store.update(stored.id, scopes=["read", "write"])
+    assert (updated.scopes, updated.projects, updated.limits) == (("read", "write"), ("a",), "5/10/2")
+    updated = store.update(stored.id, projects=None, limits=None, expires_in=dt.timedelta(days=1))
+    assert updated.projects is None and updated.limits is None and updated.expires_at is not None
+    assert store.update(stored.id, expires_in=None).expires_at is None
+    grant = KeyVerifier(store, 1.0).verify(key)  # the same secret, the new grants
+    assert grant is not None and grant.scopes == ("read", "write") and grant.projects is None
+    with pytest.raises(ValueError, match="unknown scope"):
+        store.update(stored.id, scopes=["root"])
+    store.revoke(stored.id)
+    with pytest.raises(ValueError, match="revoked"):
+        store.update(stored.id, scopes=["read"])
+    with pytest.raises(KeyError):
+        store.update("nope", scopes=["read"])

@@ -48,6 +48,11 @@ def test_keys_grants_rotation_and_listing(
     assert main(["keys", "rotate", stored.id, "--grace", "1h"]) == 0
     rotated = capsys.readouterr().out.strip()
     assert rotated.startswith("aisk_") and rotated != key
+    assert (
+        main(["keys", "update", stored.id, "--scope", "read,write", "--every-project", "--limits", "5/10/2"])
+        == 0
+    )
+    assert capsys.readouterr().out == ""  # no secret is printed by an update
     assert main(["keys", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split("\t") == [
@@ -61,7 +66,7 @@ def test_keys_grants_rotation_and_listing(
         "state",
     ]
     row = lines[1].split("\t")
-    assert row[:4] == ["ci", stored.id, "read", "a,b"] and row[-1] == "active (old secret in grace)"
+    assert row[:4] == ["ci", stored.id, "read,write", "*"] and row[-1] == "active (old secret in grace)"
     assert key not in "\n".join(lines) and rotated not in "\n".join(lines)
 
 

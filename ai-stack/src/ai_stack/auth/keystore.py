@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from ai_stack.auth.apikeys import generate_key, hash_key
 from ai_stack.core.files import write_atomically
@@ -171,6 +172,41 @@ class KeyStore:
         return self._update(
             key_id, lambda k: replace(k, revoked=True, previous_hash=None, previous_valid_until=None)
         )
+
+    def update(
+        self,
+        key_id: str,
+        *,
+        scopes: Iterable[str] | None = None,
+        projects: Iterable[str] | Literal["keep"] | None = "keep",
+        limits: KeyLimits | Literal["keep"] | None = "keep",
+        expires_in: dt.timedelta | Literal["keep"] | None = "keep",
+    ) -> StoredKey:
+        """New grants for an existing key (same secret): what is not given is kept; `projects`,
+        `limits` and `expires_in` None mean every project, the services' limits, no expiry.
+        KeyError for an unknown id, ValueError for bad grants or a revoked key."""
+        moment = now_utc()
+
+        def changed(old: StoredKey) -> StoredKey:
+            if old.revoked:
+                raise ValueError(f"key {old.id} is revoked; create a new one")
+            new_projects = old.projects if projects == "keep" else projects
+            checked_scopes, checked_projects = check_grants(
+                old.scopes if scopes is None else scopes, new_projects
+            )
+            return replace(
+                old,
+                scopes=checked_scopes,
+                projects=checked_projects,
+                limits=old.limits if limits == "keep" else (limits.header_value() if limits else None),
+                expires_at=(
+                    old.expires_at
+                    if expires_in == "keep"
+                    else (_stamp(moment + expires_in) if expires_in is not None else None)
+                ),
+            )
+
+        return self._update(key_id, changed)
 
     def rotate(self, key_id: str, grace: dt.timedelta) -> tuple[str, StoredKey]:
         """A new secret with the same grants; the old one keeps working for `grace`.

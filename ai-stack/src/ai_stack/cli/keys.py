@@ -72,6 +72,18 @@ def add_keys_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
     keys.add_parser("list", help="list keys (never the keys themselves)")
     revoke = keys.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id")
+    update = keys.add_parser("update", help="change a key's grants (same secret); what is not given is kept")
+    update.add_argument("key_id")
+    update.add_argument("--scope", default=None, help=f"comma-separated scopes from {', '.join(SCOPES)}")
+    projects = update.add_mutually_exclusive_group()
+    projects.add_argument("--project", action="append", default=None, help="the key's projects (repeatable)")
+    projects.add_argument("--every-project", action="store_true", help="lift the project limit")
+    limits = update.add_mutually_exclusive_group()
+    limits.add_argument("--limits", type=_limits, default=None, metavar="RATE/BURST/CONCURRENCY")
+    limits.add_argument("--default-limits", action="store_true", help="each service's key limits again")
+    expiry = update.add_mutually_exclusive_group()
+    expiry.add_argument("--expires", type=_duration, default=None, help="a new lifetime from now, e.g. 30d")
+    expiry.add_argument("--no-expiry", action="store_true")
     rotate = keys.add_parser("rotate", help="a new secret for a key, same grants; prints it once")
     rotate.add_argument("key_id")
     rotate.add_argument(
@@ -101,6 +113,15 @@ def run_keys(store: KeyStore, args: argparse.Namespace) -> int:
             print(key)
             until = stored.previous_valid_until or "now"
             err.print(f"rotated key {stored.id}; the old secret works until {until}")
+        elif args.action == "update":
+            stored = store.update(
+                args.key_id,
+                scopes=args.scope.split(",") if args.scope else None,
+                projects=None if args.every_project else (args.project or "keep"),
+                limits=None if args.default_limits else (args.limits or "keep"),
+                expires_in=None if args.no_expiry else (args.expires or "keep"),
+            )
+            err.print(f"updated key {stored.id} ({_grants(stored)}); in effect within seconds")
         elif args.action == "revoke":
             store.revoke(args.key_id)
             err.print(f"revoked key {args.key_id}")

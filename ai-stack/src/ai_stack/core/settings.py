@@ -113,9 +113,9 @@ class KeyLimitedSettings(CoreSettings):
     """A service that limits each API key's requests (429 above the limits)."""
 
     key_rate_per_s: float = Field(
-        50.0, gt=0, description="Requests per second an API key may make to this service (sustained)."
+        100.0, gt=0, description="Requests per second an API key may make to this service (sustained)."
     )
-    key_burst: int = Field(100, ge=1, description="Requests an API key may make at once above its rate.")
+    key_burst: int = Field(200, ge=1, description="Requests an API key may make at once above its rate.")
     key_concurrency: int = Field(
         16, ge=1, description="Requests of one API key this service serves at once (429 above it)."
     )
