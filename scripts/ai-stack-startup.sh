@@ -16,6 +16,8 @@
 #   AI_STACK_STARTUP_TIMEOUT seconds to wait for each service to become ready (default 180)
 #   AI_STACK_SKIP_INSTALL    1: never run apt-get or pip (fail if something is missing)
 #   AI_STACK_TLS_CERT / AI_STACK_TLS_KEY  use this certificate instead of a self-signed one
+#   AI_STACK_SERVICE_USER    as root: the unprivileged user the services and Redis run as (ai-stack)
+#   AI_STACK_RUN_AS_ROOT     1: as root, run them as root anyway
 #
 # Exit codes:
 #   0 all services healthy (or stopped, with --stop)
@@ -46,6 +48,13 @@ readonly TLS_DIR="${AI_STACK_HOME}/tls"
 readonly VENV="${REPO_ROOT}/.venv"
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 readonly NGINX
+readonly SERVICE_USER="${AI_STACK_SERVICE_USER:-ai-stack}"
+# Set by prepare_service_user when root: the Python services and Redis then run as SERVICE_USER,
+# with their own copies of what they read under SERVICE_HOME (root's home is not theirs).
+RUN_AS=""
+REDIS_AS=""
+SERVICE_HOME=""
+SERVICE_ENV=()
 
 export AI_STACK_EMBEDDINGS_REDIS_URL_FILE="${AI_STACK_EMBEDDINGS_REDIS_URL_FILE:-${AI_STACK_HOME}/secrets/redis-url}"
 export AI_STACK_AIDB_REDIS_URL_FILE="${AI_STACK_AIDB_REDIS_URL_FILE:-${AI_STACK_HOME}/secrets/redis-url}"
@@ -101,6 +110,75 @@ pg_data_dir() {
   fi
 }
 
+# prepare_service_user: when root, the services and Redis run as an unprivileged user (created
+# if needed) unless AI_STACK_RUN_AS_ROOT=1 or that user cannot read the checkout (a checkout
+# under /root): then they run as root, with a warning.
+prepare_service_user() {
+  [[ "${EUID}" -eq 0 ]] || return 0
+  if [[ "${AI_STACK_RUN_AS_ROOT:-0}" == "1" ]]; then
+    warn "AI_STACK_RUN_AS_ROOT=1: the services and Redis run as root"
+    return 0
+  fi
+  if ! id -u "${SERVICE_USER}" >/dev/null 2>&1; then
+    info "creating the unprivileged user ${SERVICE_USER} for the services"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin "${SERVICE_USER}"
+  fi
+  SERVICE_HOME="$(system_dir)/services"
+  mkdir -p "${SERVICE_HOME}/secrets" "${SERVICE_HOME}/redis"
+  chown "${SERVICE_USER}:${SERVICE_USER}" "${SERVICE_HOME}" "${SERVICE_HOME}/secrets" "${SERVICE_HOME}/redis"
+  chmod 700 "${SERVICE_HOME}"
+  REDIS_AS="${SERVICE_USER}"
+  # The Python services need the venv and the interpreter it was made from (a pyenv one under
+  # /root is out of reach): tried as that user before trusting it.
+  if ! setpriv --reuid="${SERVICE_USER}" --regid="${SERVICE_USER}" --init-groups -- \
+    "${VENV}/bin/python" -c 'import ai_stack.aidb.app' >/dev/null 2>&1; then
+    warn "the services run as root: ${SERVICE_USER} cannot read ${VENV} or its interpreter (keep both out of /root)"
+    return 0
+  fi
+  # State the services own moves out of root's reach once (later starts find it there).
+  if [[ -d "${AI_STACK_HOME}/aidb" && ! -L "${AI_STACK_HOME}/aidb" && ! -e "${SERVICE_HOME}/aidb" ]]; then
+    mv "${AI_STACK_HOME}/aidb" "${SERVICE_HOME}/aidb"
+  fi
+  if [[ "${AI_STACK_AUTH_KEYS_FILE}" == "${AI_STACK_HOME}/api-keys.json" ]]; then
+    if [[ -f "${AI_STACK_AUTH_KEYS_FILE}" && ! -L "${AI_STACK_AUTH_KEYS_FILE}" ]]; then
+      mv "${AI_STACK_AUTH_KEYS_FILE}" "${SERVICE_HOME}/api-keys.json"
+    fi
+    [[ -f "${SERVICE_HOME}/api-keys.json" ]] || printf '{"keys": []}\n' >"${SERVICE_HOME}/api-keys.json"
+    # `ai-stack keys` (as root) writes through this link; the verifier reads the file itself.
+    ln -sfn "${SERVICE_HOME}/api-keys.json" "${AI_STACK_AUTH_KEYS_FILE}"
+  fi
+  chown -R "${SERVICE_USER}:${SERVICE_USER}" "${SERVICE_HOME}"
+  chmod 700 "${SERVICE_HOME}"
+  RUN_AS="${SERVICE_USER}"
+}
+
+# share_service_files: the service user's copies of the secrets and sources file it reads, and
+# the environment that points the services at them (only where the default path is in use).
+share_service_files() {
+  [[ -n "${RUN_AS}" ]] || return 0
+  local name
+  for name in redis-url postgres-password gateway-secret; do
+    install -m 600 -o "${RUN_AS}" -g "${RUN_AS}" "${AI_STACK_HOME}/secrets/${name}" "${SERVICE_HOME}/secrets/${name}"
+  done
+  # HOME too: libraries that keep caches under ~ must not look in root's.
+  SERVICE_ENV=(HOME="${SERVICE_HOME}" AI_STACK_HOME="${SERVICE_HOME}" AI_STACK_AUTH_KEYS_FILE="${SERVICE_HOME}/api-keys.json")
+  local var
+  for var in AI_STACK_EMBEDDINGS_REDIS_URL_FILE AI_STACK_AIDB_REDIS_URL_FILE AI_STACK_HYBRID_REDIS_URL_FILE \
+    AI_STACK_DOCS_REDIS_URL_FILE; do
+    [[ "${!var}" == "${AI_STACK_HOME}/secrets/redis-url" ]] && SERVICE_ENV+=("${var}=${SERVICE_HOME}/secrets/redis-url")
+  done
+  [[ "${AI_STACK_AIDB_POSTGRES_PASSWORD_FILE}" == "${AI_STACK_HOME}/secrets/postgres-password" ]] \
+    && SERVICE_ENV+=("AI_STACK_AIDB_POSTGRES_PASSWORD_FILE=${SERVICE_HOME}/secrets/postgres-password")
+  [[ "${AI_STACK_GATEWAY_SECRET_FILE}" == "${AI_STACK_HOME}/secrets/gateway-secret" ]] \
+    && SERVICE_ENV+=("AI_STACK_GATEWAY_SECRET_FILE=${SERVICE_HOME}/secrets/gateway-secret")
+  if [[ "${AI_STACK_DOCS_SOURCES_FILE:-}" == "${AI_STACK_HOME}/docs-sources.toml" ]]; then
+    install -m 600 -o "${RUN_AS}" -g "${RUN_AS}" "${AI_STACK_DOCS_SOURCES_FILE}" "${SERVICE_HOME}/docs-sources.toml"
+    SERVICE_ENV+=("AI_STACK_DOCS_SOURCES_FILE=${SERVICE_HOME}/docs-sources.toml")
+  fi
+  return 0
+}
+
 ensure_postgres() {
   local data socket_dir password_file PG_BIN
   PG_BIN="$(pg_bin)"
@@ -143,8 +221,10 @@ SQL
 }
 
 ensure_redis() {
-  local secrets="${AI_STACK_HOME}/secrets" conf="${AI_STACK_HOME}/redis/redis.conf"
-  mkdir -p "${secrets}" "${AI_STACK_HOME}/redis"
+  local secrets="${AI_STACK_HOME}/secrets" redis_dir="${AI_STACK_HOME}/redis"
+  [[ -z "${REDIS_AS}" ]] || redis_dir="${SERVICE_HOME}/redis"
+  local conf="${redis_dir}/redis.conf" pid_file="${RUN_DIR}/redis.pid" log_file="${AI_STACK_LOG_DIR}/redis.log"
+  mkdir -p "${secrets}" "${redis_dir}"
   if [[ ! -s "${secrets}/redis-password" ]]; then
     (umask 077 && openssl rand -hex 24 >"${secrets}/redis-password")
   fi
@@ -152,32 +232,45 @@ ensure_redis() {
   password="$(cat "${secrets}/redis-password")"
   # Services read the URL (with the password) from a 0600 file, never from argv or env.
   (umask 077 && printf 'redis://:%s@127.0.0.1:%s/0\n' "${password}" "${REDIS_PORT}" >"${secrets}/redis-url")
-  if pid_alive "${RUN_DIR}/redis.pid" redis-server; then
+  if pid_alive "${pid_file}" redis-server; then
     info "Redis already running"
     return
   fi
-  info "starting Redis on 127.0.0.1:${REDIS_PORT}"
+  if [[ -n "${REDIS_AS}" ]]; then
+    # Its files where its user may write; the pid file and log stay where --status looks.
+    if [[ -d "${AI_STACK_HOME}/redis" && ! -e "${redis_dir}/appendonlydir" ]]; then
+      cp -a "${AI_STACK_HOME}/redis/." "${redis_dir}/" 2>/dev/null || true
+    fi
+    chown -R "${REDIS_AS}:${REDIS_AS}" "${redis_dir}"
+  fi
+  info "starting Redis on 127.0.0.1:${REDIS_PORT}${REDIS_AS:+ as ${REDIS_AS}}"
   (umask 077 && cat >"${conf}" <<CONF
 port ${REDIS_PORT}
 bind 127.0.0.1
 protected-mode yes
 requirepass ${password}
-dir ${AI_STACK_HOME}/redis
+dir ${redis_dir}
 appendonly yes
-daemonize yes
-pidfile ${RUN_DIR}/redis.pid
-logfile ${AI_STACK_LOG_DIR}/redis.log
+daemonize no
 CONF
 )
+  [[ -z "${REDIS_AS}" ]] || chown "${REDIS_AS}:${REDIS_AS}" "${conf}"
   check_port_free redis "${REDIS_PORT}"
-  redis-server "${conf}"
+  # In the foreground of a background job (not daemonized), so that $! is its pid and its log
+  # goes to a file this script opened.
+  local SETPRIV=()
+  [[ -z "${REDIS_AS}" ]] || SETPRIV=(setpriv --reuid="${REDIS_AS}" --regid="${REDIS_AS}" --init-groups --)
+  setsid nohup "${SETPRIV[@]}" redis-server "${conf}" >>"${log_file}" 2>&1 </dev/null &
+  rm -f "${pid_file}.id"
+  echo "$!" >"${pid_file}"
   local tries=0
   until REDISCLI_AUTH="${password}" redis-cli -p "${REDIS_PORT}" ping 2>/dev/null | grep -q PONG; do
     tries=$((tries + 1))
-    ((tries > 50)) && die_service redis "${AI_STACK_LOG_DIR}/redis.log"
+    ((tries > 50)) && die_service redis "${log_file}"
     sleep 0.2
   done
-  record_pid_identity "${RUN_DIR}/redis.pid"
+  check_port_owner redis "${REDIS_PORT}" "$(cat "${pid_file}")"
+  record_pid_identity "${pid_file}"
 }
 
 ensure_gateway_secret() {
@@ -220,9 +313,12 @@ start_python_service() {
     info "${name} already running (pid $(cat "${pid_file}"))"
   else
     check_port_free "${name}" "${port}"
-    info "starting ${name} on 127.0.0.1:${port}"
+    info "starting ${name} on 127.0.0.1:${port}${RUN_AS:+ as ${RUN_AS}}"
+    local SETPRIV=()
+    [[ -z "${RUN_AS}" ]] || SETPRIV=(setpriv --reuid="${RUN_AS}" --regid="${RUN_AS}" --init-groups --)
     # The venv's interpreter (not the pyenv shim) so that $! is the service's own pid.
-    setsid nohup "${VENV}/bin/python" -m "${module}" >>"${log_file}" 2>&1 </dev/null &
+    setsid nohup env "${SERVICE_ENV[@]}" "${SETPRIV[@]}" "${VENV}/bin/python" -m "${module}" \
+      >>"${log_file}" 2>&1 </dev/null &
     rm -f "${pid_file}.id"
     echo "$!" >"${pid_file}"
   fi
@@ -352,7 +448,8 @@ show_status() {
 
 start_stack() {
   ensure_system_packages postgresql redis-server nginx libnginx-mod-http-js openssl curl iproute2
-  ensure_venv "${REPO_ROOT}" "${VENV}"
+  # The venv holds no secret, and the services' user must read it: not under this script's umask.
+  (umask 022 && ensure_venv "${REPO_ROOT}" "${VENV}")
   mkdir -p "${RUN_DIR}" "${AI_STACK_LOG_DIR}" "${AI_STACK_HOME}/secrets"
   chmod 700 "${AI_STACK_HOME}" "${RUN_DIR}" "${AI_STACK_LOG_DIR}" "${AI_STACK_HOME}/secrets"
   if [[ "${EUID}" -eq 0 ]]; then
@@ -361,10 +458,12 @@ start_stack() {
     chmod 711 /var/lib/ai-stack "$(system_dir)"
   fi
   ensure_postgres
+  prepare_service_user
   ensure_redis
   ensure_tls
   ensure_gateway_secret
   [[ -f "${AI_STACK_AUTH_KEYS_FILE}" ]] || (umask 077 && printf '{"keys": []}\n' >"${AI_STACK_AUTH_KEYS_FILE}")
+  share_service_files
   start_python_services
   start_gateway
   "${VENV}/bin/ai-stack" status

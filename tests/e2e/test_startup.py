@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import ssl
 import subprocess
 import sys
@@ -14,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.processes import port_open
+from tests.harness.processes import port_open, world_writable_dir
 from tests.harness.startup import CLI, create_key, run_startup, startup_env, stop_and_clean
 
 pytestmark = pytest.mark.slow
@@ -83,9 +85,10 @@ def cli_ingest_and_search(env: dict[str, str], key: str, tmp_path: Path) -> None
 
 
 def declare_docs_source(home: Path, tmp_path: Path) -> None:
-    """A sources file where the startup script looks for one, declaring a small Markdown tree."""
-    guide = tmp_path / "guide"
-    guide.mkdir()
+    """A sources file where the startup script looks for one, declaring a small Markdown tree
+    that the services' unprivileged user may read (pytest's own tree is root's alone)."""
+    guide = world_writable_dir("ai-stack-e2e-guide-")
+    guide.chmod(0o755)
     (guide / "wal.md").write_text("# WAL\n\n## Archiving\n\nSet archive_mode = on to keep WAL segments.\n")
     home.mkdir(parents=True, exist_ok=True)
     (home / "docs-sources.toml").write_text(
@@ -135,6 +138,27 @@ def check_no_way_around_the_gateway(env: dict[str, str], home: Path, key: str) -
     assert "e2e-reader" in listed.stdout and reader not in listed.stdout
 
 
+def run_by(home: Path, name: str) -> str:
+    pid = int((home / "run" / f"{name}.pid").read_text())
+    return pwd.getpwuid(Path(f"/proc/{pid}").stat().st_uid).pw_name
+
+
+def check_services_run_unprivileged(home: Path, startup_output: str) -> None:
+    """As root, Redis runs as the unprivileged `ai-stack` user, and so do the Python services
+    unless the script said why not (a venv or interpreter that user cannot read: on this
+    machine the interpreter is pyenv's, under /root)."""
+    if os.geteuid() != 0:
+        return
+    assert run_by(home, "redis") == "ai-stack"
+    if "the services run as root" in startup_output:
+        assert "cannot read" in startup_output
+        return
+    for name in ("auth", "embeddings", "aidb", "hybrid", "docs-search", "mcp"):
+        assert run_by(home, name) == "ai-stack", name
+    keys = home / "api-keys.json"
+    assert keys.is_symlink() and pwd.getpwuid(keys.resolve().stat().st_uid).pw_name == "ai-stack"
+
+
 def check_no_secret_in_any_log(env: dict[str, str], home: Path, keys: list[str]) -> None:
     """The API keys used, the database and Redis passwords and the gateway secret appear in no
     log the run wrote (the startup script's, each service's, nginx's, Redis's, PostgreSQL's)."""
@@ -175,6 +199,7 @@ def test_start_status_stop(tmp_path: Path) -> None:
             assert name in status.stdout
         assert "stopped" not in status.stdout
 
+        check_services_run_unprivileged(home, started.stdout + started.stderr)
         key = create_key(env, "e2e")
         assert key.startswith("aisk_") and "\n" not in key
         context = ssl.create_default_context(cafile=str(home / "tls" / "cert.pem"))

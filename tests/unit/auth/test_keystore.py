@@ -59,3 +59,16 @@ def test_corrupt_key_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(KeyFileError, match="not a valid key file"):
         KeyStore(path).load()
+
+
+def test_writes_go_through_a_symlink_to_the_file(tmp_path: Path) -> None:
+    """As root, the startup script keeps the verifier's key file where its unprivileged user can
+    read it, and leaves a symlink at the usual place: the CLI writes through it."""
+    real = tmp_path / "service" / "api-keys.json"
+    real.parent.mkdir()
+    real.write_text('{"keys": []}')
+    link = tmp_path / "api-keys.json"
+    link.symlink_to(real)
+    key, _ = KeyStore(link).create("through-the-link")
+    assert link.is_symlink() and len(KeyStore(real).load()) == 1
+    assert KeyVerifier(KeyStore(real), 1.0).verify(key) is not None

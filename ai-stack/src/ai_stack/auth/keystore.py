@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
+import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -241,4 +242,13 @@ class KeyStore:
 
     def _save(self, keys: list[StoredKey]) -> None:
         body = json.dumps({"keys": [asdict(k) for k in keys]}, indent=2)
-        write_atomically(self.path, body.encode(), mode=0o600)
+        # Through a symlink to the file itself (as root, the startup script keeps the verifier's
+        # copy where its unprivileged user can read it), and kept with its owner.
+        target = self.path.resolve()
+        try:
+            owner: tuple[int, int] | None = (target.stat().st_uid, target.stat().st_gid)
+        except FileNotFoundError:
+            owner = None
+        write_atomically(target, body.encode(), mode=0o600)
+        if owner is not None and os.geteuid() == 0 and owner != (0, 0):
+            os.chown(target, *owner)

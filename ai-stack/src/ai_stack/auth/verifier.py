@@ -71,7 +71,7 @@ class UsageLog:
 
 def read_usage(keys_file: Path) -> dict[str, str]:
     try:
-        data = json.loads(usage_path(keys_file).read_text(encoding="utf-8"))
+        data = json.loads(usage_path(keys_file.resolve()).read_text(encoding="utf-8"))
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
