@@ -132,7 +132,10 @@ prepare_service_user() {
   # The Python services need the venv and the interpreter it was made from (a pyenv one under
   # /root is out of reach): tried as that user before trusting it.
   if ! setpriv --reuid="${SERVICE_USER}" --regid="${SERVICE_USER}" --init-groups -- \
-    "${VENV}/bin/python" -c 'import ai_stack.aidb.app' >/dev/null 2>&1; then
+    "${VENV}/bin/python" -c 'import importlib
+from ai_stack.registry import SERVICES
+for service in SERVICES:
+    importlib.import_module(service.module + ".app")' >/dev/null 2>&1; then
     warn "the services run as root: ${SERVICE_USER} cannot read ${VENV} or its interpreter (keep both out of /root)"
     return 0
   fi
