@@ -301,6 +301,14 @@ async def test_a_project_limited_key_sees_and_changes_only_its_projects(
         headers=key_headers(full),
     )
     assert status == 200  # still there
+    # collection counts cover only what the key may read
+    counts = {}
+    for who, key in (("limited", limited), ("full", full)):
+        status, answer, _ = await request(gateway_stack, "GET", "/aidb/collections", headers=key_headers(key))
+        assert status == 200
+        counts[who] = {c["name"]: c["documents"] for c in answer["collections"]}
+    assert counts["limited"]["documents"] == 2  # a.md and c.md, its own
+    assert counts["full"]["documents"] >= 3
 
 
 async def test_hybrid_and_mcp_act_with_the_callers_grants(

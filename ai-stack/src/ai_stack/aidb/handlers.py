@@ -243,7 +243,11 @@ async def list_documents(request: web.Request) -> web.Response:
 
 
 async def list_collections(request: web.Request) -> web.Response:
-    rows = await request.app[POOL_KEY].run(repo.collections)
+    """Every collection; a project-limited key's counts cover only what it may read."""
+    scope = _read_scope(request)
+    projects = list(scope.projects) if scope.projects is not None else None
+    shared = list(scope.shared_collections)
+    rows = await request.app[POOL_KEY].run(lambda c: repo.collections(c, projects, shared))
     infos = [
         CollectionInfo(name=r["name"], description=r["description"], documents=r["documents"]) for r in rows
     ]

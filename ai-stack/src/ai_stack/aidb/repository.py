@@ -188,12 +188,24 @@ async def list_documents(
     return rows
 
 
-async def collections(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+async def collections(
+    conn: asyncpg.Connection,
+    projects: list[str] | None = None,
+    shared: list[str] | None = None,
+) -> list[asyncpg.Record]:
+    """Every collection with its document and chunk counts; with `projects`, counting only the
+    documents of those projects (and all of the `shared` collections')."""
+    visible = ""
+    args: list[Any] = []
+    if projects is not None:
+        visible = " AND (d.project = ANY($1::text[]) OR d.collection = ANY($2::text[]))"
+        args = [projects, shared or []]
     rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT c.name, c.description, c.created_at, count(d.id) AS documents,"
         " coalesce(sum(d.chunk_count), 0) AS chunks"
-        " FROM collections c LEFT JOIN documents d ON d.collection = c.name"
-        " GROUP BY c.name ORDER BY c.name"
+        f" FROM collections c LEFT JOIN documents d ON d.collection = c.name{visible}"
+        " GROUP BY c.name ORDER BY c.name",
+        *args,
     )
     return rows
 
