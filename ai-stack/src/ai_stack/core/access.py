@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hmac
 import math
-from contextlib import nullcontext
 from typing import Literal
 
-import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
@@ -118,11 +116,11 @@ def access_control_middleware(
             wait = limiter.admit(limited_key, principal.limits or default_limits)
             if wait > 0:
                 raise rate_limited(wait, "too many requests for this API key")
+        # The access line names the key (from the request); binding it into every log line's
+        # context as well cost 3 µs a request, a fifth of what the checks here cost in all.
         token = current_principal.set(principal)
-        bound = structlog.contextvars.bound_contextvars(key_id=key_id) if key_id else nullcontext()
         try:
-            with bound:
-                return await handler(request)
+            return await handler(request)
         finally:
             current_principal.reset(token)
             if limited_key is not None:

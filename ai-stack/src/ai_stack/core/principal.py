@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -114,10 +115,12 @@ def identity_headers(principal: Principal) -> dict[str, str]:
     return headers
 
 
+@functools.lru_cache(maxsize=1024)
 def principal_from_headers(
     key_id: str | None, scopes: str | None, projects: str | None, limits: str | None = None
 ) -> Principal:
-    """The principal the identity headers describe; STACK when there are none."""
+    """The principal the identity headers describe; STACK when there are none. Cached: a key's
+    headers are the same on every request (a bad set raises each time, uncached)."""
     if not key_id:
         if scopes or projects or limits:
             raise BadIdentity("identity headers without a key id")
