@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from ai_stack.auth.keystore import KeyStore, now_utc
+from ai_stack.auth.keystore import KeyFileError, KeyStore, now_utc
 from ai_stack.auth.verifier import KeyVerifier, read_usage
 from ai_stack.core.limits import KeyLimits
 
@@ -150,3 +150,24 @@ def test_update_changes_only_what_is_given_and_keeps_the_secret(tmp_path: Path) 
         store.update(stored.id, scopes=["read"])
     with pytest.raises(KeyError):
         store.update("nope", scopes=["read"])
+
+
+def test_a_broken_key_file_keeps_the_keys_loaded_last(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys.json")
+    key, _ = store.create("agent")
+    tick = [0.0]
+    verifier = KeyVerifier(store, 1.0, clock=lambda: tick[0])
+    assert verifier.verify(key) is not None
+    raw = json.loads(store.path.read_text())
+    raw["keys"][0]["expires_at"] = "next tuesday"  # a careless hand edit
+    store.path.write_text(json.dumps(raw))
+    tick[0] = 2.0
+    assert verifier.verify(key) is not None  # not every client locked out
+    with pytest.raises(KeyFileError):
+        store.load()
+
+
+@pytest.mark.parametrize("raw", ["nan/1/1", "inf/1/1", "-1/1/1"])
+def test_limits_must_be_finite(raw: str) -> None:
+    with pytest.raises(ValueError):
+        KeyLimits.parse(raw)

@@ -18,7 +18,7 @@ def test_keys_create_prints_only_the_key(
     out = capsys.readouterr().out
     key = out.strip()
     assert out == key + "\n" and key.startswith("aisk_")
-    assert KeyStore(tmp_path / "k.json").active_hashes() == [hash_key(key)]
+    assert [k.hash for k in KeyStore(tmp_path / "k.json").load()] == [hash_key(key)]
 
 
 def test_revoke_unknown_id_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

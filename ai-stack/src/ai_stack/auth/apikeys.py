@@ -1,12 +1,10 @@
-"""API key generation, hashing and constant-time verification (pure functions)."""
+"""API key generation, hashing and where a request presents its key (pure functions)."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
-from collections.abc import Iterable
 
 KEY_PREFIX = "aisk_"
 _KEY_SHAPE = re.compile(r"^aisk_[A-Za-z0-9_-]{43}$")
@@ -25,15 +23,6 @@ def hash_key(key: str) -> str:
 def is_well_formed(key: str) -> bool:
     """Whether `key` has the shape of a key this stack issues."""
     return bool(_KEY_SHAPE.match(key))
-
-
-def matches_any(presented: str, stored_hashes: Iterable[str]) -> bool:
-    """Compares against every stored hash in constant time, without stopping at a match."""
-    candidate = hash_key(presented)
-    found = False
-    for stored in stored_hashes:
-        found |= hmac.compare_digest(candidate, stored)
-    return found
 
 
 def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:

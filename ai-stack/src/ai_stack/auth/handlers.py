@@ -7,13 +7,7 @@ from aiohttp import web
 from ai_stack.auth.apikeys import presented_key
 from ai_stack.auth.keys import VERIFIER_KEY
 from ai_stack.core.errors import UnauthorizedError
-from ai_stack.core.principal import (
-    KEY_ID_HEADER,
-    LIMITS_HEADER,
-    PROJECTS_HEADER,
-    SCOPES_HEADER,
-    encode_projects,
-)
+from ai_stack.core.principal import grant_headers
 
 
 async def verify(request: web.Request) -> web.Response:
@@ -25,11 +19,5 @@ async def verify(request: web.Request) -> web.Response:
     grant = request.app[VERIFIER_KEY].verify(key)
     if grant is None:
         raise UnauthorizedError("the API key is not valid", code="invalid_api_key")
-    headers = {
-        KEY_ID_HEADER: grant.key_id,
-        SCOPES_HEADER: ",".join(grant.scopes),
-        PROJECTS_HEADER: encode_projects(grant.projects),
-    }
-    if grant.limits:
-        headers[LIMITS_HEADER] = grant.limits
+    headers = grant_headers(grant.key_id, grant.scopes, grant.projects, grant.limits)
     return web.Response(status=204, headers=headers)

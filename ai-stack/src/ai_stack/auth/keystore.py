@@ -14,14 +14,14 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from ai_stack.auth.apikeys import generate_key, hash_key
 from ai_stack.core.files import write_atomically
 from ai_stack.core.limits import KeyLimits
-from ai_stack.core.principal import SCOPES
+from ai_stack.core.principal import SCOPES, parse_scopes
 
 FULL_ACCESS: tuple[str, ...] = SCOPES
 MAX_PROJECT_BYTES = 256  # aidb's own limit on a project name
@@ -54,7 +54,7 @@ class StoredKey:
     # After `rotate`, the replaced secret's hash stays valid until `previous_valid_until`.
     previous_hash: str | None = None
     previous_valid_until: str | None = None
-    rotated_at: str | None = field(default=None)
+    rotated_at: str | None = None
     limits: str | None = None  # `rate/burst/concurrency` of this key; None: each service's defaults
 
     def is_active(self, moment: dt.datetime) -> bool:
@@ -74,7 +74,11 @@ class StoredKey:
             values.pop("scopes", None)
         if values.get("projects") is not None:
             values["projects"] = tuple(values["projects"])  # type: ignore[arg-type]
-        return cls(**values)  # type: ignore[arg-type]
+        key = cls(**values)  # type: ignore[arg-type]
+        # Stamps are read on every verification: a bad one is a bad key file, found at load.
+        parse_stamp(key.expires_at)
+        parse_stamp(key.previous_valid_until)
+        return key
 
 
 class KeyFileError(RuntimeError):
@@ -85,10 +89,7 @@ def check_grants(
     scopes: Iterable[str], projects: Iterable[str] | None
 ) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
     """Scopes in their canonical order and projects sorted; ValueError names what is wrong."""
-    wanted = {s.strip() for s in scopes if s.strip()}
-    unknown = wanted - set(SCOPES)
-    if unknown:
-        raise ValueError(f"unknown scope {sorted(unknown)[0]!r} (choose from {', '.join(SCOPES)})")
+    wanted = parse_scopes(scopes)
     if not wanted:
         raise ValueError("a key needs at least one scope")
     if projects is None:
@@ -127,17 +128,6 @@ class KeyStore:
         with open(self.path.with_suffix(".lock"), "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
-
-    def active_hashes(self, moment: dt.datetime | None = None) -> list[str]:
-        """Hashes that open the stack now (current secrets, and replaced ones in their grace)."""
-        moment = moment or now_utc()
-        hashes: list[str] = []
-        for key in self.load():
-            if key.is_active(moment):
-                hashes.append(key.hash)
-                if key.previous_is_valid(moment) and key.previous_hash:
-                    hashes.append(key.previous_hash)
-        return hashes
 
     def create(
         self,

@@ -12,7 +12,7 @@ from pathlib import Path
 import structlog
 
 from ai_stack.auth.apikeys import hash_key
-from ai_stack.auth.keystore import KeyStore, StoredKey, now_utc
+from ai_stack.auth.keystore import KeyFileError, KeyStore, StoredKey, now_utc, parse_stamp
 from ai_stack.core.files import write_atomically
 
 log = structlog.get_logger(__name__)
@@ -119,7 +119,13 @@ class KeyVerifier:
         except FileNotFoundError:
             signature = (0, 0)
         if signature != self._signature:
-            keys = self._store.load() if signature != (0, 0) else []
+            try:
+                keys = self._store.load() if signature != (0, 0) else []
+            except KeyFileError as exc:
+                # A half-edited or broken file must not lock every client out: the keys loaded
+                # last stay in force, and the next check reads the file again.
+                log.error("api_keys_not_reloaded", error=str(exc))
+                return
             self._grants = grants_of(keys, self._wall_clock())
             self._signature = signature
             log.info("api_keys_loaded", active=len({g.key_id for g in self._grants.values()}))
@@ -132,10 +138,10 @@ def grants_of(keys: list[StoredKey], moment: dt.datetime) -> dict[str, Grant]:
     for key in keys:
         if not key.is_active(moment):
             continue
-        expiry = dt.datetime.fromisoformat(key.expires_at) if key.expires_at else None
+        expiry = parse_stamp(key.expires_at)
         grants[key.hash] = Grant(key.id, key.scopes, key.projects, expiry, key.limits)
-        if key.previous_hash and key.previous_valid_until and key.previous_is_valid(moment):
-            grace_end = dt.datetime.fromisoformat(key.previous_valid_until)
+        grace_end = parse_stamp(key.previous_valid_until)
+        if key.previous_hash and grace_end is not None and key.previous_is_valid(moment):
             until = min(grace_end, expiry) if expiry is not None else grace_end
             grants[key.previous_hash] = Grant(key.id, key.scopes, key.projects, until, key.limits)
     return grants

@@ -7,7 +7,6 @@ for. Project scoping is the services' own (they know which rows a project owns).
 
 from __future__ import annotations
 
-import hmac
 import math
 from typing import Literal
 
@@ -23,13 +22,14 @@ from ai_stack.core.errors import (
 )
 from ai_stack.core.limits import KeyLimiter, KeyLimits, Quota
 from ai_stack.core.principal import (
-    GATEWAY_SECRET_HEADER,
+    GATEWAY_ONLY,
     STACK,
     BadIdentity,
     Principal,
     Scope,
     current_principal,
     headers_principal,
+    presents_secret,
 )
 
 RouteScope = Scope | Literal["public"]
@@ -42,14 +42,6 @@ PUBLIC_PATHS = frozenset({"/health", "/health/live", "/health/ready"})
 
 def default_scope(method: str) -> Scope:
     return "read" if method.upper() in {"GET", "HEAD"} else "write"
-
-
-def presented_secret(request: web.Request) -> str | None:
-    """The gateway secret in X-AI-Gateway-Secret, or as a Bearer token (Prometheus can only do that)."""
-    if value := request.headers.get(GATEWAY_SECRET_HEADER):
-        return value
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -92,14 +84,8 @@ def access_control_middleware(
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC_PATHS:
             return await handler(request)
-        if expected is not None:
-            presented = (presented_secret(request) or "").encode()
-            if not hmac.compare_digest(presented, expected):
-                raise UnauthorizedError(
-                    "this service answers only through the gateway: call https://<gateway>/<service>/ with"
-                    " an API key",
-                    code="gateway_only",
-                )
+        if expected is not None and not presents_secret(request.headers, expected):
+            raise UnauthorizedError(GATEWAY_ONLY, code="gateway_only")
         try:
             principal = headers_principal(request.headers)
         except BadIdentity as exc:
@@ -110,12 +96,12 @@ def access_control_middleware(
             raise ForbiddenError(
                 f"the API key lacks the {needed!r} scope this route needs", code="missing_scope"
             )
-        key_id = principal.key_id
-        limited_key = key_id if default_limits is not None else None
-        if limited_key is not None and default_limits is not None:
-            wait = limiter.admit(limited_key, principal.limits or default_limits)
+        limited_key: str | None = None
+        if principal.key_id is not None and default_limits is not None:
+            wait = limiter.admit(principal.key_id, principal.limits or default_limits)
             if wait > 0:
                 raise rate_limited(wait, "too many requests for this API key")
+            limited_key = principal.key_id
         # The access line names the key (from the request); binding it into every log line's
         # context as well cost 3 µs a request, a fifth of what the checks here cost in all.
         token = current_principal.set(principal)

@@ -24,8 +24,12 @@ class KeyLimits:
     concurrency: int
 
     def __post_init__(self) -> None:
-        if self.rate_per_s <= 0 or self.burst < 1 or self.concurrency < 1:
-            raise ValueError("rate_per_s must be > 0, burst and concurrency >= 1")
+        if (
+            not (math.isfinite(self.rate_per_s) and self.rate_per_s > 0)
+            or self.burst < 1
+            or self.concurrency < 1
+        ):
+            raise ValueError("rate_per_s must be a finite number > 0, burst and concurrency >= 1")
 
     def header_value(self) -> str:
         """`rate/burst/concurrency`, as the verifier hands a key's own limits to the services."""
@@ -91,10 +95,6 @@ class KeyLimiter:
         account = self._accounts.get(key_id)
         if account is not None and account.in_flight > 0:
             account.in_flight -= 1
-
-    def in_flight(self, key_id: str) -> int:
-        account = self._accounts.get(key_id)
-        return account.in_flight if account is not None else 0
 
     def _account(self, key_id: str, limits: KeyLimits, now: float) -> _Account:
         if now - self._swept > IDLE_FORGET_S:

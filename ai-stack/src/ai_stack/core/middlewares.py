@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from ai_stack.core.access import PRINCIPAL_KEY
+from ai_stack.core.access import principal_of
 from ai_stack.core.errors import ApiError
 from ai_stack.core.keys import SETTINGS_KEY
 from ai_stack.core.metrics import ServiceMetrics
@@ -86,10 +86,9 @@ def access_middleware(metrics: ServiceMetrics) -> Middleware:
             metrics.in_flight.dec()
             metrics.requests.labels(request.method, route, str(status)).inc()
             metrics.latency.labels(request.method, route).observe(elapsed)
-            principal = request.get(PRINCIPAL_KEY)
             access_log.info(
                 "request",
-                key_id=principal.key_id if principal is not None else None,
+                key_id=principal_of(request).key_id,
                 method=request.method,
                 route=route,
                 path=request.path,

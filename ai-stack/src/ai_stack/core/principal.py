@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import hmac
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -27,7 +28,6 @@ SCOPES_HEADER = "X-AI-Scopes"
 PROJECTS_HEADER = "X-AI-Projects"
 LIMITS_HEADER = "X-AI-Limits"  # only for a key with its own limits: `rate/burst/concurrency`
 GATEWAY_SECRET_HEADER = "X-AI-Gateway-Secret"
-IDENTITY_HEADERS = (KEY_ID_HEADER, SCOPES_HEADER, PROJECTS_HEADER, LIMITS_HEADER)
 
 
 class BadIdentity(ValueError):
@@ -42,11 +42,6 @@ class Principal:
     scopes: frozenset[str]
     projects: frozenset[str] | None = None
     limits: KeyLimits | None = None  # None: the service's default limits for keys
-
-    @property
-    def is_key(self) -> bool:
-        """Whether an API key (not the stack itself) is acting."""
-        return self.key_id is not None
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
@@ -101,18 +96,41 @@ def decode_projects(raw: str) -> frozenset[str] | None:
     return frozenset(unquote(p) for p in raw.split(",") if p)
 
 
+def grant_headers(
+    key_id: str, scopes: Iterable[str], projects: Iterable[str] | None, limits: str | None
+) -> dict[str, str]:
+    """The identity headers of a key: what the verifier answers nginx, and what a service passes
+    on when it calls another for the key."""
+    granted = set(scopes)
+    headers = {
+        KEY_ID_HEADER: key_id,
+        SCOPES_HEADER: ",".join(s for s in SCOPES if s in granted),
+        PROJECTS_HEADER: encode_projects(projects),
+    }
+    if limits:
+        headers[LIMITS_HEADER] = limits
+    return headers
+
+
 def identity_headers(principal: Principal) -> dict[str, str]:
     """The headers that carry `principal` to another service (none for the stack itself)."""
     if principal.key_id is None:
         return {}
-    headers = {
-        KEY_ID_HEADER: principal.key_id,
-        SCOPES_HEADER: ",".join(s for s in SCOPES if s in principal.scopes),
-        PROJECTS_HEADER: encode_projects(principal.projects),
-    }
-    if principal.limits is not None:
-        headers[LIMITS_HEADER] = principal.limits.header_value()
-    return headers
+    limits = principal.limits.header_value() if principal.limits is not None else None
+    return grant_headers(principal.key_id, principal.scopes, principal.projects, limits)
+
+
+GATEWAY_ONLY = "this service answers only through the gateway: https://<gateway>/<service>/, with an API key"
+
+
+def presents_secret(headers: Mapping[str, str], expected: bytes) -> bool:
+    """Whether the request carries the gateway secret, in X-AI-Gateway-Secret or as a Bearer token
+    (all Prometheus can send), compared in constant time."""
+    presented = headers.get(GATEWAY_SECRET_HEADER, "")
+    if not presented:
+        scheme, _, token = headers.get("Authorization", "").partition(" ")
+        presented = token.strip() if scheme.lower() == "bearer" else ""
+    return hmac.compare_digest(presented.encode(), expected)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -3,7 +3,6 @@ health and metrics routes every service has."""
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,10 +22,11 @@ from ai_stack.core.access import PUBLIC_PATHS
 from ai_stack.core.http_client import stack_headers
 from ai_stack.core.middlewares import request_id_for
 from ai_stack.core.principal import (
-    GATEWAY_SECRET_HEADER,
+    GATEWAY_ONLY,
     BadIdentity,
     current_principal,
     headers_principal,
+    presents_secret,
 )
 from ai_stack.mcp.backends import Connection, open_backends
 from ai_stack.mcp.server import BackendsHolder, build_server
@@ -201,15 +201,9 @@ class _IdentityMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if self.expected is not None:
-            presented = headers.get(GATEWAY_SECRET_HEADER, "")
-            scheme, _, token = headers.get("authorization", "").partition(" ")
-            if not presented and scheme.lower() == "bearer":
-                presented = token.strip()
-            if not hmac.compare_digest(presented.encode(), self.expected):
-                message = "this service answers only through the gateway: https://<gateway>/mcp, with a key"
-                await _refuse(scope, receive, send, 401, "gateway_only", message)
-                return
+        if self.expected is not None and not presents_secret(headers, self.expected):
+            await _refuse(scope, receive, send, 401, "gateway_only", GATEWAY_ONLY)
+            return
         try:
             principal = headers_principal(headers)
         except BadIdentity as exc:
