@@ -218,7 +218,9 @@ async def test_a_keys_large_request_waits_behind_queries_as_bulk_work(
 
 
 async def test_a_keys_texts_per_minute_quota(make_client: ClientFactory) -> None:
-    client = await make_client(key_texts_per_minute=5, cache_ttl_s=0)
+    client = await make_client(key_texts_per_minute=5, cache_ttl_s=0, max_chars_per_input=100)
+    too_long = await client.post("/embed", json={"inputs": ["x" * 101] * 5}, headers=KEY_A)
+    assert too_long.status == 413  # refused input costs no quota:
     assert (await client.post("/embed", json={"inputs": ["a", "b", "c"]}, headers=KEY_A)).status == 200
     refused = await client.post("/embed", json={"inputs": ["d", "e", "f"]}, headers=KEY_A)
     assert refused.status == 429

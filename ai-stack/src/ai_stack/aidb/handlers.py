@@ -113,8 +113,8 @@ async def upsert_document(request: web.Request) -> web.Response:
     doc = await read_model(request, DocumentIn)
     principal = principal_of(request)
     check_write_project(principal, doc.project)
+    await _check_backlog(request, 1)  # before the charge: a refused write costs no quota
     _charge_write(request, doc)
-    await _check_backlog(request, 1)
     try:
         result = await request.app[STORE_KEY].upsert(doc, principal.key_id)
     except (DocumentTooLarge, ContentRejected, UnknownCollection) as exc:

@@ -21,18 +21,15 @@ class ReadScope:
     projects: tuple[str, ...] | None
     shared_collections: tuple[str, ...]
 
-    @property
-    def restricted(self) -> bool:
-        return self.projects is not None
-
     def sees(self, project: str, collection: str) -> bool:
         return self.projects is None or project in self.projects or collection in self.shared_collections
 
-    def cache_tag(self) -> str:
-        """Part of a result cache key: one key's cached answer never reaches a narrower key."""
+    def cache_tag(self) -> list[list[str]] | None:
+        """Part of a result cache key: one key's cached answer never reaches a narrower key. Lists,
+        not a joined string: project names may hold any separator."""
         if self.projects is None:
-            return "*"
-        return "|".join(self.projects) + "#" + "|".join(self.shared_collections)
+            return None
+        return [list(self.projects), list(self.shared_collections)]
 
 
 def read_scope(principal: Principal, shared_collections: tuple[str, ...]) -> ReadScope:

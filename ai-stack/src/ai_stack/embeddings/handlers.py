@@ -33,8 +33,16 @@ def _service(request: web.Request) -> EmbeddingService:
 
 
 async def _embed(
-    service: EmbeddingService, texts: list[str], normalize: bool, truncate: bool, *, bulk: bool = False
+    request: web.Request,
+    service: EmbeddingService,
+    texts: list[str],
+    normalize: bool,
+    truncate: bool,
+    *,
+    asked_bulk: bool = False,
 ) -> Vectors:
+    """Checks the input, then charges the caller's key (a refused request costs no quota) and
+    queues the texts in their lane."""
     try:
         if sum(map(len, texts)) > OFF_LOOP_CHARS:
             # Tokenizing megabytes would stall health checks and every other request.
@@ -45,6 +53,7 @@ async def _embed(
         raise ValidationFailedError(str(exc), code="empty_input") from None
     except InputLimitError as exc:
         raise PayloadTooLargeError(str(exc), code="input_limit") from None
+    bulk = _admit(request, texts, asked_bulk)
     try:
         return await service.embed(prepared, normalize, bulk=bulk)
     except QueueFullError as exc:
@@ -68,8 +77,9 @@ async def embed(request: web.Request) -> web.Response:
     body = await read_model(request, EmbedRequest)
     service = _service(request)
     texts = as_list(body.inputs)
-    bulk = _admit(request, texts, body.priority == "bulk")
-    vectors = await _embed(service, texts, body.normalize, body.truncate, bulk=bulk)
+    vectors = await _embed(
+        request, service, texts, body.normalize, body.truncate, asked_bulk=body.priority == "bulk"
+    )
     return json_response(vectors)
 
 
@@ -78,8 +88,7 @@ async def openai_embeddings(request: web.Request) -> web.Response:
     body = await read_model(request, OpenAIEmbeddingRequest)
     service = _service(request)
     texts = as_list(body.input)
-    bulk = _admit(request, texts, asked_bulk=False)
-    vectors = await _embed(service, texts, normalize=True, truncate=False, bulk=bulk)
+    vectors = await _embed(request, service, texts, normalize=True, truncate=False)
     tokens = sum(await asyncio.to_thread(service.encoder.count_tokens, texts))
     data = [
         {"object": "embedding", "index": i, "embedding": _encode_vector(v, body.encoding_format)}
