@@ -27,6 +27,7 @@ from typing import Any
 
 import aiohttp
 from ai_stack.auth.keystore import KeyStore
+from ai_stack.core.limits import KeyLimits
 from ai_stack.embeddings.model import load_encoder
 from ai_stack.text.model_files import DEFAULT_MODEL
 from rich.console import Console
@@ -112,33 +113,41 @@ def flush(redis: RedisServer) -> None:
     subprocess.run(["redis-cli", "-p", str(redis.port), "FLUSHALL"], check=True, capture_output=True)
 
 
-def start_stack(workdir: Path) -> tuple[list[object], str, str, str, Path]:
-    """Redis, key verifier, embeddings, nginx on free ports: (processes, gateway, direct, key, cafile)."""
+def start_stack(
+    workdir: Path, *, gateway_secret: str | None = None, auth_cache_s: int = 1
+) -> tuple[list[object], str, str, str, Path]:
+    """Redis, key verifier, embeddings, nginx on free ports: (processes to stop, in order; gateway;
+    direct; key; cafile). With `gateway_secret`, the services require it, as installed."""
     shared = world_writable_dir("ai-stack-bench-")
     cert, key_file = make_self_signed(shared)
     store = KeyStore(workdir / "api-keys.json")
-    key, _ = store.create("bench")
+    # Limits far above what a benchmark sends: it measures the stack, not the 429s.
+    key, _ = store.create("bench", limits=KeyLimits(1e6, 1_000_000, 10_000))
+    common = {"AI_STACK_GATEWAY_SECRET": gateway_secret} if gateway_secret else {}
     redis = RedisServer(workdir)
-    redis.start()
     auth_port, emb_port, https_port, http_port = (free_port() for _ in range(4))
     auth = ServiceProcess(
         "auth",
         auth_port,
-        {"AI_STACK_AUTH_PORT": str(auth_port), "AI_STACK_AUTH_KEYS_FILE": str(store.path)},
+        {
+            **common,
+            "AI_STACK_AUTH_PORT": str(auth_port),
+            "AI_STACK_AUTH_KEYS_FILE": str(store.path),
+            "AI_STACK_AUTH_LOG_LEVEL": "WARNING",
+        },
         workdir / "auth.log",
     )
     embeddings = ServiceProcess(
         "embeddings",
         emb_port,
         {
+            **common,
             "AI_STACK_EMBEDDINGS_PORT": str(emb_port),
             "AI_STACK_EMBEDDINGS_REDIS_URL": redis.url,
             "AI_STACK_EMBEDDINGS_LOG_LEVEL": "WARNING",
         },
         workdir / "embeddings.log",
     )
-    auth.start()
-    embeddings.start()
     nginx = gateway_nginx(
         shared,
         cert,
@@ -147,10 +156,22 @@ def start_stack(workdir: Path) -> tuple[list[object], str, str, str, Path]:
         http_port=http_port,
         auth_port=auth_port,
         ports={"embeddings": emb_port},
+        gateway_secret=gateway_secret,
+        auth_cache_s=auth_cache_s,
     )
-    nginx.start(https_port)
+    started: list[object] = []
+    try:
+        for process in (redis, auth, embeddings):
+            process.start()
+            started.append(process)
+        nginx.start(https_port)
+        started.append(nginx)
+    except BaseException:
+        for process in reversed(started):
+            process.stop()  # type: ignore[attr-defined]
+        raise
     direct = f"http://127.0.0.1:{emb_port}"
-    return [nginx, embeddings, auth, redis], f"https://127.0.0.1:{https_port}", direct, key, cert
+    return list(reversed(started)), f"https://127.0.0.1:{https_port}", direct, key, cert
 
 
 def main() -> None:
@@ -176,7 +197,7 @@ def main() -> None:
     workers = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="ai-stack-bench-") as tmp:
         processes, base, direct, key, cafile = start_stack(Path(tmp))
-        redis = processes[-1]
+        redis = processes[-1]  # started first, stopped last
         try:
             asyncio.run(through_gateway(base + "/embeddings", key, cafile, warmup, args.clients))
             for round_no in range(rounds):

@@ -26,14 +26,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ai_stack.auth.keystore import KeyStore
-from ai_stack.core.limits import KeyLimits
 from rich.console import Console
 from rich.table import Table
 
-from tests.harness.gateway import gateway_nginx
-from tests.harness.processes import RedisServer, ServiceProcess, free_port, world_writable_dir
-from tests.harness.tls import make_self_signed
+from bench.embeddings_throughput import start_stack
 
 _RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
 _LATENCY = re.compile(r"Latency\s+([\d.]+)(us|ms|s)\b")
@@ -83,58 +79,13 @@ def main() -> None:
     console = Console(width=120)
     secret = secrets.token_hex(32)
     with tempfile.TemporaryDirectory(prefix="ai-stack-bench-") as tmp:
-        workdir = Path(tmp)
-        shared = world_writable_dir("ai-stack-bench-")
-        cert, key_file = make_self_signed(shared)
-        store = KeyStore(workdir / "api-keys.json")
-        # Limits far above what wrk sends: this measures the check, not the 429s.
-        key, _ = store.create("bench", scopes=["read"], limits=KeyLimits(1e6, 1_000_000, 10_000))
-        redis = RedisServer(workdir)
-        auth_port, emb_port, https_port, http_port = (free_port() for _ in range(4))
-        common = {"AI_STACK_GATEWAY_SECRET": secret}
-        auth = ServiceProcess(
-            "auth",
-            auth_port,
-            {
-                **common,
-                "AI_STACK_AUTH_PORT": str(auth_port),
-                "AI_STACK_AUTH_KEYS_FILE": str(store.path),
-                "AI_STACK_AUTH_LOG_LEVEL": "WARNING",
-            },
-            workdir / "auth.log",
+        processes, base, direct_base, key, _ = start_stack(
+            Path(tmp), gateway_secret=secret, auth_cache_s=args.auth_cache_s
         )
-        embeddings = ServiceProcess(
-            "embeddings",
-            emb_port,
-            {
-                **common,
-                "AI_STACK_EMBEDDINGS_PORT": str(emb_port),
-                "AI_STACK_EMBEDDINGS_REDIS_URL": redis.url,
-                "AI_STACK_EMBEDDINGS_LOG_LEVEL": "WARNING",
-            },
-            workdir / "embeddings.log",
-        )
-        nginx = gateway_nginx(
-            shared,
-            cert,
-            key_file,
-            https_port=https_port,
-            http_port=http_port,
-            auth_port=auth_port,
-            ports={"embeddings": emb_port},
-            gateway_secret=secret,
-            auth_cache_s=args.auth_cache_s,
-        )
-        started: list[object] = []
         try:
-            for process in (redis, auth, embeddings):
-                process.start()  # type: ignore[attr-defined]
-                started.append(process)
-            nginx.start(https_port)
-            started.append(nginx)
             path = "health" if args.keyless else "info"
-            direct = (f"http://127.0.0.1:{emb_port}/{path}", f"X-AI-Gateway-Secret: {secret}")
-            gateway = (f"https://127.0.0.1:{https_port}/embeddings/{path}", f"X-API-Key: {key}")
+            direct = (f"{direct_base}/{path}", f"X-AI-Gateway-Secret: {secret}")
+            gateway = (f"{base}/embeddings/{path}", f"X-API-Key: {key}")
             for url, header in (direct, gateway):
                 wrk(url, header, 2, args.connections)  # warm-up
             rows = []
@@ -147,7 +98,7 @@ def main() -> None:
                     )
                 )
         finally:
-            for process in reversed(started):
+            for process in processes:
                 process.stop()  # type: ignore[attr-defined]
     route = "/health (no key)" if args.keyless else "/info"
     shape = f"wrk -t2 -c{args.connections} -d{args.seconds}s"

@@ -152,7 +152,6 @@ for service in SERVICES:
     ln -sfn "${SERVICE_HOME}/api-keys.json" "${AI_STACK_AUTH_KEYS_FILE}"
   fi
   chown -R "${SERVICE_USER}:${SERVICE_USER}" "${SERVICE_HOME}"
-  chmod 700 "${SERVICE_HOME}"
   RUN_AS="${SERVICE_USER}"
 }
 

@@ -35,14 +35,21 @@ die_service() {
 
 # pid_identity PID: "<start time in clock ticks since boot> <executable>", which together name
 # one process for its whole life (a pid number alone is reused).
+# proc_stat PID: /proc/PID/stat from field 3 (state) on; the command in field 2 may hold spaces
+# and parentheses, so it is cut after its last ')'.
+proc_stat() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  printf '%s' "${stat##*) }"
+}
+
 pid_identity() {
   local pid="$1" stat exe
-  stat="$(cat "/proc/${pid}/stat" 2>/dev/null)" || return 1
-  # Field 22 is the start time; the command in field 2 may hold spaces, so cut after its ')'.
-  stat="${stat##*) }"
+  stat="$(proc_stat "${pid}")" || return 1
   exe="$(readlink "/proc/${pid}/exe" 2>/dev/null)" || exe="?"
   # shellcheck disable=SC2086
   set -- ${stat}
+  # Field 22 (the start time) is the 20th from field 3.
   printf '%s %s' "${20}" "${exe}"
 }
 
@@ -63,8 +70,7 @@ pid_alive() {
   pid="$(cat "${pid_file}")"
   [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
   kill -0 "${pid}" 2>/dev/null || return 1
-  state="$(cat "/proc/${pid}/stat" 2>/dev/null)" || return 1
-  state="${state##*) }"
+  state="$(proc_stat "${pid}")" || return 1
   [[ "${state:0:1}" != "Z" ]] || return 1
   tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | grep -q -- "${pattern}" || return 1
   if [[ -s "${pid_file}.id" ]]; then
@@ -85,24 +91,27 @@ port_owners() {
   fi
 }
 
+# describe_pid PID: "PID (command line)", or that it is not ours to see.
+describe_pid() {
+  printf '%s (%s)' "$1" "$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || echo 'not ours to see')"
+}
+
 # check_port_owner NAME PORT PID: dies unless PID itself listens on PORT. A health check
 # answered by another process (one that bound the port first) must never be trusted.
 check_port_owner() {
-  local name="$1" port="$2" pid="$3" owners owner
+  local name="$1" port="$2" pid="$3" owners
   owners="$(port_owners "${port}")"
   [[ " ${owners} " == *" ${pid} "* ]] && return 0
   [[ -n "${owners}" ]] || die "${name}: nothing listens on port ${port}, although pid ${pid} runs" 4
-  owner="${owners%% *}"
-  die "${name}: port ${port} belongs to pid ${owner} ($(tr '\0' ' ' <"/proc/${owner}/cmdline" 2>/dev/null || echo 'not ours to see')), not to the ${name} process ${pid} this script started; stop that process or choose another port" 4
+  die "${name}: port ${port} belongs to pid $(describe_pid "${owners%% *}"), not to the ${name} process ${pid} this script started; stop that process or choose another port" 4
 }
 
 # check_port_free NAME PORT: dies when something already listens on PORT (before starting).
 check_port_free() {
-  local name="$1" port="$2" owners owner
+  local name="$1" port="$2" owners
   owners="$(port_owners "${port}")"
   [[ -z "${owners}" ]] && return 0
-  owner="${owners%% *}"
-  die "${name}: port ${port} is already taken by pid ${owner} ($(tr '\0' ' ' <"/proc/${owner}/cmdline" 2>/dev/null || echo 'not ours to see')); stop it or set another port" 4
+  die "${name}: port ${port} is already taken by pid $(describe_pid "${owners%% *}"); stop it or set another port" 4
 }
 
 # wait_for_url URL TIMEOUT_S DELAY_S [CAFILE] [PID]: polls until URL answers 2xx; each try has a
