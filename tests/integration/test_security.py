@@ -35,6 +35,12 @@ async def request(stack: GatewayStack, method: str, path: str, **kwargs: Any) ->
                 return response.status, text, response.headers
 
 
+async def as_key(stack: GatewayStack, key: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """(status, answer) of one call through the gateway with `key`."""
+    status, answer, _ = await request(stack, method, path, json=body, headers=key_headers(key))
+    return status, answer
+
+
 def key_headers(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -166,19 +172,9 @@ async def test_each_scope_opens_only_its_routes(gateway_stack: GatewayStack) -> 
     status, answer = await store(gateway_stack, writer, project, "w.md", "writer text")
     assert status in (200, 202), answer
     document_id = answer["id"]
-    status, _, _ = await request(
-        gateway_stack,
-        "DELETE",
-        f"/aidb/documents/{document_id}",
-        headers=key_headers(reader),
-    )
+    status, _ = await as_key(gateway_stack, reader, "DELETE", f"/aidb/documents/{document_id}")
     assert status == 403
-    status, _, _ = await request(
-        gateway_stack,
-        "DELETE",
-        f"/aidb/documents/{document_id}",
-        headers=key_headers(writer),
-    )
+    status, _ = await as_key(gateway_stack, writer, "DELETE", f"/aidb/documents/{document_id}")
     assert status == 200
 
 
@@ -224,59 +220,33 @@ async def test_a_project_limited_key_sees_and_changes_only_its_projects(
     assert {r["project"] for r in every} == {mine, theirs}
     seen = await until_found(gateway_stack, limited, word, 1)
     assert {r["project"] for r in seen} == {mine}
-    status, answer, _ = await request(
-        gateway_stack,
-        "POST",
-        "/aidb/search",
-        json={"query": word, "project": theirs},
-        headers=key_headers(limited),
+    status, answer = await as_key(
+        gateway_stack, limited, "POST", "/aidb/search", {"query": word, "project": theirs}
     )
     assert status == 403
     # the cache of the full key's answer never reaches the limited key
     again = await until_found(gateway_stack, limited, word, 1)
     assert {r["project"] for r in again} == {mine}
 
-    status, _, _ = await request(
-        gateway_stack,
-        "GET",
-        f"/aidb/documents/{other['id']}",
-        headers=key_headers(limited),
-    )
+    status, _ = await as_key(gateway_stack, limited, "GET", f"/aidb/documents/{other['id']}")
     assert status == 404
-    status, _, _ = await request(
-        gateway_stack,
-        "GET",
-        f"/aidb/documents/{own['id']}",
-        headers=key_headers(limited),
-    )
+    status, _ = await as_key(gateway_stack, limited, "GET", f"/aidb/documents/{own['id']}")
     assert status == 200
-    status, listing, _ = await request(
-        gateway_stack, "GET", "/aidb/documents?limit=100", headers=key_headers(limited)
-    )
+    status, listing = await as_key(gateway_stack, limited, "GET", "/aidb/documents?limit=100")
     assert status == 200
     listed = {d["project"] for d in listing["documents"] if d["collection"] != "docs"}
     assert listed == {mine}  # plus the shared collections (docs-search's "docs"), readable by all
-    status, _, _ = await request(
-        gateway_stack,
-        "GET",
-        f"/aidb/documents?project={theirs}",
-        headers=key_headers(limited),
-    )
+    status, _ = await as_key(gateway_stack, limited, "GET", f"/aidb/documents?project={theirs}")
     assert status == 403
 
-    status, _, _ = await request(
-        gateway_stack,
-        "DELETE",
-        f"/aidb/documents/{other['id']}",
-        headers=key_headers(limited),
-    )
+    status, _ = await as_key(gateway_stack, limited, "DELETE", f"/aidb/documents/{other['id']}")
     assert status == 404
-    status, answer, _ = await request(
+    status, answer = await as_key(
         gateway_stack,
+        limited,
         "POST",
         "/aidb/documents/delete",
-        json={"collection": "documents", "project": theirs},
-        headers=key_headers(limited),
+        {"collection": "documents", "project": theirs},
     )
     assert status == 403
     bulk = {
@@ -285,26 +255,15 @@ async def test_a_project_limited_key_sees_and_changes_only_its_projects(
             {"project": theirs, "path": "d.md", "title": "d", "content": "refused"},
         ]
     }
-    status, answer, _ = await request(
-        gateway_stack,
-        "POST",
-        "/aidb/documents/bulk",
-        json=bulk,
-        headers=key_headers(limited),
-    )
+    status, answer = await as_key(gateway_stack, limited, "POST", "/aidb/documents/bulk", bulk)
     assert status == 200
     assert [item["status"] for item in answer["items"]][1] == 403 and answer["failed"] == 1
-    status, _, _ = await request(
-        gateway_stack,
-        "GET",
-        f"/aidb/documents/{other['id']}",
-        headers=key_headers(full),
-    )
+    status, _ = await as_key(gateway_stack, full, "GET", f"/aidb/documents/{other['id']}")
     assert status == 200  # still there
     # collection counts cover only what the key may read
     counts = {}
     for who, key in (("limited", limited), ("full", full)):
-        status, answer, _ = await request(gateway_stack, "GET", "/aidb/collections", headers=key_headers(key))
+        status, answer = await as_key(gateway_stack, key, "GET", "/aidb/collections")
         assert status == 200
         counts[who] = {c["name"]: c["documents"] for c in answer["collections"]}
     assert counts["limited"]["documents"] == 2  # a.md and c.md, its own
@@ -318,31 +277,23 @@ async def test_hybrid_and_mcp_act_with_the_callers_grants(
     mine, theirs = f"hmine-{tag}", f"htheirs-{tag}"
     limited = await new_key(gateway_stack, "hybrid-limited", scopes=["read", "write"], projects=[mine])
     word = f"okapi{tag}"
-    status, answer, _ = await request(
-        gateway_stack,
-        "POST",
-        "/hybrid/memories",
-        json={"content": f"{word} fact", "project": theirs},
-        headers=key_headers(limited),
+    status, answer = await as_key(
+        gateway_stack, limited, "POST", "/hybrid/memories", {"content": f"{word} fact", "project": theirs}
     )
     assert status == 403, answer
     for project, key in ((mine, limited), (theirs, gateway_stack.key)):
-        status, answer, _ = await request(
+        status, answer = await as_key(
             gateway_stack,
+            key,
             "POST",
             "/hybrid/memories",
-            json={"content": f"{word} fact of {project}", "project": project},
-            headers=key_headers(key),
+            {"content": f"{word} fact of {project}", "project": project},
         )
         assert status in (200, 201), answer
     found: set[str] = set()
     for _ in range(100):
-        status, answer, _ = await request(
-            gateway_stack,
-            "POST",
-            "/hybrid/memories/search",
-            json={"query": f"{word} fact"},
-            headers=key_headers(limited),
+        status, answer = await as_key(
+            gateway_stack, limited, "POST", "/hybrid/memories/search", {"query": f"{word} fact"}
         )
         assert status == 200, answer
         found = {m["project"] for m in answer["memories"]}
@@ -549,12 +500,8 @@ async def test_one_key_flooding_embed_leaves_another_keys_search_fast(gateway_st
 async def test_a_session_belongs_to_the_key_that_started_it(gateway_stack: GatewayStack) -> None:
     owner = await new_key(gateway_stack, "session-owner", scopes=["read"])
     other = await new_key(gateway_stack, "session-other", scopes=["read", "write"])
-    status, turn, _ = await request(
-        gateway_stack,
-        "POST",
-        "/hybrid/context/multi_turn",
-        json={"query": "what is wal?"},
-        headers=key_headers(owner),
+    status, turn = await as_key(
+        gateway_stack, owner, "POST", "/hybrid/context/multi_turn", {"query": "what is wal?"}
     )
     assert status == 200, turn
     session_id = turn["session_id"]
@@ -562,14 +509,14 @@ async def test_a_session_belongs_to_the_key_that_started_it(gateway_stack: Gatew
     for method, body in (("GET", None), ("DELETE", None)):
         status, answer, _ = await request(gateway_stack, method, path, json=body, headers=key_headers(other))
         assert status == 404, answer
-    status, _, _ = await request(
+    status, _ = await as_key(
         gateway_stack,
+        other,
         "POST",
         "/hybrid/context/multi_turn",
-        json={"query": "and then?", "session_id": session_id},
-        headers=key_headers(other),
+        {"query": "and then?", "session_id": session_id},
     )
     assert status == 404
-    status, session, _ = await request(gateway_stack, "GET", path, headers=key_headers(owner))
+    status, session = await as_key(gateway_stack, owner, "GET", path)
     assert status == 200 and len(session["turns"]) == 1  # the other key changed nothing
     assert (await request(gateway_stack, "DELETE", path, headers=key_headers(owner)))[0] == 200
