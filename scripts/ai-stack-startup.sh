@@ -55,6 +55,9 @@ RUN_AS=""
 REDIS_AS=""
 SERVICE_HOME=""
 SERVICE_ENV=()
+# The interpreter the Python services run on: the checkout's venv, or (as root, when the service
+# user cannot run that one) a venv of the system's Python under /var/lib/ai-stack.
+SERVICE_PYTHON="${VENV}/bin/python"
 
 export AI_STACK_EMBEDDINGS_REDIS_URL_FILE="${AI_STACK_EMBEDDINGS_REDIS_URL_FILE:-${AI_STACK_HOME}/secrets/redis-url}"
 export AI_STACK_AIDB_REDIS_URL_FILE="${AI_STACK_AIDB_REDIS_URL_FILE:-${AI_STACK_HOME}/secrets/redis-url}"
@@ -129,15 +132,24 @@ prepare_service_user() {
   chown "${SERVICE_USER}:${SERVICE_USER}" "${SERVICE_HOME}" "${SERVICE_HOME}/secrets" "${SERVICE_HOME}/redis"
   chmod 700 "${SERVICE_HOME}"
   REDIS_AS="${SERVICE_USER}"
-  # The Python services need the venv and the interpreter it was made from (a pyenv one under
-  # /root is out of reach): tried as that user before trusting it.
-  if ! setpriv --reuid="${SERVICE_USER}" --regid="${SERVICE_USER}" --init-groups -- \
-    "${VENV}/bin/python" -c 'import importlib
-from ai_stack.registry import SERVICES
-for service in SERVICES:
-    importlib.import_module(service.module + ".app")' >/dev/null 2>&1; then
-    warn "the services run as root: ${SERVICE_USER} cannot read ${VENV} or its interpreter (keep both out of /root)"
-    return 0
+  # The Python services need a venv and an interpreter that user can run (a pyenv one under
+  # /root is out of reach): tried as that user before trusting it. When the checkout's venv is
+  # out of reach, a venv of the system's Python 3.11 is built for them (once; it follows the
+  # checkout through an editable install).
+  if ! can_run_services "${SERVICE_PYTHON}"; then
+    local system_python service_venv
+    system_python="$(reachable_system_python)"
+    service_venv="/var/lib/ai-stack/venv-$(printf '%s' "${REPO_ROOT}" | sha256sum | cut -c1-12)"
+    if [[ -n "${system_python}" ]] && can_run_services "${system_python}" --bare; then
+      (umask 022 && ensure_venv "${REPO_ROOT}" "${service_venv}" "${system_python}" "")
+      chmod 755 "${service_venv}"
+      can_run_services "${service_venv}/bin/python" && SERVICE_PYTHON="${service_venv}/bin/python"
+    fi
+    if [[ "${SERVICE_PYTHON}" == "${VENV}/bin/python" ]]; then
+      warn "the services run as root: ${SERVICE_USER} cannot run ${VENV}'s interpreter, and no system Python 3.11 that it can run reads the checkout ${REPO_ROOT} (keep it out of /root)"
+      return 0
+    fi
+    info "the services run on ${SERVICE_PYTHON} (${SERVICE_USER} cannot run ${VENV}'s interpreter)"
   fi
   # State the services own moves out of root's reach once (later starts find it there).
   if [[ -d "${AI_STACK_HOME}/aidb" && ! -L "${AI_STACK_HOME}/aidb" && ! -e "${SERVICE_HOME}/aidb" ]]; then
@@ -153,6 +165,27 @@ for service in SERVICES:
   fi
   chown -R "${SERVICE_USER}:${SERVICE_USER}" "${SERVICE_HOME}"
   RUN_AS="${SERVICE_USER}"
+}
+
+# can_run_services PYTHON [--bare]: whether the service user can run PYTHON and import every
+# service's app with it (--bare: only that it can run PYTHON and read the checkout's sources).
+can_run_services() {
+  local python="$1" code
+  code='import importlib
+from ai_stack.registry import SERVICES
+for service in SERVICES:
+    importlib.import_module(service.module + ".app")'
+  [[ "${2:-}" == "--bare" ]] && code="import os, sys; sys.exit(not os.access('${REPO_ROOT}/ai-stack/src/ai_stack/__init__.py', os.R_OK))"
+  setpriv --reuid="${SERVICE_USER}" --regid="${SERVICE_USER}" --init-groups -- "${python}" -c "${code}" >/dev/null 2>&1
+}
+
+# reachable_system_python: a Python 3.11 outside any home directory (empty when there is none).
+reachable_system_python() {
+  local candidate
+  for candidate in /usr/bin/python3.11 /usr/local/bin/python3.11; do
+    [[ -x "${candidate}" ]] && { printf '%s' "${candidate}"; return 0; }
+  done
+  return 0
 }
 
 # share_service_files: the service user's copies of the secrets and sources file it reads, and
@@ -319,7 +352,7 @@ start_python_service() {
     local SETPRIV=()
     [[ -z "${RUN_AS}" ]] || SETPRIV=(setpriv --reuid="${RUN_AS}" --regid="${RUN_AS}" --init-groups --)
     # The venv's interpreter (not the pyenv shim) so that $! is the service's own pid.
-    setsid nohup env "${SERVICE_ENV[@]}" "${SETPRIV[@]}" "${VENV}/bin/python" -m "${module}" \
+    setsid nohup env "${SERVICE_ENV[@]}" "${SETPRIV[@]}" "${SERVICE_PYTHON}" -m "${module}" \
       >>"${log_file}" 2>&1 </dev/null &
     rm -f "${pid_file}.id"
     echo "$!" >"${pid_file}"

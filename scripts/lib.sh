@@ -156,18 +156,19 @@ ensure_system_packages() {
   done
 }
 
-# ensure_venv REPO_ROOT VENV: creates the venv and installs the project when it changed.
+# ensure_venv REPO_ROOT VENV [PYTHON [EXTRAS]]: creates the venv (from PYTHON, default the
+# python3.11 on PATH) and installs the project (with EXTRAS, default "[test]") when it changed.
 ensure_venv() {
-  local repo="$1" venv="$2" stamp wanted
+  local repo="$1" venv="$2" python="${3:-}" extras="${4-[test]}" stamp wanted
   stamp="${venv}/.ai-stack-installed"
   wanted="$(sha256sum <"${repo}/ai-stack/pyproject.toml" | cut -c1-64)"
+  [[ "${extras}" == "[test]" ]] || wanted+=" ${extras:-no extras}"
   if [[ -x "${venv}/bin/python" && -f "${stamp}" && "$(cat "${stamp}")" == "${wanted}" ]]; then
     return 0
   fi
   [[ "${AI_STACK_SKIP_INSTALL:-0}" == "1" ]] && die "the venv ${venv} is missing or stale" 3
   if [[ ! -x "${venv}/bin/python" ]]; then
-    local python
-    python="$(command -v python3.11 || command -v python3)"
+    [[ -n "${python}" ]] || python="$(command -v python3.11 || command -v python3)"
     "${python}" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
       || die "ai-stack needs Python 3.11 (the torch 2.13.0 wheel); found $("${python}" --version)" 3
     info "creating the virtualenv ${venv}"
@@ -178,6 +179,6 @@ ensure_venv() {
   info "installing ai-stack into ${venv} (first run takes a few minutes)"
   # torch first and pinned, so nothing can pull a multi-GB CUDA build instead.
   "${venv}/bin/pip" install -q --progress-bar off torch==2.13.0
-  "${venv}/bin/pip" install -q --progress-bar off -e "${repo}/ai-stack[test]"
+  "${venv}/bin/pip" install -q --progress-bar off -e "${repo}/ai-stack${extras}"
   printf '%s' "${wanted}" >"${stamp}"
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.processes import port_open, world_writable_dir
+from tests.harness.processes import REPO_ROOT, port_open, world_writable_dir
 from tests.harness.startup import CLI, create_key, run_startup, startup_env, stop_and_clean
 
 pytestmark = pytest.mark.slow
@@ -144,19 +144,26 @@ def run_by(home: Path, name: str) -> str:
 
 
 def check_services_run_unprivileged(home: Path, startup_output: str) -> None:
-    """As root, Redis runs as the unprivileged `ai-stack` user, and so do the Python services
-    unless the script said why not (a venv or interpreter that user cannot read: on this
-    machine the interpreter is pyenv's, under /root)."""
+    """As root, Redis and the Python services run as the unprivileged `ai-stack` user. When that
+    user cannot run the checkout's venv (here its interpreter is pyenv's, under /root) they run on
+    a venv of the system's Python built for them; only without one may the script say why not."""
     if os.geteuid() != 0:
         return
     assert run_by(home, "redis") == "ai-stack"
     if "the services run as root" in startup_output:
-        assert "cannot read" in startup_output
+        assert not Path("/usr/bin/python3.11").exists() or REPO_ROOT.is_relative_to("/root"), startup_output
+        assert "cannot run" in startup_output
         return
     for name in ("auth", "embeddings", "aidb", "hybrid", "docs-search", "mcp"):
         assert run_by(home, name) == "ai-stack", name
+        assert not service_executable(home, name).is_relative_to("/root"), name
     keys = home / "api-keys.json"
     assert keys.is_symlink() and pwd.getpwuid(keys.resolve().stat().st_uid).pw_name == "ai-stack"
+
+
+def service_executable(home: Path, name: str) -> Path:
+    pid = int((home / "run" / f"{name}.pid").read_text())
+    return Path(os.readlink(f"/proc/{pid}/exe"))
 
 
 def check_no_secret_in_any_log(env: dict[str, str], home: Path, keys: list[str]) -> None:
