@@ -43,7 +43,9 @@ class Conflict(ClientError):
 
 
 class RateLimited(ClientError):
-    """429: too many calls; come back later."""
+    """429: too many calls; come back in `retry_after_s` seconds."""
+
+    retry_after_s: int = 1
 
 
 class Unavailable(ClientError):
@@ -69,7 +71,13 @@ def error_for(service: str, status: int, body: Any) -> ClientError:
     code, message = str(envelope.get("code", "")), str(envelope.get("message", ""))
     kind = _BY_STATUS.get(status, Unavailable if status >= 500 else InvalidRequest)
     text = f"{service} answered {status} {code}: {message}" if message else f"{service} answered {status}"
-    return kind(text, status=status, code=code, request_id=str(envelope.get("request_id", "")))
+    error = kind(text, status=status, code=code, request_id=str(envelope.get("request_id", "")))
+    if isinstance(error, RateLimited):
+        details = envelope.get("details")
+        wait = details.get("retry_after_s") if isinstance(details, dict) else None
+        if isinstance(wait, int) and not isinstance(wait, bool) and 0 < wait <= 3600:
+            error.retry_after_s = wait
+    return error
 
 
 def decode(service: str, status: int, body: Any, model: type[ModelT], ok: tuple[int, ...] = (200,)) -> ModelT:

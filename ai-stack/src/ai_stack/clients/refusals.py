@@ -37,8 +37,13 @@ def translated(service: str, exc: ClientError) -> ApiError:
         return ConflictError(message, code=exc.code or "conflict")
     if isinstance(exc, Forbidden):  # the caller's key, passed on, lacks a grant: its error
         return ForbiddenError(message, code=exc.code or "forbidden")
-    if isinstance(exc, RateLimited):
-        return RateLimitedError(message)
+    if isinstance(exc, RateLimited):  # the caller's key is over its limit there: its 429, wait included
+        return RateLimitedError(
+            message,
+            code=exc.code or "rate_limited",
+            details={"retry_after_s": exc.retry_after_s},
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
     if isinstance(exc, Unauthorized) or exc.status is None or exc.status >= 500:
         return ServiceUnavailableError(f"{service} could not answer: {exc.message}")
     if exc.status == 413:

@@ -50,9 +50,14 @@ def principal_of(request: web.Request) -> Principal:
 
 
 def rate_limited(wait_s: float, what: str) -> RateLimitedError:
-    """429 with the seconds to wait, in Retry-After and in the message."""
+    """429 with the seconds to wait, in Retry-After, in the message and in the envelope's details
+    (`retry_after_s`, which a service passing the refusal on reads back: see clients.refusals)."""
     retry_after = max(1, math.ceil(wait_s))
-    return RateLimitedError(f"{what}; retry in {retry_after} s", headers={"Retry-After": str(retry_after)})
+    return RateLimitedError(
+        f"{what}; retry in {retry_after} s",
+        details={"retry_after_s": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def charge_quota(request: web.Request, quota: Quota, amount: float, what: str) -> None:
