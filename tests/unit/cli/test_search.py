@@ -100,7 +100,10 @@ async def test_reindex_prints_the_queued_count(
 ) -> None:
     _, url = searchable
     assert await asyncio.to_thread(main, ["reindex", "--url", url]) == 0
-    assert capsys.readouterr().out.startswith("queued 2 documents for reindexing;")
+    out = capsys.readouterr().out
+    assert out.startswith("queued 2 documents for reindexing;") and "search answers throughout" in out
+    assert await asyncio.to_thread(main, ["reindex", "--rebuild", "--url", url]) == 0
+    assert "index was dropped" in capsys.readouterr().out
 
 
 async def test_no_results_is_one_line(

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from ai_stack.aidb import repository as repo
 from ai_stack.aidb.cache import CacheMetrics, SearchCache
 from ai_stack.aidb.embedder import RemoteEmbedder
-from ai_stack.aidb.indexer import Indexer, purge_expired
+from ai_stack.aidb.indexer import IndexedText, Indexer, purge_expired
 from ai_stack.aidb.keys import (
     AIDB_SETTINGS_KEY,
     CACHE_KEY,
@@ -30,8 +30,10 @@ from ai_stack.aidb.keys import (
     VECTORS_KEY,
     WRITE_QUOTA_KEY,
 )
+from ai_stack.aidb.keyword_stats import KeywordStats
 from ai_stack.aidb.metrics import BacklogMetrics
 from ai_stack.aidb.model_check import ModelCheck
+from ai_stack.aidb.rerank import CrossEncoderReranker, Reranker
 from ai_stack.aidb.routes import ROUTES
 from ai_stack.aidb.search import SearchService
 from ai_stack.aidb.settings import AidbSettings
@@ -168,8 +170,21 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
         Bm25Encoder(),
         app[CACHE_KEY],
         functools.partial(_metadata_of, app[POOL_KEY]),
+        tuple(settings.grouped_collections),
+        await _load_reranker(settings),
+        settings.rerank_depth,
     )
     yield
+
+
+async def _load_reranker(settings: AidbSettings) -> Reranker | None:
+    """The configured cross-encoder, loaded off the event loop (None: reranking is off)."""
+    if settings.rerank_model_path is None:
+        return None
+    path = settings.rerank_model_path
+    if not path.is_dir():
+        raise RuntimeError(f"AI_STACK_AIDB_RERANK_MODEL_PATH {path} is not a model directory")
+    return await asyncio.to_thread(CrossEncoderReranker, path)
 
 
 async def _metadata_of(pool: GuardedPool, document_ids: list[uuid.UUID]) -> dict[str, Any]:
@@ -191,6 +206,11 @@ async def _background_context(app: web.Application) -> AsyncIterator[None]:
         max_backoff_s=settings.indexer_max_backoff_s,
         on_indexed=app[CACHE_KEY].invalidate,
         concurrency=settings.indexer_concurrency,
+        indexed_text=IndexedText(
+            TokenCounter.for_model(settings.tokenizer_model) if settings.contextual_headers else None,
+            settings.chunk_max_tokens,
+        ),
+        keyword_stats=KeywordStats(app[POOL_KEY], settings.keyword_stats_refresh_s),
     )
     backlog = BacklogMetrics(app[METRICS_KEY].prefix, app[METRICS_KEY].registry)
     tasks = [

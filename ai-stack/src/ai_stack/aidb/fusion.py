@@ -19,6 +19,7 @@ class Ranked:
     keyword: float | None = None
     dense_rank: int | None = None
     keyword_rank: int | None = None
+    rerank: float | None = None
 
 
 def single(hits: list[Hit], signal: str) -> list[Ranked]:

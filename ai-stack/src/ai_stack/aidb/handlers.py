@@ -39,6 +39,7 @@ from ai_stack.aidb.schemas import (
     ItemError,
     ListQuery,
     OutboxStatus,
+    ReindexQuery,
     ReindexResult,
     SearchIn,
     SearchResponse,
@@ -270,6 +271,10 @@ async def search(request: web.Request) -> web.Response:
     limit = request.app[AIDB_SETTINGS_KEY].max_query_chars
     if len(body.query) > limit:
         raise PayloadTooLargeError(f"query has {len(body.query)} characters, at most {limit} are allowed")
+    if body.rerank and request.app[SEARCH_KEY].reranker is None:
+        raise ValidationFailedError(
+            "no reranker is configured (AI_STACK_AIDB_RERANK_MODEL_PATH)", code="rerank_unavailable"
+        )
     scope = _read_scope(request)
     if body.project is not None:
         check_read_project(
@@ -285,11 +290,15 @@ async def search(request: web.Request) -> web.Response:
 
 
 async def reindex(request: web.Request) -> web.Response:
-    """Rebuilds the vector index from PostgreSQL: drops it, queues every document."""
+    """Queues every document to be encoded again. In place by default: each document's points are
+    replaced as the indexer reaches it (same ids), so search answers throughout, from old vectors
+    until new ones land; `rebuild` drops the index first (a corrupt or foreign index)."""
+    query = read_query(request, ReindexQuery)
     settings = request.app[AIDB_SETTINGS_KEY]
     vectors = request.app[VECTORS_KEY]
-    await request.app[VECTORS_BREAKER_KEY].call(lambda: vectors.recreate(settings.embedding_dimension))
-    await request.app[CACHE_KEY].invalidate_all()
+    if query.rebuild:
+        await request.app[VECTORS_BREAKER_KEY].call(lambda: vectors.recreate(settings.embedding_dimension))
+        await request.app[CACHE_KEY].invalidate_all()
 
     async def work(conn: asyncpg.Connection) -> int:
         async with conn.transaction():
@@ -302,7 +311,7 @@ async def reindex(request: web.Request) -> web.Response:
             return int(result.split()[-1])
 
     queued = await request.app[POOL_KEY].run(work)
-    return model_response(ReindexResult(queued=queued, indexing="pending"), status=202)
+    return model_response(ReindexResult(queued=queued, indexing="pending", rebuild=query.rebuild), status=202)
 
 
 async def index_status(request: web.Request) -> web.Response:

@@ -14,10 +14,12 @@ import structlog
 
 from ai_stack.aidb import repository as repo
 from ai_stack.aidb.embedder import EmbeddingsUnavailable
+from ai_stack.aidb.keyword_stats import KeywordStats
 from ai_stack.aidb.metadata import filterable
 from ai_stack.aidb.sparse import Bm25Encoder
 from ai_stack.aidb.vectors.base import ChunkPoint, VectorStore
 from ai_stack.core.postgres import GuardedPool
+from ai_stack.text.context import contextual_text
 
 log = structlog.get_logger(__name__)
 Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
@@ -68,6 +70,24 @@ def chunk_payload(document: asyncpg.Record, chunk: asyncpg.Record) -> dict[str, 
     }
 
 
+@dataclass(frozen=True)
+class IndexedText:
+    """What the model and BM25 read for a chunk: its text led by its document's title and heading
+    path (text.context), within the room the chunk leaves in the model's window (`count` None:
+    the chunk's text alone)."""
+
+    count: Callable[[str], int] | None = None
+    window_tokens: int = 256
+
+    def __call__(self, document: asyncpg.Record, chunk: asyncpg.Record) -> str:
+        if self.count is None:
+            return str(chunk["text"])
+        room = self.window_tokens - (chunk["token_count"] or self.window_tokens)
+        return contextual_text(
+            chunk["text"], document["title"] or "", chunk["heading_path"], room_tokens=room, count=self.count
+        )
+
+
 class Indexer:
     """One background loop per replica; replicas share the outbox through leases."""
 
@@ -83,6 +103,8 @@ class Indexer:
         max_backoff_s: float,
         on_indexed: Callable[[set[str]], Awaitable[None]] | None = None,
         concurrency: int = 1,
+        indexed_text: IndexedText | None = None,
+        keyword_stats: KeywordStats | None = None,
     ) -> None:
         self._pool = pool
         self._store = store
@@ -93,6 +115,8 @@ class Indexer:
         self._max_backoff_s = max_backoff_s
         self._on_indexed = on_indexed
         self._concurrency = concurrency
+        self._indexed_text = indexed_text or IndexedText()
+        self._keyword_stats = keyword_stats
 
     async def run(self) -> None:
         """Drains forever; failures are retried per item, a broken database is waited out."""
@@ -188,27 +212,44 @@ class Indexer:
         if document["version"] != item.version:
             return  # a newer version has its own outbox item
         chunks = await self._pool.run(lambda c: repo.chunks_of(c, item.document_id, document["version"]))
+        texts = [self._indexed_text(document, chunk) for chunk in chunks]
         try:
-            vectors: list[list[float] | None] = list(await self._embed([c["text"] for c in chunks]))
+            vectors: list[list[float] | None] = list(await self._embed(texts))
         except EmbeddingsUnavailable:
             # Keyword search must not wait for the model: index the keyword side now, replacing
             # the old version, and retry the item for its dense vectors (same point ids).
-            if await self._index(document, chunks, [None] * len(chunks)):
+            if await self._index(document, chunks, texts, [None] * len(chunks)) is not None:
                 raise
             return
-        if await self._index(document, chunks, vectors):
-            await self._pool.run(lambda c: self._mark_indexed(c, item.document_id, document["version"]))
+        terms = await self._index(document, chunks, texts, vectors)
+        if terms is not None:
+            await self._pool.run(
+                lambda c: self._mark_indexed(c, item.document_id, document["version"], terms, len(chunks))
+            )
 
     async def _index(
-        self, document: asyncpg.Record, chunks: list[asyncpg.Record], vectors: list[list[float] | None]
-    ) -> bool:
+        self,
+        document: asyncpg.Record,
+        chunks: list[asyncpg.Record],
+        texts: list[str],
+        vectors: list[list[float] | None],
+    ) -> int | None:
         """Upserts a version's points, then removes the other versions' (never a gap between);
-        False when a newer version appeared meanwhile (its own outbox item indexes it)."""
+        the keyword terms indexed, or None when a newer version appeared meanwhile (its own outbox
+        item indexes it)."""
+        analysed = [self._sparse.terms(text) for text in texts]
+        total = sum(len(terms) for terms in analysed)
+        average = await self._average_length(document["collection"])
+        if average is None and chunks:
+            average = max(1.0, total / len(chunks))  # a young collection: the document's own
         points = [
             ChunkPoint(
-                chunk["id"], vector, self._sparse.document(chunk["text"]), chunk_payload(document, chunk)
+                chunk["id"],
+                vector,
+                self._sparse.document_of_terms(terms, average),
+                chunk_payload(document, chunk),
             )
-            for chunk, vector in zip(chunks, vectors, strict=True)
+            for chunk, vector, terms in zip(chunks, vectors, analysed, strict=True)
         ]
         await self._store.upsert(points)
         current = await self._pool.run(
@@ -217,20 +258,34 @@ class Indexer:
         if current != document["version"]:
             # Another replica may already have indexed the newer version: take back only ours.
             await self._store.delete_chunks([p.chunk_id for p in points])
-            return False
+            return None
         await self._store.delete_document(document["id"], keep_version=document["version"])
-        return True
+        return total
+
+    async def _average_length(self, collection: str) -> float | None:
+        if self._keyword_stats is None:
+            return None
+        try:
+            return await self._keyword_stats.average_length(collection)
+        except Exception as exc:  # PostgreSQL busy or down: the document's own average will do
+            log.warning("keyword_stats_unavailable", error=f"{type(exc).__name__}: {exc}")
+            return None
 
     @staticmethod
-    async def _mark_indexed(conn: asyncpg.Connection, document_id: uuid.UUID, version: int) -> None:
+    async def _mark_indexed(
+        conn: asyncpg.Connection, document_id: uuid.UUID, version: int, terms: int, chunks: int
+    ) -> None:
         async with conn.transaction():
             await conn.execute(
                 "DELETE FROM chunks WHERE document_id = $1 AND document_version < $2", document_id, version
             )
             await conn.execute(
-                "UPDATE documents SET indexed_version = $2 WHERE id = $1 AND version = $2",
+                "UPDATE documents SET indexed_version = $2, keyword_terms = $3, keyword_chunks = $4"
+                " WHERE id = $1 AND version = $2",
                 document_id,
                 version,
+                terms,
+                chunks,
             )
 
 

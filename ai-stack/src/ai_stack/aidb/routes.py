@@ -16,6 +16,7 @@ from ai_stack.aidb.schemas import (
     DocumentPage,
     IndexStatus,
     ListQuery,
+    ReindexQuery,
     ReindexResult,
     SearchIn,
     SearchResponse,
@@ -121,10 +122,13 @@ ROUTES = (
         "POST",
         "/reindex",
         handlers.reindex,
-        "Rebuild the vector index from PostgreSQL.",
+        "Re-encode every document into the vector index from PostgreSQL (in place; `rebuild=true`"
+        " drops the index first).",
         None,
         ReindexResult,
+        (422,),
         ok=(202,),
         scope="admin",
+        query=ReindexQuery,
     ),
 )

@@ -122,6 +122,17 @@ class SearchIn(BaseModel):
     rrf_k: float = Field(60.0, gt=0)
     dense_weight: float = Field(1.0, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
+    rerank: bool | None = Field(
+        None,
+        description="Reorder the best fused candidates with the configured cross-encoder"
+        " (AI_STACK_AIDB_RERANK_MODEL_PATH). Default: on when one is configured; true without one is 422.",
+    )
+    group_by: Literal["chunk", "document"] | None = Field(
+        None,
+        description="`document`: one result per document (its best chunk; its other matching chunks in"
+        " `sections`), so one long page cannot fill the page. Default: `document` when every collection"
+        " searched is a documentation one (AI_STACK_AIDB_GROUPED_COLLECTIONS), else `chunk`.",
+    )
 
     @field_validator("filters")
     @classmethod
@@ -241,6 +252,18 @@ class Explain(BaseModel):
     fused: float
     dense_rank: int | None
     keyword_rank: int | None
+    rerank: float | None = Field(
+        None, description="The reranker's score, when a reranker ordered the result."
+    )
+
+
+class Section(BaseModel):
+    """Another matching chunk of a grouped result's document."""
+
+    chunk_id: uuid.UUID
+    heading_path: list[str]
+    snippet: str
+    score: float
 
 
 class SearchResult(BaseModel):
@@ -256,6 +279,9 @@ class SearchResult(BaseModel):
     metadata: dict[str, Any]
     explain: Explain | None = Field(None, description="Per-signal scores and ranks, when asked for.")
     text: str | None = Field(None, description="The chunk's whole text, when asked for.")
+    sections: list[Section] | None = Field(
+        None, description="Grouped by document: the document's other matching chunks, best first."
+    )
 
 
 class SearchResponse(BaseModel):
@@ -268,6 +294,19 @@ class SearchResponse(BaseModel):
     reason: str | None = Field(None, description="Why the answer is degraded.")
 
 
+class ReindexQuery(BaseModel):
+    """`POST /reindex` query parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rebuild: bool = Field(
+        False,
+        description="Drop the index and build it anew (search finds nothing until documents are"
+        " indexed again). Default: re-encode every document in place, search answering throughout.",
+    )
+
+
 class ReindexResult(BaseModel):
     queued: int
     indexing: Literal["pending"]
+    rebuild: bool = Field(False, description="Whether the index was dropped first.")

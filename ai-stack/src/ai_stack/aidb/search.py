@@ -13,6 +13,8 @@ import orjson
 from ai_stack.aidb.cache import SearchCache
 from ai_stack.aidb.embedder import EmbeddingsUnavailable, RemoteEmbedder
 from ai_stack.aidb.fusion import Ranked, rrf, single
+from ai_stack.aidb.grouping import Group, group_by_document, groups_by_default
+from ai_stack.aidb.rerank import Reranker, reranked
 from ai_stack.aidb.schemas import SearchIn
 from ai_stack.aidb.scoping import ReadScope
 from ai_stack.aidb.sparse import Bm25Encoder, SparseVector
@@ -78,7 +80,23 @@ def result_json(
             "fused": item.score,
             "dense_rank": item.dense_rank,
             "keyword_rank": item.keyword_rank,
+            "rerank": item.rerank,
         }
+    return body
+
+
+def group_json(group: Group, explain: bool, metadata: dict[str, Any] | None, *, text: bool) -> dict[str, Any]:
+    """A grouped result: the best chunk's result, with the document's other matching chunks."""
+    body = result_json(group.best, explain, metadata, text=text)
+    body["sections"] = [
+        {
+            "chunk_id": other.chunk_id,
+            "heading_path": other.payload.get("heading_path", []),
+            "snippet": snippet(other.payload.get("text", "")),
+            "score": other.score,
+        }
+        for other in group.others
+    ]
     return body
 
 
@@ -110,6 +128,9 @@ class SearchService:
     sparse: Bm25Encoder
     cache: SearchCache
     metadata_of: MetadataLookup
+    grouped_collections: tuple[str, ...] = ("docs",)
+    reranker: Reranker | None = None
+    rerank_depth: int = 30
 
     async def search(self, request: SearchIn, scope: ReadScope = EVERYTHING) -> dict[str, Any]:
         """`scope`: what the caller's key may see (a project-limited key sees fewer chunks)."""
@@ -144,21 +165,35 @@ class SearchService:
             shared_collections=scope.shared_collections,
             statuses=("pending", "approved", "rejected") if request.include_unapproved else ("approved",),
         )
-        candidates = min(MAX_CANDIDATES, max(50, 3 * (offset + request.limit)))
+        grouped = request.group_by == "document" or (
+            request.group_by is None and groups_by_default(request.collections, self.grouped_collections)
+        )
+        # Grouping folds a document's chunks into one result: fetch more to fill the page.
+        wanted = (6 if grouped else 3) * (offset + request.limit)
+        candidates = min(MAX_CANDIDATES, max(50, wanted))
         dense_hits, keyword_hits = await self._query(dense, sparse, where, candidates)
         ranked = _rank(request, mode, dense_hits, keyword_hits)
-        page = ranked[offset : offset + request.limit]
-        more = len(ranked) > offset + request.limit
-        metadata, metadata_problem = await self._metadata(page)
+        if self.reranker is not None and request.rerank is not False:
+            depth = max(self.rerank_depth, offset + request.limit)
+            try:
+                ranked = await reranked(self.reranker, request.query, ranked, depth)
+            except Exception as exc:  # the fused order still answers
+                degraded_reason = f"reranker failed ({type(exc).__name__}); fused order"
+        entries: list[Group] = group_by_document(ranked) if grouped else [Group(r) for r in ranked]
+        page = entries[offset : offset + request.limit]
+        more = len(entries) > offset + request.limit
+        metadata, metadata_problem = await self._metadata([g.best for g in page])
         degraded_reason = degraded_reason or metadata_problem
+
+        def shown(group: Group) -> dict[str, Any]:
+            document_metadata = metadata.get(group.best.payload["document_id"])
+            if grouped:
+                return group_json(group, request.explain, document_metadata, text=request.include_text)
+            return result_json(group.best, request.explain, document_metadata, text=request.include_text)
+
         body: dict[str, Any] = {
             "mode": mode,
-            "results": [
-                result_json(
-                    r, request.explain, metadata.get(r.payload["document_id"]), text=request.include_text
-                )
-                for r in page
-            ],
+            "results": [shown(g) for g in page],
             "next_cursor": encode_cursor(offset + request.limit) if more else None,
             "degraded": degraded_reason is not None,
         }

@@ -51,6 +51,15 @@ class AidbSettings(KeyLimitedSettings):
     tokenizer_model: str = Field(DEFAULT_MODEL, description="Model whose tokenizer sizes the chunks.")
     chunk_max_tokens: int = Field(256, ge=16, le=8192, description="Largest chunk, in model tokens.")
     chunk_overlap_tokens: int = Field(32, ge=0, description="Tokens repeated between neighbouring chunks.")
+    contextual_headers: bool = Field(
+        True,
+        description="Embed and index each chunk led by its document's title and heading path (as room in"
+        " the model's window allows); results still show the chunk as written. A change takes effect"
+        " for documents indexed afterwards: run `reindex`.",
+    )
+    keyword_stats_refresh_s: float = Field(
+        30.0, gt=0, description="How often the indexer rereads each collection's average chunk length (BM25)."
+    )
     max_document_bytes: int = Field(
         4 * 1_048_576, ge=1, description="Largest document content accepted (413 above it)."
     )
@@ -78,6 +87,17 @@ class AidbSettings(KeyLimitedSettings):
             "Collections every key may read whatever its projects (reference material such as"
             " docs-search's sections); writing to them still needs the project."
         ),
+    )
+    rerank_model_path: Path | None = Field(
+        None,
+        description="A local cross-encoder model directory (sentence-transformers CrossEncoder): when set,"
+        " search reorders its best fused candidates with it. Off by default; nothing is downloaded.",
+    )
+    rerank_depth: int = Field(30, ge=1, le=200, description="Fused candidates the reranker reorders.")
+    grouped_collections: list[str] = Field(
+        default_factory=lambda: ["docs"],
+        description="Documentation-style collections: a search of only these groups its results by"
+        " document unless it asks otherwise (`group_by`).",
     )
     max_query_chars: int = Field(2000, ge=1, description="Longest search query (413 above it).")
     indexer_batch: int = Field(16, ge=1, description="Outbox items the indexer claims at once.")

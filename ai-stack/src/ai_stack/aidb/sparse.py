@@ -1,25 +1,19 @@
 """BM25 keyword vectors, computed here so every vector backend ranks alike (pure).
 
-Documents get BM25's term-frequency part, tf·(k1+1) / (tf + k1·(1 - b + b·len/avg_len)); the
-engine applies IDF (Qdrant's `Modifier.IDF`), and a query term weighs 1. This mirrors
-fastembed's Bm25 (Snowball stemming, murmur3 term ids) without downloading anything.
+Documents get BM25's term-frequency part, tf·(k1+1) / (tf + k1·(1 - b + b·len/avg_len)), with
+avg_len the collection's real average (aidb.keyword_stats); the engine applies IDF (Qdrant's
+`Modifier.IDF`), and a query term weighs 1. Terms come from text.keywords (stemmed words, and
+identifiers whole as well as by their parts); ids are murmur3 hashes, as in fastembed's Bm25.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import mmh3
-import Stemmer
 
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-# A short, conservative list: BM25's IDF already discounts common words.
-STOPWORDS = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their then there"
-    " these they this to was will with".split()
-)
+from ai_stack.text.keywords import KeywordAnalyzer
 
 
 @dataclass(frozen=True)
@@ -37,27 +31,25 @@ class Bm25Encoder:
     k1: float = 1.2
     b: float = 0.75
     avg_len: float = 256.0
-    language: str = "english"
-    _stemmer: Stemmer.Stemmer = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._stemmer = Stemmer.Stemmer(self.language)
+    analyzer: KeywordAnalyzer = field(default_factory=KeywordAnalyzer)
 
     def terms(self, text: str) -> list[str]:
-        """Lower-cased, stop-word-free, stemmed tokens."""
-        words = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS and len(w) < 40]
-        return list(self._stemmer.stemWords(words))
+        """Stemmed prose words, and identifiers whole and by their parts (see text.keywords)."""
+        return self.analyzer.terms(text)
 
     @staticmethod
     def term_id(term: str) -> int:
         """A stable non-negative 31-bit id for a term."""
         return abs(mmh3.hash(term, signed=True)) & 0x7FFFFFFF
 
-    def document(self, text: str) -> SparseVector:
-        """The vector stored for a chunk."""
-        terms = self.terms(text)
+    def document(self, text: str, avg_len: float | None = None) -> SparseVector:
+        """The vector stored for a chunk (`avg_len`: its collection's average length in terms)."""
+        return self.document_of_terms(self.terms(text), avg_len)
+
+    def document_of_terms(self, terms: list[str], avg_len: float | None = None) -> SparseVector:
+        """`document` for terms already analysed."""
         counts = Counter(self.term_id(t) for t in terms)
-        norm = self.k1 * (1 - self.b + self.b * len(terms) / self.avg_len)
+        norm = self.k1 * (1 - self.b + self.b * len(terms) / (avg_len or self.avg_len))
         ids = sorted(counts)
         return SparseVector(ids, [counts[i] * (self.k1 + 1) / (counts[i] + norm) for i in ids])
 

@@ -129,8 +129,13 @@ def _add_aidb_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     search.add_argument("--project", help="only this project (default: all)")
     search.add_argument("--limit", type=_bounded(1, 100), default=10, help="results (1-100, default 10)")
     search.add_argument("--json", action="store_true", help="print aidb's answer as JSON")
-    commands.add_parser(
-        "reindex", parents=[connection], help="rebuild aidb's vector index from its documents"
+    reindex = commands.add_parser(
+        "reindex", parents=[connection], help="re-encode aidb's vector index from its documents (in place)"
+    )
+    reindex.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="drop the index first (search finds nothing until it is rebuilt)",
     )
     docs = commands.add_parser("docs", help="documentation sources and search (docs-search)")
     add_docs_commands(docs, connection)
@@ -195,7 +200,7 @@ def _aidb(args: argparse.Namespace) -> int:
             body = search_body(args.query, args.mode, args.collections, args.project, args.limit)
             return run_search(client, body, args.json, Console())
         if args.command == "reindex":
-            return run_reindex(client, Console())
+            return run_reindex(client, Console(), rebuild=args.rebuild)
         root = (args.root or Path.cwd()).absolute()
         run = IngestRun(
             paths=args.paths,

@@ -30,8 +30,9 @@ class AidbGatewayClient(GatewayClient):
         body = query.model_dump(mode="json", exclude_unset=True)
         return self._call("POST", "/search", SearchResponse, retry=True, json=body)
 
-    def reindex(self) -> ReindexResult:
-        return self._call("POST", "/reindex", ReindexResult, retry=False, ok=(202,))
+    def reindex(self, *, rebuild: bool = False) -> ReindexResult:
+        params = {"rebuild": "true"} if rebuild else {}
+        return self._call("POST", "/reindex", ReindexResult, retry=False, ok=(202,), params=params)
 
     def collections(self) -> Collections:
         return self._call("GET", "/collections", Collections, retry=True)

@@ -56,12 +56,16 @@ def run_search(client: AidbGatewayClient, body: SearchIn, as_json: bool, out: Co
     return 0
 
 
-def run_reindex(client: AidbGatewayClient, out: Console) -> int:
-    """Queues every document for re-embedding; the vector index is rebuilt in the background."""
-    answer = client.reindex()
+def run_reindex(client: AidbGatewayClient, out: Console, *, rebuild: bool = False) -> int:
+    """Queues every document for re-encoding; the indexer works it off in the background."""
+    answer = client.reindex(rebuild=rebuild)
     out.print(
         f"queued {answer.queued} documents for reindexing; "
-        "vector and hybrid search see fewer results until indexing catches up",
+        + (
+            "the index was dropped: search sees fewer results until indexing catches up"
+            if answer.rebuild
+            else "search answers throughout, from the old vectors until each document's new ones land"
+        ),
         highlight=False,
         soft_wrap=True,
     )

@@ -65,5 +65,6 @@ class AidbClient(TypedClient):
     async def index_status(self) -> IndexStatus:
         return await self._call("GET", "/index/status", IndexStatus)
 
-    async def reindex(self) -> ReindexResult:
-        return await self._call("POST", "/reindex", ReindexResult, ok=(202,))
+    async def reindex(self, *, rebuild: bool = False) -> ReindexResult:
+        params = {"rebuild": "true"} if rebuild else None
+        return await self._call("POST", "/reindex", ReindexResult, ok=(202,), params=params)

@@ -123,6 +123,8 @@ class Augmenter:
             limit=limit,
             explain=True,
             include_text=True,
+            # The budget picks chunks: a document's several relevant sections may all earn a place.
+            group_by="chunk",
         )
         try:
             return await self.aidb.search(query)
