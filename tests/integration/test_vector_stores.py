@@ -83,3 +83,42 @@ async def test_engines_rank_alike(tmp_path: Path) -> None:
     keyword_scores = ranked["edge"][1]
     red_apple_fruit = str(uuid.UUID(int=100))
     assert max(keyword_scores, key=keyword_scores.__getitem__) == red_apple_fruit  # leads on keywords
+
+
+def keyword_point(document: int, text: str) -> ChunkPoint:
+    payload = {
+        "document_id": str(uuid.UUID(int=document)),
+        "collection": "docs",
+        "project": "p",
+        "status": "approved",
+        "version": 1,
+        "expires_at": None,
+        "metadata": {},
+    }
+    return ChunkPoint(uuid.UUID(int=1000 + document), None, Bm25Encoder().document(text), payload)
+
+
+@pytest.mark.parametrize("engine", ["edge", "local"])
+async def test_deleted_points_leave_keyword_statistics(engine: EmbeddedEngine, tmp_path: Path) -> None:
+    """After deletes (and the idle indexer's refresh) a term's IDF counts only live points: a
+    store that held and lost 50 documents with the term scores like one that never had them."""
+    where = SearchFilter(collections=("docs",))
+    query = Bm25Encoder().query("zebra")
+    fresh = await open_store(engine, tmp_path / "fresh")
+    churned = await open_store(engine, tmp_path / "churned")
+    try:
+        await fresh.upsert([keyword_point(1, "zebra giraffe")])
+        await churned.upsert([keyword_point(1, "zebra giraffe")])
+        await churned.upsert([keyword_point(n, "zebra lion") for n in range(2, 52)])
+        for n in range(2, 52):
+            await churned.delete_document(uuid.UUID(int=n))
+        await churned.refresh_statistics()
+        assert await churned.refresh_statistics() is False  # nothing deleted since
+        (_, [expected]), (_, [after]) = (
+            await fresh.query(None, query, where, 5),
+            await churned.query(None, query, where, 5),
+        )
+        assert after.score == pytest.approx(expected.score)
+    finally:
+        await fresh.close()
+        await churned.close()

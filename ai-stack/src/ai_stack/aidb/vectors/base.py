@@ -92,6 +92,11 @@ class VectorStore(abc.ABC):
     async def count(self, collection: str | None = None) -> int:
         """Chunks in the index (in one collection)."""
 
+    async def refresh_statistics(self) -> bool:
+        """Brings the engine's keyword statistics (IDF) up to date with deletes, if it needs that;
+        True when it did work. Engines that keep them current need nothing."""
+        return False
+
     @abc.abstractmethod
     async def close(self) -> None:
         """Releases files and connections."""

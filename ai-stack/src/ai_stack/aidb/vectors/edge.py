@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import qdrant_edge as qe
+import structlog
 
 from ai_stack.aidb.sparse import SparseVector
 from ai_stack.aidb.vectors.base import (
@@ -40,6 +41,10 @@ from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, pars
 
 BOOL_MIRROR = "_bool"
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
+# Deleted points (since the shard was loaded) as a share of the points it held then, above which
+# an idle indexer reloads the shard to take them out of IDF.
+STALE_SHARE = 0.1
 
 
 def mirror_bools(value: Any) -> Any:
@@ -132,6 +137,11 @@ class EdgeStore(VectorStore):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._shard: qe.EdgeShard | None = None
+        self._dimension = 0
+        # The engine keeps counting deleted points in BM25's IDF until the shard is loaded again:
+        # deletes since the last load are counted here, and refresh_statistics reloads past a share.
+        self._deleted_since_load = 0
+        self._points_at_load = 0
         # One thread: the engine holds the GIL anyway, and the shard is then never used concurrently.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
 
@@ -170,6 +180,9 @@ class EdgeStore(VectorStore):
 
         if self._shard is None:
             self._shard = await self._run(open_or_create)
+            self._dimension = dimension
+            self._deleted_since_load = 0
+            self._points_at_load = await self.count()
 
     async def recreate(self, dimension: int) -> None:
         def wipe_and_create() -> qe.EdgeShard:
@@ -180,6 +193,8 @@ class EdgeStore(VectorStore):
             return self._create_shard(dimension)
 
         self._shard = await self._run(wipe_and_create)
+        self._dimension = dimension
+        self._deleted_since_load = self._points_at_load = 0
 
     async def upsert(self, points: list[ChunkPoint]) -> None:
         if points:
@@ -196,12 +211,39 @@ class EdgeStore(VectorStore):
             ),
         )
         operation = qe.UpdateOperation.delete_points_by_filter(condition)
-        await self._run(lambda: self._open().update(operation))
+
+        def delete() -> int:
+            shard = self._open()
+            removed = int(shard.count(qe.CountRequest(exact=True, filter=condition)))
+            shard.update(operation)
+            return removed
+
+        self._deleted_since_load += await self._run(delete)
 
     async def delete_chunks(self, chunk_ids: list[uuid.UUID]) -> None:
         if chunk_ids:
             operation = qe.UpdateOperation.delete_points([str(c) for c in chunk_ids])
             await self._run(lambda: self._open().update(operation))
+            self._deleted_since_load += len(chunk_ids)
+
+    async def refresh_statistics(self, stale_share: float = STALE_SHARE) -> bool:
+        """Loads the shard again when the points deleted since it was loaded reach `stale_share`
+        of those it held then, so that BM25's IDF counts only live points (True: reloaded).
+        Queries wait for the reload (about a second at 50,000 points): the indexer calls this
+        only when it has nothing to do."""
+        if self._shard is None or self._deleted_since_load < max(1, stale_share * self._points_at_load):
+            return False
+
+        def reload() -> qe.EdgeShard:
+            self._open().close()
+            self._shard = None
+            return qe.EdgeShard.load(str(self._path), self._config(self._dimension))
+
+        self._shard = await self._run(reload)
+        self._deleted_since_load = 0
+        self._points_at_load = await self.count()
+        log.info("vector_shard_reloaded", points=self._points_at_load, reason="deleted points in IDF")
+        return True
 
     async def query(
         self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
