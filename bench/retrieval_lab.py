@@ -242,6 +242,31 @@ def convex(alpha: float) -> Fuse:
     return fuse
 
 
+def best_per_document(hits_: list[Hit]) -> list[Hit]:
+    """Each document once, at its best chunk's place (a signal's document ranking)."""
+    seen: set[str] = set()
+    kept = []
+    for hit in hits_:
+        document = hit.payload["document_id"]
+        if document not in seen:
+            seen.add(document)
+            kept.append(hit)
+    return kept
+
+
+def document_rrf(k: float = 60.0) -> Fuse:
+    """RRF over each signal's document ranking: a document whose chunks win in different signals
+    is fused as one (chunk-level RRF scores those chunks apart)."""
+
+    def as_documents(hits_: list[Hit]) -> list[Hit]:
+        return [Hit(h.payload["document_id"], h.score, h.payload) for h in best_per_document(hits_)]
+
+    def fuse(dense: list[Hit], keyword: list[Hit]) -> list[Ranked]:
+        return rrf(as_documents(dense), as_documents(keyword), k=k)
+
+    return fuse
+
+
 def fusion_grid() -> dict[str, Fuse]:
     grid: dict[str, Fuse] = {}
     for k in (10, 20, 60, 120):
@@ -253,6 +278,8 @@ def fusion_grid() -> dict[str, Fuse]:
             )
     for alpha in (0.3, 0.4, 0.5, 0.6, 0.7):
         grid[f"convex alpha={alpha:g}"] = convex(alpha)
+    for k in (20, 60):
+        grid[f"document rrf k={k}"] = document_rrf(k)
     return grid
 
 
@@ -269,7 +296,9 @@ def main() -> None:
     )
     parser.add_argument("--sets", default="scifact,pgdocs,identifiers")
     parser.add_argument(
-        "--experiment", choices=("analyzers", "fusion", "context", "bm25"), default="analyzers"
+        "--experiment",
+        choices=("analyzers", "fusion", "context", "bm25", "always", "docfusion"),
+        default="analyzers",
     )
     args = parser.parse_args()
     console = Console()
@@ -285,7 +314,33 @@ def main() -> None:
         table.add_column("mode")
         table.add_column("nDCG@10", justify="right")
         table.add_column("recall@10", justify="right")
-        if args.experiment == "bm25":
+        if args.experiment == "docfusion":
+            analyzer = KeywordAnalyzer()
+            context = with_context(chunked, count)
+            contextual = ChunkedSet(labelled, chunks, owners, titles, embedder.embed(context))
+            encoder = Bm25Encoder(
+                analyzer=analyzer, avg_len=mean_length(Bm25Encoder(analyzer=analyzer), context)
+            )
+            fusions = {
+                "chunk rrf k=60": lambda d, kw: rrf(d, kw),
+                "document rrf k=60": document_rrf(60),
+                "document rrf k=20": document_rrf(20),
+                "document rrf k=10": document_rrf(10),
+            }
+            runs = [("with header", encoder, context, contextual, fusions)]
+        elif args.experiment == "always":
+            # The header on every chunk, the model cutting the chunk's tail when they overflow.
+            analyzer = KeywordAnalyzer()
+            fitted = with_context(chunked, count)
+            always = [contextual_text(c.text, t, c.heading_path) for c, t in zip(chunks, titles, strict=True)]
+            runs = []
+            for variant, context in (("header where it fits", fitted), ("header always", always)):
+                contextual = ChunkedSet(labelled, chunks, owners, titles, embedder.embed(context))
+                encoder = Bm25Encoder(
+                    analyzer=analyzer, avg_len=mean_length(Bm25Encoder(analyzer=analyzer), context)
+                )
+                runs.append((variant, encoder, context, contextual, {"rrf k=60": lambda d, kw: rrf(d, kw)}))
+        elif args.experiment == "bm25":
             analyzer = KeywordAnalyzer()
             context = with_context(chunked, count)
             contextual = ChunkedSet(labelled, chunks, owners, titles, embedder.embed(context))

@@ -73,19 +73,22 @@ def chunk_payload(document: asyncpg.Record, chunk: asyncpg.Record) -> dict[str, 
 @dataclass(frozen=True)
 class IndexedText:
     """What the model and BM25 read for a chunk: its text led by its document's title and heading
-    path (text.context), within the room the chunk leaves in the model's window (`count` None:
-    the chunk's text alone)."""
+    path (text.context). BM25 has no window, so its text always carries the whole header; the
+    model's gets the header cut to the room the chunk leaves in its window (a header that pushed
+    the chunk's own tail out of the window measured worse). `count` None: the chunk's text alone."""
 
     count: Callable[[str], int] | None = None
     window_tokens: int = 256
 
-    def __call__(self, document: asyncpg.Record, chunk: asyncpg.Record) -> str:
+    def __call__(self, document: asyncpg.Record, chunk: asyncpg.Record) -> tuple[str, str]:
+        """(the text embedded, the text indexed for keywords)."""
+        text = str(chunk["text"])
         if self.count is None:
-            return str(chunk["text"])
+            return text, text
+        title, headings = document["title"] or "", chunk["heading_path"]
         room = self.window_tokens - (chunk["token_count"] or self.window_tokens)
-        return contextual_text(
-            chunk["text"], document["title"] or "", chunk["heading_path"], room_tokens=room, count=self.count
-        )
+        embedded = contextual_text(text, title, headings, room_tokens=room, count=self.count)
+        return embedded, contextual_text(text, title, headings)
 
 
 class Indexer:
@@ -220,9 +223,10 @@ class Indexer:
         if document["version"] != item.version:
             return  # a newer version has its own outbox item
         chunks = await self._pool.run(lambda c: repo.chunks_of(c, item.document_id, document["version"]))
-        texts = [self._indexed_text(document, chunk) for chunk in chunks]
+        pairs = [self._indexed_text(document, chunk) for chunk in chunks]
+        embedded, texts = [e for e, _ in pairs], [k for _, k in pairs]
         try:
-            vectors: list[list[float] | None] = list(await self._embed(texts))
+            vectors: list[list[float] | None] = list(await self._embed(embedded))
         except EmbeddingsUnavailable:
             # Keyword search must not wait for the model: index the keyword side now, replacing
             # the old version, and retry the item for its dense vectors (same point ids).
