@@ -182,6 +182,12 @@ async def main_async(args: argparse.Namespace) -> None:
             documents[(body["collection"], body["project"], body["path"])] = body
     with running_stack() as stack:
         async with open_session(stack) as session:
+            for collection in sorted({d["collection"] for d in documents.values()}):
+                async with session.post(
+                    f"{stack.base_url}/aidb/collections", json={"name": collection}
+                ) as made:
+                    if made.status not in (201, 409):  # 409: it exists (docs is created at start)
+                        raise RuntimeError(f"creating {collection}: {made.status} {await made.text()}")
             started = time.perf_counter()
             refused = await ingest(stack, session, list(documents.values()))
             status = await wait_drained(session, stack, timeout_s=7200)
