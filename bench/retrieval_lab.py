@@ -52,16 +52,18 @@ class ChunkedSet:
     dense: np.ndarray = field(repr=False)
 
 
-def chunk_set(labelled: LabelledSet, count: Callable[[str], int]) -> tuple[list[Chunk], list[str], list[str]]:
-    options = {
-        True: ChunkingOptions(256, 32, markdown=True),
-        False: ChunkingOptions(256, 32, markdown=False),
-    }
+def chunk_set(
+    labelled: LabelledSet, count: Callable[[str], int], *, reserve_title: bool = False
+) -> tuple[list[Chunk], list[str], list[str]]:
+    """aidb's chunks of every document (`reserve_title`: each chunk leaves room for a header of the
+    document's title and a few heading tokens, at most 64)."""
     chunks: list[Chunk] = []
     owners: list[str] = []
     titles: list[str] = []
     for document in labelled.documents:
-        for chunk in chunk_text(document.content, count, options[document.markdown]):
+        reserve = min(64, count(document.title) + 12) if reserve_title else 0
+        options = ChunkingOptions(256 - reserve, 32, markdown=document.markdown)
+        for chunk in chunk_text(document.content, count, options):
             chunks.append(chunk)
             owners.append(document.id)
             titles.append(document.title)
@@ -297,7 +299,7 @@ def main() -> None:
     parser.add_argument("--sets", default="scifact,pgdocs,identifiers")
     parser.add_argument(
         "--experiment",
-        choices=("analyzers", "fusion", "context", "bm25", "always", "docfusion"),
+        choices=("analyzers", "fusion", "context", "bm25", "always", "docfusion", "reserve"),
         default="analyzers",
     )
     args = parser.parse_args()
@@ -314,7 +316,33 @@ def main() -> None:
         table.add_column("mode")
         table.add_column("nDCG@10", justify="right")
         table.add_column("recall@10", justify="right")
-        if args.experiment == "docfusion":
+        if args.experiment == "reserve":
+            analyzer = KeywordAnalyzer()
+            runs = []
+            for variant, reserve in (("chunks of 256", False), ("chunks leave room for the title", True)):
+                variant_chunks, variant_owners, variant_titles = chunk_set(
+                    labelled, count, reserve_title=reserve
+                )
+                variant_set = ChunkedSet(
+                    labelled, variant_chunks, variant_owners, variant_titles, np.zeros((0, 384))
+                )
+                embedded = with_context(variant_set, count)
+                keyword_texts = [
+                    contextual_text(c.text, t, c.heading_path)
+                    for c, t in zip(variant_chunks, variant_titles, strict=True)
+                ]
+                fitted = sum(e != c.text for e, c in zip(embedded, variant_chunks, strict=True))
+                console.print(
+                    f"{labelled.name} {variant}: {len(variant_chunks)} chunks, header fits {fitted}"
+                )
+                variant_set.dense = embedder.embed(embedded)
+                encoder = Bm25Encoder(
+                    analyzer=analyzer, avg_len=mean_length(Bm25Encoder(analyzer=analyzer), keyword_texts)
+                )
+                runs.append(
+                    (variant, encoder, keyword_texts, variant_set, {"rrf k=60": lambda d, kw: rrf(d, kw)})
+                )
+        elif args.experiment == "docfusion":
             analyzer = KeywordAnalyzer()
             context = with_context(chunked, count)
             contextual = ChunkedSet(labelled, chunks, owners, titles, embedder.embed(context))
