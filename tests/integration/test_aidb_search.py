@@ -454,6 +454,10 @@ async def test_search_bad_input(stack: Stack) -> None:
         ({"query": "x", "filters": {"year": [1, 2]}}, 422),
         ({"query": "x", "filters": {"year": 1.5}}, 422),
         ({"query": "x", "filters": {"a..b": 1}}, 422),
+        ({"query": "x", "group_by": "maybe"}, 422),
+        ({"query": "x", "group_by": 1}, 422),
+        ({"query": "x", "rerank": "yes please"}, 422),
+        ({"query": "x", "rerank": True}, 422),  # no reranker configured
     ]
     for body, status in cases:
         response = await stack.client.post("/search", json=body)
