@@ -130,15 +130,7 @@ class Indexer:
                 log.warning("indexer_cycle_failed", error=f"{type(exc).__name__}: {exc}")
                 done = 0
             if done == 0:
-                await self._refresh_statistics()
                 await asyncio.sleep(self._idle_s)
-
-    async def _refresh_statistics(self) -> None:
-        """With nothing to index, let the engine take deleted points out of its IDF."""
-        try:
-            await self._store.refresh_statistics()
-        except Exception as exc:  # the index is down: search reports it; try again when idle again
-            log.warning("vector_statistics_refresh_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def drain_once(self) -> int:
         """Claims due items, processes them; returns how many were claimed."""
