@@ -15,15 +15,20 @@ QUERIES_FILE = Path(__file__).parent / "data" / "pg_doc_queries.json"
 PYTHON_LIB = Path("/usr/lib/python3.11")
 
 
-def ensure_pg_docs() -> Path:
-    """The manual's HTML directory, installing `postgresql-doc-15` when it is missing (as root)."""
-    if not PG_DOC_DIR.is_dir():
+def ensure_debian_docs(directory: Path, package: str) -> Path:
+    """`directory`, installing the Debian `package` that holds it when it is missing (as root)."""
+    if not directory.is_dir():
         if os.geteuid() != 0:
-            raise SystemExit(f"{PG_DOC_DIR} is missing: apt-get install postgresql-doc-15")
+            raise SystemExit(f"{directory} is missing: apt-get install {package}")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql-doc-15"], check=True, env=env)
-    return PG_DOC_DIR
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env)
+    return directory
+
+
+def ensure_pg_docs() -> Path:
+    """The manual's HTML directory, installing `postgresql-doc-15` when it is missing (as root)."""
+    return ensure_debian_docs(PG_DOC_DIR, "postgresql-doc-15")
 
 
 def pg_doc_documents(collection: str = "docs", project: str = "postgresql-15") -> list[dict[str, Any]]:

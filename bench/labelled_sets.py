@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ai_stack.text.html import html_to_text
 
-from bench.aidb_corpus import labelled_queries, pg_doc_documents
+from bench.aidb_corpus import ensure_debian_docs, labelled_queries, pg_doc_documents
 
 DATA = Path(__file__).parent / "data"
 SCIFACT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
@@ -76,19 +74,8 @@ def pgdocs() -> LabelledSet:
     return LabelledSet("pgdocs", documents, queries)
 
 
-def ensure_python_docs() -> Path:
-    """Python 3.11's HTML manual, installing `python3.11-doc` when it is missing (as root)."""
-    if not PYTHON_DOC_DIR.is_dir():
-        if os.geteuid() != 0:
-            raise SystemExit(f"{PYTHON_DOC_DIR} is missing: apt-get install python3.11-doc")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "python3.11-doc"], check=True, env=env)
-    return PYTHON_DOC_DIR
-
-
 def python_documents(pages: Iterable[str]) -> list[LabelledDocument]:
-    root = ensure_python_docs()
+    root = ensure_debian_docs(PYTHON_DOC_DIR, "python3.11-doc")
     documents = []
     for page in pages:
         title, text = html_to_text((root / page).read_text(encoding="utf-8", errors="replace"))

@@ -27,11 +27,9 @@ class CrossEncoderReranker:
 
     def __init__(self, model_path: Path, *, batch_size: int = 16) -> None:
         # Imported here: aidb loads torch only when a reranker is configured.
-        import os
-
         from sentence_transformers import CrossEncoder
 
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # local_files_only: the path must hold the model; nothing is fetched.
         self._model: Any = CrossEncoder(str(model_path), device="cpu", local_files_only=True)
         self._batch_size = batch_size
         # One scoring at a time: torch already uses every core for one batch.

@@ -42,8 +42,8 @@ from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, pars
 BOOL_MIRROR = "_bool"
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
-# Deleted points (since the shard was loaded) as a share of the points it held then, above which
-# an idle indexer reloads the shard to take them out of IDF.
+# Deleted points the shard still counts in IDF, as a share of its live points, above which
+# refresh_statistics reloads it.
 STALE_SHARE = 0.1
 
 
@@ -138,10 +138,6 @@ class EdgeStore(VectorStore):
         self._path = path
         self._shard: qe.EdgeShard | None = None
         self._dimension = 0
-        # The engine keeps counting deleted points in BM25's IDF until the shard is loaded again:
-        # deletes since the last load are counted here, and refresh_statistics reloads past a share.
-        self._deleted_since_load = 0
-        self._points_at_load = 0
         # One thread: the engine holds the GIL anyway, and the shard is then never used concurrently.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
 
@@ -181,8 +177,6 @@ class EdgeStore(VectorStore):
         if self._shard is None:
             self._shard = await self._run(open_or_create)
             self._dimension = dimension
-            self._deleted_since_load = 0
-            self._points_at_load = await self.count()
 
     async def recreate(self, dimension: int) -> None:
         def wipe_and_create() -> qe.EdgeShard:
@@ -194,7 +188,6 @@ class EdgeStore(VectorStore):
 
         self._shard = await self._run(wipe_and_create)
         self._dimension = dimension
-        self._deleted_since_load = self._points_at_load = 0
 
     async def upsert(self, points: list[ChunkPoint]) -> None:
         if points:
@@ -211,28 +204,25 @@ class EdgeStore(VectorStore):
             ),
         )
         operation = qe.UpdateOperation.delete_points_by_filter(condition)
-
-        def delete() -> int:
-            shard = self._open()
-            removed = int(shard.count(qe.CountRequest(exact=True, filter=condition)))
-            shard.update(operation)
-            return removed
-
-        self._deleted_since_load += await self._run(delete)
+        await self._run(lambda: self._open().update(operation))
 
     async def delete_chunks(self, chunk_ids: list[uuid.UUID]) -> None:
         if chunk_ids:
             operation = qe.UpdateOperation.delete_points([str(c) for c in chunk_ids])
             await self._run(lambda: self._open().update(operation))
-            self._deleted_since_load += len(chunk_ids)
 
     async def refresh_statistics(self, stale_share: float = STALE_SHARE) -> bool:
-        """Loads the shard again when the points deleted since it was loaded reach `stale_share`
-        of those it held then, so that BM25's IDF counts only live points (True: reloaded).
-        Queries wait for the reload (about a second at 50,000 points). Not called by the indexer
-        yet: reloading while the app ran hung once in CI (a load that never returned); until that
-        is understood, IDF is brought up to date when aidb starts (the shard is loaded then)."""
-        if self._shard is None or self._deleted_since_load < max(1, stale_share * self._points_at_load):
+        """Loads the shard again when the deleted points it still counts (its indexed vectors
+        beyond its live points) reach `stale_share` of the live ones, so that BM25's IDF counts
+        only live points (True: reloaded). Queries wait for the reload (about a second at 50,000
+        points). Not called by the indexer yet: reloading while the app ran hung once in CI (a
+        load that never returned); until that is understood, IDF is brought up to date when aidb
+        starts (the shard is loaded then)."""
+        if self._shard is None:
+            return False
+        info = await self._run(lambda: self._open().info())
+        stale = info.indexed_vectors_count - info.points_count
+        if stale < max(1, stale_share * info.points_count):
             return False
 
         def reload() -> qe.EdgeShard:
@@ -241,9 +231,7 @@ class EdgeStore(VectorStore):
             return qe.EdgeShard.load(str(self._path), self._config(self._dimension))
 
         self._shard = await self._run(reload)
-        self._deleted_since_load = 0
-        self._points_at_load = await self.count()
-        log.info("vector_shard_reloaded", points=self._points_at_load, reason="deleted points in IDF")
+        log.info("vector_shard_reloaded", points=info.points_count, deleted=stale)
         return True
 
     async def query(
