@@ -18,6 +18,9 @@
 #   AI_STACK_TLS_CERT / AI_STACK_TLS_KEY  use this certificate instead of a self-signed one
 #   AI_STACK_SERVICE_USER    as root: the unprivileged user the services and Redis run as (ai-stack)
 #   AI_STACK_RUN_AS_ROOT     1: as root, run them as root anyway
+#   AI_STACK_OBSERVABILITY   1: also run Prometheus and its exporters on 127.0.0.1 (Debian's
+#                            packages; ports and alert thresholds: AI_STACK_OBSERVABILITY_*,
+#                            `.venv/bin/ai-stack observability daemons`)
 #
 # Exit codes:
 #   0 all services healthy (or stopped, with --stop)
@@ -43,6 +46,9 @@ readonly PG_PORT="${AI_STACK_PG_PORT:-55432}"
 readonly REDIS_PORT="${AI_STACK_REDIS_PORT:-56379}"
 readonly HTTPS_PORT="${AI_STACK_GATEWAY_HTTPS_PORT:-8443}"
 readonly TIMEOUT="${AI_STACK_STARTUP_TIMEOUT:-180}"
+readonly OBSERVABILITY="${AI_STACK_OBSERVABILITY:-0}"
+readonly OBSERVABILITY_PACKAGES=(prometheus prometheus-node-exporter prometheus-postgres-exporter
+  prometheus-redis-exporter prometheus-nginx-exporter prometheus-blackbox-exporter)
 readonly RUN_DIR="${AI_STACK_HOME}/run"
 readonly TLS_DIR="${AI_STACK_HOME}/tls"
 readonly VENV="${REPO_ROOT}/.venv"
@@ -398,6 +404,9 @@ start_gateway() {
     chown www-data "${temp_dir}"
     render_args+=(--user www-data)
   fi
+  if observability_on; then
+    render_args+=(--status-port "${AI_STACK_OBSERVABILITY_GATEWAY_STATUS_PORT:-8087}")
+  fi
   "${VENV}/bin/ai-stack" gateway render "${render_args[@]}"
   new_conf="${conf}.new"
   "${NGINX}" -t -q -c "${new_conf}" -e "${AI_STACK_LOG_DIR}/nginx-error.log" \
@@ -422,6 +431,122 @@ start_gateway() {
     || die_service gateway "${AI_STACK_LOG_DIR}/nginx-error.log"
   check_port_owner gateway "${HTTPS_PORT}" "$(cat "${RUN_DIR}/nginx.pid")"
   [[ -s "${RUN_DIR}/nginx.pid.id" ]] || record_pid_identity "${RUN_DIR}/nginx.pid"
+}
+
+observability_on() {
+  [[ "${OBSERVABILITY}" == "1" || "${OBSERVABILITY,,}" == "true" ]]
+}
+
+# observability_dir: the monitoring files, where the user the exporters run as can read them.
+observability_dir() {
+  if [[ -n "${RUN_AS}" ]]; then
+    printf '%s/observability' "${SERVICE_HOME}"
+  else
+    printf '%s/observability' "${AI_STACK_HOME}"
+  fi
+}
+
+# daemon_command NAME PORT DIR: sets DAEMON_CMD (argv after the executable) and DAEMON_ENV for
+# one of Prometheus's processes. Secrets come from 0600 files, never from argv.
+daemon_command() {
+  local name="$1" port="$2" dir="$3" listen="127.0.0.1:$2"
+  DAEMON_ENV=()
+  case "${name}" in
+    node-exporter)
+      # Only the file systems (the data volume's free space); overlay stays in, for containers.
+      DAEMON_CMD=(--web.listen-address="${listen}" --collector.disable-defaults --collector.filesystem
+        "--collector.filesystem.fs-types-exclude=^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$")
+      ;;
+    postgres-exporter)
+      DAEMON_CMD=(--web.listen-address="${listen}" --disable-settings-metrics)
+      DAEMON_ENV=("DATA_SOURCE_URI=127.0.0.1:${PG_PORT}/ai_stack?sslmode=disable" "DATA_SOURCE_USER=ai_stack"
+        "DATA_SOURCE_PASS_FILE=${dir}/postgres-password")
+      ;;
+    redis-exporter)
+      DAEMON_CMD=(-web.listen-address "${listen}" -redis.addr "redis://127.0.0.1:${REDIS_PORT}"
+        -redis.password-file "${dir}/redis-passwords.json")
+      ;;
+    nginx-exporter)
+      DAEMON_CMD=(-web.listen-address "${listen}"
+        -nginx.scrape-uri "http://127.0.0.1:${AI_STACK_OBSERVABILITY_GATEWAY_STATUS_PORT:-8087}/stub_status")
+      ;;
+    blackbox-exporter)
+      DAEMON_CMD=(--web.listen-address="${listen}" --config.file="${dir}/config/blackbox.yml")
+      ;;
+    prometheus)
+      DAEMON_CMD=(--web.listen-address="${listen}" --config.file="${dir}/config/prometheus.yml"
+        --storage.tsdb.path="${dir}/prometheus-data" --storage.tsdb.retention.time=15d
+        --web.enable-lifecycle)
+      ;;
+    *) die "unknown observability daemon ${name}" ;;
+  esac
+}
+
+start_daemon() {
+  local name="$1" executable="$2" port="$3" health_path="$4" dir="$5"
+  local pid_file="${RUN_DIR}/${name}.pid" log_file="${AI_STACK_LOG_DIR}/${name}.log"
+  if pid_alive "${pid_file}" "${executable}"; then
+    info "${name} already running (pid $(cat "${pid_file}"))"
+    # Prometheus and the blackbox exporter reread their configuration on SIGHUP.
+    [[ "${name}" == prometheus || "${name}" == blackbox-exporter ]] && kill -HUP "$(cat "${pid_file}")"
+  else
+    check_port_free "${name}" "${port}"
+    daemon_command "${name}" "${port}" "${dir}"
+    info "starting ${name} on 127.0.0.1:${port}${RUN_AS:+ as ${RUN_AS}}"
+    local SETPRIV=()
+    [[ -z "${RUN_AS}" ]] || SETPRIV=(setpriv --reuid="${RUN_AS}" --regid="${RUN_AS}" --init-groups --)
+    setsid nohup env "${DAEMON_ENV[@]}" "${SETPRIV[@]}" "$(command -v "${executable}")" "${DAEMON_CMD[@]}" \
+      >>"${log_file}" 2>&1 </dev/null &
+    rm -f "${pid_file}.id"
+    echo "$!" >"${pid_file}"
+  fi
+  wait_for_url "http://127.0.0.1:${port}${health_path}" 60 1 "" "$(cat "${pid_file}")" \
+    || die_service "${name}" "${log_file}"
+  check_port_owner "${name}" "${port}" "$(cat "${pid_file}")"
+  [[ -s "${pid_file}.id" ]] || record_pid_identity "${pid_file}"
+}
+
+# start_observability: renders the monitoring configuration from the service registry and starts
+# the exporters, then Prometheus, each gated on its health like the services.
+start_observability() {
+  observability_on || return 0
+  ensure_system_packages "${OBSERVABILITY_PACKAGES[@]}"
+  local dir secret_file
+  dir="$(observability_dir)"
+  secret_file="${AI_STACK_GATEWAY_SECRET_FILE}"
+  [[ -z "${RUN_AS}" ]] || secret_file="${SERVICE_HOME}/secrets/gateway-secret"
+  mkdir -p "${dir}/prometheus-data"
+  install -m 644 "${TLS_DIR}/cert.pem" "${dir}/gateway-cert.pem"
+  install -m 600 "${AI_STACK_HOME}/secrets/postgres-password" "${dir}/postgres-password"
+  (umask 077 && printf '{"redis://127.0.0.1:%s": "%s"}\n' "${REDIS_PORT}" \
+    "$(cat "${AI_STACK_HOME}/secrets/redis-password")" >"${dir}/redis-passwords.json")
+  "${VENV}/bin/ai-stack" observability render --out "${dir}/config" \
+    --gateway-secret-file "${secret_file}" --tls-cert "${dir}/gateway-cert.pem" >/dev/null
+  promtool check config "${dir}/config/prometheus.yml" >/dev/null \
+    || die "the rendered Prometheus configuration does not pass promtool"
+  [[ -z "${RUN_AS}" ]] || chown -R "${RUN_AS}:${RUN_AS}" "${dir}"
+  local listing line name executable port health_path
+  listing="$("${VENV}/bin/ai-stack" observability daemons --shell)"
+  local -a lines
+  mapfile -t lines <<<"${listing}"
+  for line in "${lines[@]}"; do
+    [[ -n "${line}" ]] || continue
+    read -r name executable port health_path <<<"${line}"
+    start_daemon "${name}" "${executable}" "${port}" "${health_path}" "${dir}"
+  done
+}
+
+stop_observability() {
+  [[ -x "${VENV}/bin/ai-stack" ]] || return 0
+  local listing name executable i
+  listing="$("${VENV}/bin/ai-stack" observability daemons --shell)"
+  local -a lines
+  mapfile -t lines <<<"${listing}"
+  for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
+    [[ -n "${lines[i]}" ]] || continue
+    read -r name executable _ <<<"${lines[i]}"
+    stop_pid_file "${name}" "${executable}"
+  done
 }
 
 stop_pid_file() {
@@ -460,6 +585,7 @@ stop_python_services() {
 }
 
 stop_stack() {
+  stop_observability
   stop_pid_file nginx nginx
   stop_python_services
   stop_pid_file redis redis-server
@@ -501,6 +627,7 @@ start_stack() {
   share_service_files
   start_python_services
   start_gateway
+  start_observability
   "${VENV}/bin/ai-stack" status
   info "create an API key with: ${VENV}/bin/ai-stack keys create --name NAME"
 }

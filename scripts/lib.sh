@@ -149,7 +149,7 @@ ensure_system_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts some services on install; the stack runs its own instances on its own ports.
   local unit
-  for unit in postgresql redis-server nginx; do
+  for unit in postgresql redis-server nginx prometheus; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "${unit}" 2>/dev/null; then
       info "note: the system ${unit} service is running too; ai-stack uses its own instance"
     fi

@@ -19,7 +19,9 @@ source "${SCRIPT_DIR}/lib.sh"
 
 main() {
   cd "${REPO_ROOT}"
-  ensure_system_packages postgresql redis-server nginx libnginx-mod-http-js openssl curl iproute2 shellcheck postgresql-doc-15
+  ensure_system_packages postgresql redis-server nginx libnginx-mod-http-js openssl curl iproute2 shellcheck postgresql-doc-15 \
+    prometheus prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter \
+    prometheus-nginx-exporter prometheus-blackbox-exporter
   ensure_venv "${REPO_ROOT}" "${REPO_ROOT}/.venv"
   if [[ "${AI_STACK_SKIP_CHECK:-0}" != "1" ]]; then
     "${SCRIPT_DIR}/check.sh" || exit 6

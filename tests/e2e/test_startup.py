@@ -15,9 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ai_stack.core.metrics import metric_prefix
+from ai_stack.observability.dashboard import dashboard, queries
+from ai_stack.observability.promql import metric_names
+from ai_stack.observability.settings import ObservabilitySettings
+from ai_stack.registry import SERVICES
 
 from tests.harness.processes import REPO_ROOT, port_open, world_writable_dir
-from tests.harness.startup import CLI, create_key, run_startup, startup_env, stop_and_clean
+from tests.harness.startup import (
+    CLI,
+    create_key,
+    observability_env,
+    run_startup,
+    startup_env,
+    stop_and_clean,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -176,8 +188,120 @@ def check_no_secret_in_any_log(env: dict[str, str], home: Path, keys: list[str])
     assert leaked == []
 
 
+def prometheus_api(env: dict[str, str], path: str) -> Any:
+    port = env["AI_STACK_OBSERVABILITY_PROMETHEUS_PORT"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/{path}", timeout=10) as response:
+        return json.loads(response.read())["data"]
+
+
+def declared_families(env: dict[str, str], home: Path) -> dict[str, set[str]]:
+    """Per service, the metric names its /metrics declares (with or without samples yet), read
+    the way Prometheus reads them: with the gateway secret as a Bearer token."""
+    secret = (home / "secrets" / "gateway-secret").read_text().strip()
+    declared = {}
+    for entry in SERVICES:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{env[entry.port_variable]}/metrics",
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+        names = set()
+        for line in text.splitlines():
+            if line.startswith("# TYPE "):
+                family, kind = line.split()[2:4]
+                suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}.get(kind, [""])
+                names |= {family.removesuffix("_total") + suffix for suffix in suffixes}
+        declared[metric_prefix(entry.name)] = names
+    return declared
+
+
+def check_monitoring(env: dict[str, str], home: Path) -> None:
+    """Prometheus scrapes every target, evaluates every generated rule without error, and every
+    metric a rule or a dashboard panel reads is exported by somebody: a service declares it, an
+    exporter's series exists, or a recording rule defines it."""
+    deadline = time.monotonic() + 90
+    while True:
+        targets = prometheus_api(env, "targets")["activeTargets"]
+        groups = prometheus_api(env, "rules")["groups"]
+        rules = [r for g in groups for r in g["rules"]]
+        down = [(t["labels"]["job"], t["lastError"]) for t in targets if t["health"] != "up"]
+        unevaluated = [r["name"] for r in rules if r["health"] != "ok"]
+        if not down and not unevaluated and rules:
+            break
+        assert time.monotonic() < deadline, f"targets down: {down}; rules not ok: {unevaluated[:5]}"
+        time.sleep(2)
+    jobs = {t["labels"]["job"] for t in targets}
+    assert {s.name for s in SERVICES} | {"postgres", "redis", "nginx", "node", "gateway-probe"} <= jobs
+    recorded = {r["name"] for r in rules if r["type"] == "recording"}
+    declared = declared_families(env, home)
+    names = set()
+    for expr in [r["query"] for r in rules] + queries(dashboard(ObservabilitySettings())):
+        names |= metric_names(expr)
+    missing = []
+    for name in sorted(names - recorded):
+        owner = next((p for p in declared if name.startswith(f"{p}_")), None)
+        if owner is not None:
+            if name not in declared[owner]:
+                missing.append(name)
+        elif not prometheus_api(env, f"query?query=count({{__name__=%22{name}%22}})")["result"]:
+            missing.append(name)
+    assert missing == []
+    # The SLIs come out of real traffic: the requests this test made.
+    errors = prometheus_api(env, "query?query=ai_stack:slo_errors:ratio_rate5m")["result"]
+    assert {e["metric"]["service"] for e in errors} >= {"aidb", "embeddings"}
+
+
+def firing(env: dict[str, str], service: str, dependency: str) -> set[str]:
+    """Names of the alerts firing now about `service`'s `dependency`."""
+    alerts = prometheus_api(env, "alerts")["alerts"]
+    return {
+        a["labels"]["alertname"]
+        for a in alerts
+        if a["state"] == "firing"
+        and a["labels"].get("service") == service
+        and a["labels"].get("dependency") == dependency
+    }
+
+
+def check_alerts_follow_an_outage(env: dict[str, str], home: Path, key: str) -> None:
+    """Embeddings stopped under a small search load: aidb's breaker and dependency alerts fire
+    within their `for:`, and resolve once the startup script has brought embeddings back."""
+    context = ssl.create_default_context(cafile=str(home / "tls" / "cert.pem"))
+    https = int(env["AI_STACK_GATEWAY_HTTPS_PORT"])
+    expected = {"CircuitBreakerStuckOpen", "OptionalDependencyDown"}
+    pid = int((home / "run" / "embeddings.pid").read_text())
+    os.kill(pid, 15)
+    started, searches = time.monotonic(), 0
+
+    def search() -> None:
+        nonlocal searches
+        searches += 1  # a new query each time: no cached query vector spares aidb the call
+        body = {"query": f"enable sshd {searches}", "project": "e2e", "mode": "hybrid"}
+        await_json(context, f"https://localhost:{https}/aidb/search", key, body)
+
+    while (now := firing(env, "aidb", "embeddings")) != expected:
+        assert time.monotonic() - started < 120, f"after {searches} searches, firing: {now}"
+        search()
+        time.sleep(0.5)
+    fired_after = time.monotonic() - started
+    restarted = run_startup(env)
+    assert restarted.returncode == 0, restarted.stderr[-2000:]
+    while now := firing(env, "aidb", "embeddings"):
+        assert time.monotonic() - started < fired_after + 180, f"still firing: {now}"
+        search()
+        time.sleep(0.5)
+
+
 def test_start_status_stop(tmp_path: Path) -> None:
-    env = startup_env(tmp_path)
+    env = startup_env(
+        tmp_path,
+        **observability_env(),
+        # Short enough for a test: the alerts' `for:` and how often aidb checks its dependencies.
+        AI_STACK_OBSERVABILITY_DEPENDENCY_ALERT_FOR_S="10",
+        AI_STACK_OBSERVABILITY_BREAKER_ALERT_FOR_S="5",
+        AI_STACK_AIDB_HEALTH_PROBE_INTERVAL_S="2",
+    )
     home, https = Path(env["AI_STACK_HOME"]), int(env["AI_STACK_GATEWAY_HTTPS_PORT"])
     embeddings_port = env["AI_STACK_EMBEDDINGS_PORT"]
     declare_docs_source(home, tmp_path)
@@ -202,6 +326,12 @@ def test_start_status_stop(tmp_path: Path) -> None:
             "docs-search",
             "mcp",
             "gateway",
+            "node-exporter",
+            "postgres-exporter",
+            "redis-exporter",
+            "nginx-exporter",
+            "blackbox-exporter",
+            "prometheus",
         ):
             assert name in status.stdout
         assert "stopped" not in status.stdout
@@ -233,6 +363,8 @@ def test_start_status_stop(tmp_path: Path) -> None:
             ready = json.loads(response.read())
         assert ready["dependencies"]["redis"]["state"] == "up"  # the password-protected Redis works
         check_no_way_around_the_gateway(env, home, key)
+        check_monitoring(env, home)
+        check_alerts_follow_an_outage(env, home, key)
 
         stopped = run_startup(env, "--stop")
         assert stopped.returncode == 0, stopped.stderr

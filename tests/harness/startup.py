@@ -49,6 +49,25 @@ def startup_env(root: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def observability_env() -> dict[str, str]:
+    """Prometheus and its exporters on free ports, scraping and evaluating every 2 s."""
+    ports = (
+        "prometheus",
+        "node_exporter",
+        "postgres_exporter",
+        "redis_exporter",
+        "nginx_exporter",
+        "blackbox_exporter",
+        "gateway_status",
+    )
+    return {
+        "AI_STACK_OBSERVABILITY": "1",
+        "AI_STACK_OBSERVABILITY_SCRAPE_INTERVAL_S": "2",
+        "AI_STACK_OBSERVABILITY_EVALUATION_INTERVAL_S": "2",
+        **{f"AI_STACK_OBSERVABILITY_{name.upper()}_PORT": str(free_port()) for name in ports},
+    }
+
+
 def run_startup(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(SCRIPT), *args],

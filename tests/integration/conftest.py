@@ -18,6 +18,7 @@ from ai_stack.registry import SERVICES, proxied
 
 from tests.harness.databases import fresh_database
 from tests.harness.gateway import gateway_nginx
+from tests.harness.otlp import BackgroundOtlpReceiver
 from tests.harness.processes import (
     NginxServer,
     PostgresServer,
@@ -72,6 +73,7 @@ class GatewayStack:
     home: Path  # docs sources the tests add through the API must lie in home / "docs-sources"
     gateway_secret: str  # what nginx sends every service; a direct call without it is refused
     nginx_log_dir: Path
+    traces: BackgroundOtlpReceiver  # where every service exports its spans (as to Jaeger)
 
     @property
     def secret_headers(self) -> dict[str, str]:
@@ -98,6 +100,12 @@ def gateway_stack(
     gateway_secret = secrets.token_hex(24)
     ports = {s.name: free_port() for s in SERVICES}
     https_port, http_port = free_port(), free_port()
+    traces = BackgroundOtlpReceiver()
+    traces.start()
+    tracing = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": traces.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",  # export within 0.2 s, not the default 5 s
+    }
     environments = {
         "auth": {
             "AI_STACK_AUTH_KEYS_FILE": str(store.path),
@@ -136,6 +144,7 @@ def gateway_stack(
             {
                 s.port_variable: str(ports[s.name]),
                 "AI_STACK_GATEWAY_SECRET": gateway_secret,
+                **tracing,
                 **environments[s.name],
             },
             home / f"{s.name}.log",
@@ -170,10 +179,12 @@ def gateway_stack(
             home=home,
             gateway_secret=gateway_secret,
             nginx_log_dir=shared,
+            traces=traces,
         )
     finally:
         for process in reversed(started):
             process.stop()
+        traces.stop()
     # Every key the session issued and the gateway secret: none may be in any log.
     leaked = secrets_in_logs([home, shared], [*store.issued, gateway_secret])
     assert not leaked, f"secrets written to logs: {leaked}"

@@ -258,6 +258,11 @@ async def test_full_queue_answers_503_with_retry_after(
     assert refused.status == 503
     assert refused.headers["Retry-After"]
     assert (await refused.json())["error"]["code"] == "overloaded"
+    metrics = await (await client.get("/metrics")).text()
+    # What the saturation alert reads: the refusal, by the lane that was full.
+    assert 'embeddings_queue_rejections_total{lane="interactive"} 1.0' in metrics
+    assert 'embeddings_queue_rejections_total{lane="bulk"} 0.0' in metrics
+    assert "embeddings_queue_capacity_texts 8.0" in metrics
     gate.set()
     statuses = [(await task).status for task in inflight]
     assert statuses == [200, 200, 200]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ai_stack.cli.connection import ClientSettings
 from ai_stack.cli.stack import StackSettings
+from ai_stack.observability.settings import ObservabilitySettings
 from ai_stack.registry import SERVICES
 from pydantic_settings import BaseSettings
 
@@ -14,6 +15,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     *(s.settings_class() for s in SERVICES),
     StackSettings,
     ClientSettings,
+    ObservabilitySettings,
 )
 
 

@@ -90,3 +90,12 @@ def test_startup_script_takes_its_service_list_from_the_registry() -> None:
         assert f"start_python_service {entry.name}" not in script
         assert f"stop_pid_file {entry.name}" not in script
         assert entry.module not in script
+
+
+def test_every_service_names_itself_as_the_registry_does() -> None:
+    """Its logs' `service` field and its metrics' prefix follow its registry name, which the
+    generated alert rules and scrape jobs use (docs-search once called itself `docs`, so none of
+    its metrics matched a rule)."""
+    for entry in SERVICES:
+        app_module = importlib.import_module(f"{entry.module}.app")
+        assert app_module.SERVICE == entry.name

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 from typing import Any
 
 import pytest
 import structlog
 from ai_stack.core.app import create_service_app
+from ai_stack.core.breaker import CircuitBreaker
 from ai_stack.core.errors import ConflictError
 from ai_stack.core.health import DependencyCheck, NotReadyYet
-from ai_stack.core.keys import HEALTH_KEY
+from ai_stack.core.keys import HEALTH_KEY, REGISTRY_KEY
 from ai_stack.core.logging import configure_logging
+from ai_stack.core.metrics import ServiceMetrics
 from ai_stack.core.requests import json_response, read_model
 from ai_stack.core.settings import CoreSettings
 from aiohttp import web
@@ -211,3 +214,60 @@ async def test_openapi_lists_core_routes(client: TestClient) -> None:
     document = await (await client.get("/openapi.json")).json()
     assert document["openapi"].startswith("3.")
     assert "/health/ready" in document["paths"]
+
+
+async def test_dependencies_are_probed_without_traffic(aiohttp_client: Any) -> None:
+    """dependency_up follows a dependency that goes down while nobody asks for readiness: the
+    alert on a required dependency must not wait for a request."""
+    app = build(CollectorRegistry(), health_probe_interval_s=0.05)
+    state = {"up": True}
+
+    async def probe() -> None:
+        if not state["up"]:
+            raise ConnectionError("refused")
+
+    app[HEALTH_KEY].add(DependencyCheck("store", probe, required=True))
+    app[HEALTH_KEY].add(DependencyCheck("cache", probe, required=False))
+    client = await aiohttp_client(app)
+    registry = app[REGISTRY_KEY]
+    await asyncio.sleep(0.2)
+    assert registry.get_sample_value("unit_svc_dependency_up", {"dependency": "store"}) == 1
+    state["up"] = False
+    await asyncio.sleep(0.2)
+    assert registry.get_sample_value("unit_svc_dependency_up", {"dependency": "store"}) == 0
+    assert registry.get_sample_value("unit_svc_dependency_required", {"dependency": "store"}) == 1
+    assert registry.get_sample_value("unit_svc_dependency_required", {"dependency": "cache"}) == 0
+    await client.close()
+
+
+async def test_breaker_metrics_say_since_when_it_is_not_closed() -> None:
+    registry = CollectorRegistry()
+    metrics = ServiceMetrics("unit-svc", registry)
+    now = [100.0]
+    breaker = CircuitBreaker("store", failure_threshold=1, reset_timeout_s=5, clock=lambda: now[0])
+    metrics.watch_breaker(breaker)
+
+    def sample(name: str) -> float | None:
+        return registry.get_sample_value(f"unit_svc_circuit_breaker_{name}", {"dependency": "store"})
+
+    assert (sample("state"), sample("not_closed_since_timestamp_seconds")) == (0, 0)
+    assert sample("reset_timeout_seconds") == 5
+
+    async def fail() -> None:
+        raise ConnectionError("down")
+
+    with pytest.raises(ConnectionError):
+        await breaker.call(fail)
+    opened = sample("not_closed_since_timestamp_seconds")
+    assert sample("state") == 2 and opened is not None and abs(opened - time.time()) < 5
+    now[0] += 6  # past the reset: the probe fails, the breaker reopens; it has not closed since
+    with pytest.raises(ConnectionError):
+        await breaker.call(fail)
+    assert sample("state") == 2 and sample("not_closed_since_timestamp_seconds") == opened
+    now[0] += 6
+
+    async def succeed() -> None:
+        return None
+
+    await breaker.call(succeed)
+    assert (sample("state"), sample("not_closed_since_timestamp_seconds")) == (0, 0)

@@ -28,6 +28,7 @@ from ai_stack.cli.ingest import (
     run_ingest,
 )
 from ai_stack.cli.keys import add_keys_commands, run_keys
+from ai_stack.cli.observability import add_observability_commands, run_observability
 from ai_stack.cli.search import MODES, run_reindex, run_search, search_body
 from ai_stack.cli.services import print_services
 from ai_stack.cli.stack import StackSettings, upstreams
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ai-stack", description="Operate the ai-stack services.")
     commands = parser.add_subparsers(dest="command", required=True)
     add_keys_commands(commands)
+    add_observability_commands(commands)
     gateway = commands.add_parser("gateway", help="gateway configuration").add_subparsers(
         dest="action", required=True
     )
@@ -53,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--temp-dir", type=Path, required=True)
     render.add_argument("--user", default=None, help="nginx worker user (when started as root)")
     render.add_argument("--listen", action="append", default=None, help="address to listen on")
+    render.add_argument(
+        "--status-port", type=_bounded(1, 65535), default=None, help="serve stub_status on 127.0.0.1 here"
+    )
     commands.add_parser("status", help="show the stack's processes and health")
     services = commands.add_parser("services", help="list the Python services of the stack (the registry)")
     services.add_argument("--shell", action="store_true", help="one `name module port health_path` a line")
@@ -172,6 +177,7 @@ def _render(args: argparse.Namespace) -> int:
         public_host=stack.gateway_public_host,
         js_module=DEBIAN_JS_MODULE if DEBIAN_JS_MODULE.is_file() else None,
         auth_cache_s=stack.gateway_auth_cache_s,
+        status_port=args.status_port,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # It holds the gateway secret: readable by its owner only (nginx's master reads it as root).
@@ -236,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "keys":
             return _keys(args)
+        if args.command == "observability":
+            return run_observability(args)
         if args.command == "gateway":
             return _render(args)
         if args.command == "services":

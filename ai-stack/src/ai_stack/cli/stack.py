@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ai_stack.core.settings import default_home
+from ai_stack.core.settings import default_home, load_settings
 from ai_stack.gateway.config import Upstream
 from ai_stack.registry import SERVICES, Service, proxied
 
@@ -31,6 +31,13 @@ class StackSettings(BaseSettings):
         le=60,
         description="Seconds nginx reuses the key verifier's answer for a key (needs nginx's njs module;"
         " 0: ask the verifier on every request). Revocation takes up to this plus the verifier's reload.",
+    )
+    observability: bool = Field(
+        False,
+        description=(
+            "Also run Prometheus and its exporters (node, PostgreSQL, Redis, nginx, blackbox) on"
+            " 127.0.0.1, configured by `ai-stack observability render`."
+        ),
     )
     gateway_public_host: str = Field(
         "localhost",
@@ -91,4 +98,14 @@ def service_entries(stack: StackSettings) -> list[ServiceEntry]:
     entries.append(
         ServiceEntry("gateway", f"https://127.0.0.1:{stack.gateway_https_port}/health", "nginx.pid", "nginx")
     )
+    if stack.observability:
+        # Imported here: the observability settings pull in the metrics core (and structlog, rich),
+        # which `ai-stack mcp`, an agent's stdio server sharing this module, must start without.
+        from ai_stack.observability.daemons import daemons
+        from ai_stack.observability.settings import ObservabilitySettings
+
+        entries += [
+            ServiceEntry(d.name, f"http://127.0.0.1:{d.port}{d.health_path}", f"{d.name}.pid", d.executable)
+            for d in daemons(load_settings(ObservabilitySettings))
+        ]
     return entries

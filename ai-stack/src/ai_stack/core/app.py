@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from opentelemetry.sdk.trace import TracerProvider
@@ -57,6 +61,7 @@ def create_service_app(
     app[API_KEY] = ApiDescription(title=f"ai-stack {service}", version=__version__)
     app[TRACER_PROVIDER_KEY] = tracer_provider
     add_routes(app, _core_routes(registry), app[API_KEY])
+    app.cleanup_ctx.append(_probing_dependencies)
     if tracer_provider is not None:
         app.on_shutdown.append(_flush_spans)
     return app
@@ -117,6 +122,14 @@ async def _brief_health(request: web.Request) -> web.Response:
 
 async def _openapi(request: web.Request) -> web.Response:
     return json_response(request.app[API_KEY].document())
+
+
+async def _probing_dependencies(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[HEALTH_KEY].probe_every(app[SETTINGS_KEY].health_probe_interval_s))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _flush_spans(app: web.Application) -> None:

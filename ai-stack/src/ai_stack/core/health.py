@@ -39,9 +39,9 @@ class HealthRegistry:
     def add(self, check: DependencyCheck) -> None:
         """Registers a check and exports its breaker's transitions."""
         self.checks.append(check)
+        self.metrics.dependency_required.labels(dependency=check.name).set(int(check.required))
         if check.breaker is not None:
-            check.breaker.add_listener(self.metrics.observe_breaker)
-            self.metrics.breaker_state.labels(dependency=check.name).set(int(check.breaker.state))
+            self.metrics.watch_breaker(check.breaker)
 
     async def report(self) -> tuple[str, dict[str, Any]]:
         """Runs every probe concurrently; returns the overall status and per-dependency detail."""
@@ -55,6 +55,14 @@ class HealthRegistry:
         else:
             status = "unavailable"
         return status, details
+
+    async def probe_every(self, interval_s: float) -> None:
+        """Runs the checks every `interval_s` until cancelled, so that `dependency_up` says how
+        each dependency is now even when nothing asks for readiness or calls it (an alert on a
+        required dependency being down must not wait for traffic)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            await self.report()
 
     async def _run(self, check: DependencyCheck) -> dict[str, Any]:
         detail: dict[str, Any] = {"required": check.required}

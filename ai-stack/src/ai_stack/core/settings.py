@@ -92,6 +92,14 @@ class CoreSettings(FileVariantSettings):
         10.0, gt=0, description="Seconds an open breaker waits before admitting one probe."
     )
     shutdown_timeout_s: float = Field(10.0, gt=0, description="Graceful shutdown budget.")
+    health_probe_interval_s: float = Field(
+        15.0,
+        gt=0,
+        description=(
+            "Seconds between the service's own runs of its dependency checks, which keep the"
+            " dependency_up metric current without traffic."
+        ),
+    )
     gateway_secret: SecretStr | None = Field(
         default_factory=shared_gateway_secret,
         description=(

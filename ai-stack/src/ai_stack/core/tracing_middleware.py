@@ -13,7 +13,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from ai_stack.core.middlewares import route_template
+from ai_stack.core.middlewares import REQUEST_ID_KEY, route_template
 
 
 def tracing_middleware(tracer_provider: TracerProvider) -> Middleware:
@@ -29,6 +29,8 @@ def tracing_middleware(tracer_provider: TracerProvider) -> Middleware:
             "http.route": route,
             "url.path": request.path,
             "server.address": request.host,
+            # What a client saw in X-Request-ID: Jaeger finds the trace by this tag.
+            "request_id": request.get(REQUEST_ID_KEY, ""),
         }
         with tracer.start_as_current_span(
             f"{request.method} {route}", context=context, kind=SpanKind.SERVER, attributes=attributes

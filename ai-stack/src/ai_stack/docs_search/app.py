@@ -39,7 +39,7 @@ from ai_stack.docs_search.sources_file import read_sources_file
 from ai_stack.docs_search.state import DocsState
 from ai_stack.docs_search.sync import Syncer, SyncPolicy
 
-SERVICE = "docs"
+SERVICE = "docs-search"
 
 
 def create_app(

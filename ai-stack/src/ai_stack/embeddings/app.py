@@ -48,6 +48,7 @@ def create_app(
     app = create_service_app(SERVICE, settings, registry=registry, tracer_provider=tracer_provider)
     app[EMBEDDINGS_SETTINGS_KEY] = settings
     app[EMBEDDINGS_METRICS_KEY] = EmbeddingsMetrics(app[METRICS_KEY].prefix, app[METRICS_KEY].registry)
+    app[EMBEDDINGS_METRICS_KEY].queue_capacity.set(settings.max_queue_texts)
     app[MODEL_STATE_KEY] = ModelState()
     app[QUOTA_KEY] = Quota(settings.key_texts_per_minute)
     app[HEALTH_KEY].add(DependencyCheck("model", app[MODEL_STATE_KEY].probe, required=True))

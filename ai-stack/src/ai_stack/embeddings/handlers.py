@@ -12,7 +12,12 @@ from ai_stack.core.access import charge_quota, principal_of
 from ai_stack.core.errors import PayloadTooLargeError, ServiceUnavailableError, ValidationFailedError
 from ai_stack.core.requests import json_response, model_response, read_model
 from ai_stack.embeddings.batcher import BatcherStoppedError, QueueFullError
-from ai_stack.embeddings.keys import EMBEDDINGS_SETTINGS_KEY, MODEL_STATE_KEY, QUOTA_KEY
+from ai_stack.embeddings.keys import (
+    EMBEDDINGS_METRICS_KEY,
+    EMBEDDINGS_SETTINGS_KEY,
+    MODEL_STATE_KEY,
+    QUOTA_KEY,
+)
 from ai_stack.embeddings.limits import EmptyInputError, InputLimitError, as_list
 from ai_stack.embeddings.model import Vectors
 from ai_stack.embeddings.schemas import EmbedRequest, ModelInfo, OpenAIEmbeddingRequest
@@ -57,6 +62,8 @@ async def _embed(
     try:
         return await service.embed(prepared, normalize, bulk=bulk)
     except QueueFullError as exc:
+        lane = "bulk" if bulk else "interactive"
+        request.app[EMBEDDINGS_METRICS_KEY].queue_rejections.labels(lane=lane).inc()
         raise ServiceUnavailableError(f"the embedding queue is full: {exc}", code="overloaded") from None
     except BatcherStoppedError as exc:
         raise ServiceUnavailableError(str(exc), code="stopping") from None

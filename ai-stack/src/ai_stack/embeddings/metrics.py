@@ -18,6 +18,19 @@ class EmbeddingsMetrics:
             f"{prefix}_batch_size", "Texts per model batch.", buckets=BATCH_BUCKETS, registry=registry
         )
         self.queue_depth = Gauge(f"{prefix}_queue_depth", "Texts waiting for the model.", registry=registry)
+        self.queue_capacity = Gauge(
+            f"{prefix}_queue_capacity_texts",
+            "Texts each lane (interactive, bulk) may hold; a request past it gets 503.",
+            registry=registry,
+        )
+        self.queue_rejections = Counter(
+            f"{prefix}_queue_rejections",
+            "Requests refused (503 overloaded) because their lane of the queue was full.",
+            ["lane"],
+            registry=registry,
+        )
+        for lane in ("interactive", "bulk"):  # exported at 0 from the start, so rate() sees the first
+            self.queue_rejections.labels(lane=lane)
         self.queue_wait = Histogram(
             f"{prefix}_queue_wait_seconds",
             "Time a request waited before its batch started.",

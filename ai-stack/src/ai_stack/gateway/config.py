@@ -43,6 +43,8 @@ class GatewayConfig:
     # `auth_cache_s` (keyed by a hash of the key headers), so most requests skip the subrequest.
     js_module: Path | None = None
     auth_cache_s: int = 1
+    # nginx's connection counters (stub_status) for the Prometheus exporter, on loopback only.
+    status_port: int | None = None
 
 
 def _upstream_block(name: str, port: int) -> str:
@@ -133,6 +135,25 @@ def _listen(addresses: tuple[str, ...], port: int, tls: bool) -> str:
     return "\n".join(f"        listen {f'[{a}]' if ':' in a else a}:{port}{suffix};" for a in addresses)
 
 
+def _status_server(port: int | None) -> str:
+    if port is None:
+        return ""
+    return (
+        "    server {\n"
+        f"        listen 127.0.0.1:{port};\n"
+        "        access_log off;\n"
+        "        location = /stub_status {\n"
+        "            stub_status;\n"
+        "            allow 127.0.0.1;\n"
+        "            deny all;\n"
+        "        }\n"
+        "        location / {\n"
+        "            return 404;\n"
+        "        }\n"
+        "    }\n"
+    )
+
+
 def render_nginx_conf(config: GatewayConfig) -> str:
     """The nginx.conf text for `config`."""
     if not _SAFE_HOST.fullmatch(config.public_host):
@@ -157,6 +178,7 @@ def render_nginx_conf(config: GatewayConfig) -> str:
         "PUBLIC_HOST": config.public_host,
         "SECRET_HEADER": _secret_header(config.gateway_secret, " " * 8),
         "AUTH_SECRET_HEADER": _secret_header(config.gateway_secret, " " * 12),
+        "STATUS_SERVER": _status_server(config.status_port),
         **_auth_cache(config),
     }
     for name, value in values.items():

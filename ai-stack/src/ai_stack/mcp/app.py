@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from mcp.server.transport_security import TransportSecuritySettings
 from opentelemetry.sdk.trace import TracerProvider
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -19,7 +19,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ai_stack.core.access import PUBLIC_PATHS
+from ai_stack.core.breaker import CircuitBreaker
 from ai_stack.core.http_client import stack_headers
+from ai_stack.core.metrics import ServiceMetrics
 from ai_stack.core.middlewares import request_id_for
 from ai_stack.core.principal import (
     GATEWAY_ONLY,
@@ -52,8 +54,14 @@ def create_app(
     holder = BackendsHolder()
     server = build_server(holder, max_result_chars=settings.max_result_chars, read_only=settings.read_only)
     registry = registry or CollectorRegistry()
-    ProcessCollector(registry=registry)
-    metrics = _Metrics(registry)
+    # The same families, labels and names as the aiohttp services, so one set of generated
+    # alert rules and dashboard panels covers every service.
+    metrics = ServiceMetrics("mcp", registry)
+
+    def watch_backend(breaker: CircuitBreaker) -> None:
+        # The tools answer (with tool errors) whatever a backend does: none is required.
+        metrics.dependency_required.labels(dependency=breaker.name).set(0)
+        metrics.watch_breaker(breaker)
 
     app = server.streamable_http_app(
         streamable_http_path=PATH,
@@ -83,7 +91,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(application: Starlette) -> AsyncIterator[Any]:
-        async with open_backends(connection, tracer_provider) as backends:
+        async with open_backends(connection, tracer_provider, watch_backend) as backends:
             holder.backends = backends
             async with inner(application) as state:
                 yield state
@@ -126,27 +134,10 @@ def _health_routes(registry: CollectorRegistry) -> dict[str, Any]:
     return {"/health/live": live, "/health/ready": ready, "/health": brief, "/metrics": exposition}
 
 
-class _Metrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
-            "ai_stack_mcp_http_requests",
-            "HTTP requests by path and status.",
-            ["path", "status"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "ai_stack_mcp_http_request_duration_seconds",
-            "HTTP request latency by path.",
-            ["path"],
-            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-            registry=registry,
-        )
-
-
 class _AccessMiddleware:
     """One JSON access line and the request metrics per HTTP request, with the request id."""
 
-    def __init__(self, app: ASGIApp, metrics: _Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
 
@@ -169,14 +160,16 @@ class _AccessMiddleware:
                 status = message["status"]
             await send(message)
 
+        self.metrics.in_flight.inc()
         try:
             # Bound for this request, so the calls its tools make carry the same id (ServiceClient).
             with structlog.contextvars.bound_contextvars(request_id=request_id):
                 await self.app(scope, receive, capture)
         finally:
             elapsed = time.perf_counter() - started
-            self.metrics.requests.labels(path, str(status)).inc()
-            self.metrics.latency.labels(path).observe(elapsed)
+            self.metrics.in_flight.dec()
+            self.metrics.requests.labels(scope["method"], path, str(status)).inc()
+            self.metrics.latency.labels(scope["method"], path).observe(elapsed)
             log.info(
                 "request",
                 method=scope["method"],

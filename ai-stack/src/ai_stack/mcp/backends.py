@@ -4,7 +4,7 @@ or through the gateway with an API key (stdio, on an agent's machine)."""
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -53,10 +53,13 @@ class Connection:
 
 @asynccontextmanager
 async def open_backends(
-    connection: Connection, tracer_provider: TracerProvider | None = None
+    connection: Connection,
+    tracer_provider: TracerProvider | None = None,
+    watch_breaker: Callable[[CircuitBreaker], None] | None = None,
 ) -> AsyncIterator[Backends]:
     """One pooled session; a breaker per service, so one service down fails only its tools fast.
-    With a tracer provider, each call is a client span and carries the traceparent."""
+    With a tracer provider, each call is a client span and carries the traceparent;
+    `watch_breaker` sees each breaker as it is made (the service exports their states)."""
     connector = aiohttp.TCPConnector(limit=64, ssl=connection.tls if connection.tls is not None else True)
     traced = trace_configs(tracer_provider)
     async with aiohttp.ClientSession(connector=connector, trace_configs=traced) as session:
@@ -69,6 +72,8 @@ async def open_backends(
                 call_timeout_s=connection.timeout_s,
                 counts_as_failure=is_service_outage,
             )
+            if watch_breaker is not None:
+                watch_breaker(breaker)
             return ServiceClient(
                 name,
                 connection.urls[name],
