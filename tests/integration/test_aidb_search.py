@@ -512,3 +512,50 @@ async def test_search_answers_when_redis_dies(stack: Stack, private_redis: Redis
     await stack.put("owl2.md", "# Owls\n\nOwls nest in old barns.")
     await stack.drained()  # indexing (and its cache invalidation) carries on without Redis
     assert len((await stack.search("owls barns"))["results"]) == 2
+
+
+FILLER = "A short note with a few ordinary words about nothing in particular at all."
+
+
+async def keyword_df(stack: Stack, collection: str) -> dict[int, int]:
+    rows = await stack.client.app[POOL_KEY].run(
+        lambda c: c.fetch("SELECT term_id, df FROM keyword_df WHERE collection = $1", collection)
+    )
+    return {r["term_id"]: r["df"] for r in rows}
+
+
+async def test_keyword_idf_is_per_collection_and_forgets_deleted_documents(stack: Stack) -> None:
+    """A term common in another collection is not rare-discounted here, and what a deleted or
+    replaced document held leaves the statistics (the engine's own IDF mixed every collection of
+    its shard and kept deleted points until the shard reloaded)."""
+    from ai_stack.aidb.sparse import Bm25Encoder
+
+    beta = Bm25Encoder.term_id(Bm25Encoder().terms("beta")[0])
+    assert (await stack.client.post("/collections", json={"name": "noise"})).status == 201
+    for i in range(40):
+        body = {"collection": "noise", "project": "demo", "path": f"n{i}.md", "content": f"beta {FILLER} {i}"}
+        assert (await stack.client.post("/documents", json=body)).status in (200, 202)
+    await stack.put("alpha.md", f"alpha {FILLER}")
+    await stack.put("beta.md", f"beta beta {FILLER}")
+    await stack.drained()
+    # In `docs` both terms are in one chunk of two: beta, twice as frequent there, ranks first.
+    # With IDF counted over both collections, beta (in 41 of 42 chunks) would weigh next to nothing.
+    found = await stack.search("alpha beta", mode="keyword", collections=["docs"], group_by="chunk")
+    assert [r["path"] for r in found["results"]][:2] == ["beta.md", "alpha.md"]
+    assert (await keyword_df(stack, "noise"))[beta] == 40
+    assert (await keyword_df(stack, "docs"))[beta] == 1
+    # Once beta is in two chunks of three here, the rarer alpha outweighs beta's two mentions:
+    # the query's terms do carry this collection's IDF (unweighted, beta.md would stay first).
+    await stack.put("beta2.md", f"beta {FILLER}")
+    await stack.drained()
+    found = await stack.search("alpha beta", mode="keyword", collections=["docs"], group_by="chunk")
+    assert found["results"][0]["path"] == "alpha.md"
+
+    deleted = await stack.client.post("/documents/delete", json={"collection": "noise", "project": "demo"})
+    assert (await deleted.json())["deleted"] == 40
+    assert await keyword_df(stack, "noise") == {}
+    # A new version replaces the old one's terms, never adds to them.
+    await stack.put("beta.md", f"gamma {FILLER}")
+    await stack.drained()
+    assert (await keyword_df(stack, "docs"))[beta] == 1  # beta2.md's
+    assert max((await keyword_df(stack, "docs")).values()) <= 3

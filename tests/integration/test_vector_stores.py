@@ -99,26 +99,48 @@ def keyword_point(document: int, text: str) -> ChunkPoint:
 
 
 @pytest.mark.parametrize("engine", ["edge", "local"])
-async def test_deleted_points_leave_keyword_statistics(engine: EmbeddedEngine, tmp_path: Path) -> None:
-    """After deletes (and the idle indexer's refresh) a term's IDF counts only live points: a
-    store that held and lost 50 documents with the term scores like one that never had them."""
+async def test_keyword_scores_depend_on_no_other_point(engine: EmbeddedEngine, tmp_path: Path) -> None:
+    """A new index leaves IDF to the query's weights (aidb keeps it per collection): a store that
+    holds 25 more documents with the term and lost 25 others scores a chunk exactly as one that
+    never had them (the engine's IDF counted both, the deleted ones until the shard reloaded)."""
     where = SearchFilter(collections=("docs",))
-    query = Bm25Encoder().query("zebra")
+    query = Bm25Encoder().query("zebra", [2.5])
     fresh = await open_store(engine, tmp_path / "fresh")
     churned = await open_store(engine, tmp_path / "churned")
     try:
+        assert not fresh.idf_in_engine and not churned.idf_in_engine
         await fresh.upsert([keyword_point(1, "zebra giraffe")])
         await churned.upsert([keyword_point(1, "zebra giraffe")])
         await churned.upsert([keyword_point(n, "zebra lion") for n in range(2, 52)])
-        for n in range(2, 52):
+        for n in range(2, 27):
             await churned.delete_document(uuid.UUID(int=n))
-        await churned.refresh_statistics()
-        assert await churned.refresh_statistics() is False  # nothing deleted since
-        (_, [expected]), (_, [after]) = (
+        (_, [expected]), (_, hits) = (
             await fresh.query(None, query, where, 5),
-            await churned.query(None, query, where, 5),
+            await churned.query(None, query, where, 50),
         )
+        [after] = [h for h in hits if h.chunk_id == str(uuid.UUID(int=1001))]
+        stored = keyword_point(1, "zebra giraffe").sparse
+        zebra = Bm25Encoder.term_id("zebra")
+        assert expected.score == pytest.approx(2.5 * stored.values[stored.indices.index(zebra)])
         assert after.score == pytest.approx(expected.score)
     finally:
         await fresh.close()
         await churned.close()
+
+
+async def test_an_index_made_with_engine_idf_keeps_it(tmp_path: Path) -> None:
+    """A shard created before aidb kept IDF per collection loads as it was made (the engine
+    refuses another sparse config) and says so, so that queries weigh their terms 1."""
+    import qdrant_edge as qe
+    from ai_stack.aidb.vectors.edge import EdgeStore
+
+    old = qe.EdgeShard.create(str(tmp_path / "old"), EdgeStore._config(4, idf_in_engine=True))
+    old.close()
+    store = EdgeStore(tmp_path / "old")
+    await store.ensure(4)
+    try:
+        assert store.idf_in_engine
+        await store.recreate(4)
+        assert not store.idf_in_engine
+    finally:
+        await store.close()

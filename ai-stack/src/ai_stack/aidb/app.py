@@ -30,6 +30,7 @@ from ai_stack.aidb.keys import (
     VECTORS_KEY,
     WRITE_QUOTA_KEY,
 )
+from ai_stack.aidb.keyword_df import KeywordIdf
 from ai_stack.aidb.keyword_stats import KeywordStats
 from ai_stack.aidb.metrics import BacklogMetrics
 from ai_stack.aidb.model_check import ModelCheck
@@ -173,6 +174,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
         tuple(settings.grouped_collections),
         await _load_reranker(settings),
         settings.rerank_depth,
+        KeywordIdf(app[POOL_KEY], settings.keyword_stats_refresh_s),
     )
     yield
 

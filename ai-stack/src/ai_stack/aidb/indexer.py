@@ -14,6 +14,7 @@ import structlog
 
 from ai_stack.aidb import repository as repo
 from ai_stack.aidb.embedder import EmbeddingsUnavailable
+from ai_stack.aidb.keyword_df import apply_delta, chunk_terms
 from ai_stack.aidb.keyword_stats import KeywordStats
 from ai_stack.aidb.metadata import filterable
 from ai_stack.aidb.sparse import Bm25Encoder
@@ -225,11 +226,10 @@ class Indexer:
             if await self._index(document, chunks, texts, [None] * len(chunks)) is not None:
                 raise
             return
-        terms = await self._index(document, chunks, texts, vectors)
-        if terms is not None:
-            await self._pool.run(
-                lambda c: self._mark_indexed(c, item.document_id, document["version"], terms, len(chunks))
-            )
+        indexed = await self._index(document, chunks, texts, vectors)
+        if indexed is not None:
+            terms, df_terms = indexed
+            await self._pool.run(lambda c: self._mark_indexed(c, document, terms, len(chunks), df_terms))
 
     async def _index(
         self,
@@ -237,10 +237,11 @@ class Indexer:
         chunks: list[asyncpg.Record],
         texts: list[str],
         vectors: list[list[float] | None],
-    ) -> int | None:
+    ) -> tuple[int, list[int]] | None:
         """Upserts a version's points, then removes the other versions' (never a gap between);
-        the keyword terms indexed, or None when a newer version appeared meanwhile (its own outbox
-        item indexes it)."""
+        the keyword terms indexed and each chunk's distinct term ids (the version's part of the
+        collection's document frequencies), or None when a newer version appeared meanwhile (its
+        own outbox item indexes it)."""
         analysed = [self._sparse.terms(text) for text in texts]
         total = sum(len(terms) for terms in analysed)
         average = await self._average_length(document["collection"])
@@ -264,7 +265,7 @@ class Indexer:
             await self._store.delete_chunks([p.chunk_id for p in points])
             return None
         await self._store.delete_document(document["id"], keep_version=document["version"])
-        return total
+        return total, chunk_terms([self._sparse.term_id(t) for t in terms] for terms in analysed)
 
     async def _average_length(self, collection: str) -> float | None:
         if self._keyword_stats is None:
@@ -277,19 +278,29 @@ class Indexer:
 
     @staticmethod
     async def _mark_indexed(
-        conn: asyncpg.Connection, document_id: uuid.UUID, version: int, terms: int, chunks: int
+        conn: asyncpg.Connection, document: asyncpg.Record, terms: int, chunks: int, df_terms: list[int]
     ) -> None:
+        document_id, version = document["id"], document["version"]
         async with conn.transaction():
             await conn.execute(
                 "DELETE FROM chunks WHERE document_id = $1 AND document_version < $2", document_id, version
             )
+            # Locks the row: a concurrent delete or newer version waits, so the frequencies
+            # subtract exactly what was added before.
+            previous = await conn.fetchrow(
+                "SELECT version, keyword_df_terms FROM documents WHERE id = $1 FOR UPDATE", document_id
+            )
+            if previous is None or previous["version"] != version:
+                return
+            await apply_delta(conn, document["collection"], df_terms, previous["keyword_df_terms"])
             await conn.execute(
-                "UPDATE documents SET indexed_version = $2, keyword_terms = $3, keyword_chunks = $4"
-                " WHERE id = $1 AND version = $2",
+                "UPDATE documents SET indexed_version = $2, keyword_terms = $3, keyword_chunks = $4,"
+                " keyword_df_terms = $5 WHERE id = $1",
                 document_id,
                 version,
                 terms,
                 chunks,
+                df_terms,
             )
 
 

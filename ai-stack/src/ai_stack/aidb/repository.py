@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from ai_stack.aidb.keyword_df import apply_delta
 from ai_stack.aidb.schemas import DocumentIn
 from ai_stack.text.chunking import Chunk
 
@@ -155,10 +156,18 @@ async def chunks_of(conn: asyncpg.Connection, document_id: uuid.UUID, version: i
 
 
 async def delete_documents(conn: asyncpg.Connection, where: str, args: list[Any]) -> list[asyncpg.Record]:
-    """Deletes matching documents (chunks cascade) and queues their vectors' removal."""
+    """Deletes matching documents (chunks cascade), takes their terms out of the keyword
+    statistics and queues their vectors' removal (in the caller's transaction)."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        f"DELETE FROM documents WHERE {where} RETURNING id, collection", *args
+        f"DELETE FROM documents WHERE {where} RETURNING id, collection, keyword_df_terms", *args
     )
+    # Their terms leave the collections' BM25 statistics with them (same transaction).
+    gone: dict[str, list[int]] = {}
+    for row in rows:
+        if row["keyword_df_terms"]:
+            gone.setdefault(row["collection"], []).extend(row["keyword_df_terms"])
+    for collection in sorted(gone):
+        await apply_delta(conn, collection, None, gone[collection])
     await conn.executemany(
         "INSERT INTO index_outbox (document_id, collection, operation) VALUES ($1, $2, 'delete')",
         [(r["id"], r["collection"]) for r in rows],

@@ -14,6 +14,7 @@ from ai_stack.aidb.cache import SearchCache
 from ai_stack.aidb.embedder import EmbeddingsUnavailable, RemoteEmbedder
 from ai_stack.aidb.fusion import Ranked, rrf, single
 from ai_stack.aidb.grouping import Group, group_by_document, groups_by_default
+from ai_stack.aidb.keyword_df import KeywordIdf
 from ai_stack.aidb.rerank import Reranker, reranked
 from ai_stack.aidb.schemas import SearchIn
 from ai_stack.aidb.scoping import ReadScope
@@ -131,6 +132,7 @@ class SearchService:
     grouped_collections: tuple[str, ...] = ("docs",)
     reranker: Reranker | None = None
     rerank_depth: int = 30
+    keyword_idf: KeywordIdf | None = None
 
     async def search(self, request: SearchIn, scope: ReadScope = EVERYTHING) -> dict[str, Any]:
         """`scope`: what the caller's key may see (a project-limited key sees fewer chunks)."""
@@ -156,7 +158,10 @@ class SearchService:
                 dense = (await self.embedder.embed([request.query]))[0]
             except EmbeddingsUnavailable as exc:
                 mode, degraded_reason = "keyword", f"embeddings unavailable ({exc}); keyword results only"
-        sparse = self.sparse.query(request.query) if mode in ("keyword", "hybrid") else None
+        sparse = None
+        if mode in ("keyword", "hybrid"):
+            sparse, idf_problem = await self._keyword_query(request)
+            degraded_reason = degraded_reason or idf_problem
         where = SearchFilter(
             collections=tuple(request.collections),
             project=request.project,
@@ -200,6 +205,19 @@ class SearchService:
         if degraded_reason:
             body["reason"] = degraded_reason
         return body, ranked
+
+    async def _keyword_query(self, request: SearchIn) -> tuple[SparseVector, str | None]:
+        """The query's keyword vector, its terms weighed by their IDF in the searched collections
+        (1 each where the engine applies IDF itself); (vector, why) when the statistics are out
+        of reach and every term weighs 1."""
+        if self.keyword_idf is None or self.store.idf_in_engine:
+            return self.sparse.query(request.query), None
+        terms = self.sparse.query_terms(request.query)
+        try:
+            weights = await self.keyword_idf.weights(request.collections, terms)
+        except ServiceUnavailableError as exc:
+            return self.sparse.query(request.query), f"{exc.message}; keyword terms unweighted"
+        return self.sparse.query(request.query, weights), None
 
     async def _metadata(self, page: list[Ranked]) -> tuple[dict[str, Any], str | None]:
         """The page's documents' metadata by id, or ({}, why) when PostgreSQL cannot say."""

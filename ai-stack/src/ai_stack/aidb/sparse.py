@@ -1,9 +1,11 @@
 """BM25 keyword vectors, computed here so every vector backend ranks alike (pure).
 
 Documents get BM25's term-frequency part, tf·(k1+1) / (tf + k1·(1 - b + b·len/avg_len)), with
-avg_len the collection's real average (aidb.keyword_stats); the engine applies IDF (Qdrant's
-`Modifier.IDF`), and a query term weighs 1. Terms come from text.keywords (stemmed words, and
-identifiers whole as well as by their parts); ids are murmur3 hashes, as in fastembed's Bm25.
+avg_len the collection's real average (aidb.keyword_stats); a query term weighs its IDF in
+the searched collections (aidb.keyword_df), or 1 where the engine applies IDF itself (an index
+made before aidb kept IDF per collection, with Qdrant's `Modifier.IDF`). Terms come from
+text.keywords (stemmed words, and identifiers whole as well as by their parts); ids are murmur3
+hashes, as in fastembed's Bm25.
 """
 
 from __future__ import annotations
@@ -53,7 +55,11 @@ class Bm25Encoder:
         ids = sorted(counts)
         return SparseVector(ids, [counts[i] * (self.k1 + 1) / (counts[i] + norm) for i in ids])
 
-    def query(self, text: str) -> SparseVector:
-        """The vector a query searches with: each distinct term weighs 1 (IDF comes from the engine)."""
-        ids = sorted({self.term_id(t) for t in self.terms(text)})
-        return SparseVector(ids, [1.0] * len(ids))
+    def query_terms(self, text: str) -> list[int]:
+        """The distinct term ids of a query, ordered."""
+        return sorted({self.term_id(t) for t in self.terms(text)})
+
+    def query(self, text: str, weights: list[float] | None = None) -> SparseVector:
+        """The vector a query searches with: term i weighs `weights[i]` (its IDF), or 1."""
+        ids = self.query_terms(text)
+        return SparseVector(ids, list(weights) if weights is not None else [1.0] * len(ids))

@@ -62,6 +62,11 @@ class Hit:
 class VectorStore(abc.ABC):
     """A vector engine; implementations live beside this file and are built by factory.py."""
 
+    # True for an index created before aidb kept IDF per collection (its sparse vectors use the
+    # engine's IDF modifier, and queries must weigh terms 1); known once `ensure` has run. New
+    # indexes leave IDF to the query's weights. `reindex --rebuild` turns an old one into a new.
+    idf_in_engine: bool = False
+
     @abc.abstractmethod
     async def ensure(self, dimension: int) -> None:
         """Creates the index if it does not exist."""
@@ -91,11 +96,6 @@ class VectorStore(abc.ABC):
     @abc.abstractmethod
     async def count(self, collection: str | None = None) -> int:
         """Chunks in the index (in one collection)."""
-
-    async def refresh_statistics(self) -> bool:
-        """Brings the engine's keyword statistics (IDF) up to date with deletes, if it needs that;
-        True when it did work. Engines that keep them current need nothing."""
-        return False
 
     @abc.abstractmethod
     async def close(self) -> None:

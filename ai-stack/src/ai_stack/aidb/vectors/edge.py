@@ -16,6 +16,7 @@ Why these choices (figures in PRODUCTION-HARDENING-ROADMAP.md, from bench/vector
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import uuid
 from collections.abc import Callable
@@ -42,9 +43,6 @@ from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, pars
 BOOL_MIRROR = "_bool"
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
-# Deleted points the shard still counts in IDF, as a share of its live points, above which
-# refresh_statistics reloads it.
-STALE_SHARE = 0.1
 
 
 def mirror_bools(value: Any) -> Any:
@@ -125,6 +123,16 @@ def _point(point: ChunkPoint) -> qe.Point:
     return qe.Point(str(point.chunk_id), vectors, payload)
 
 
+def _stored_sparse_modifier(path: Path) -> str | None:
+    """The sparse vectors' modifier the shard was created with (`idf`, or None)."""
+    try:
+        config = json.loads((path / "edge_config.json").read_text())
+        modifier = config["sparse_vectors"][SPARSE].get("modifier")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return str(modifier).lower() if modifier else None
+
+
 def _hit(point: qe.ScoredPoint) -> Hit:
     payload = dict(point.payload or {})
     payload.pop(BOOL_MIRROR, None)
@@ -142,10 +150,15 @@ class EdgeStore(VectorStore):
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
 
     @staticmethod
-    def _config(dimension: int) -> qe.EdgeConfig:
+    def _config(dimension: int, idf_in_engine: bool = False) -> qe.EdgeConfig:
+        sparse = (
+            qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
+            if idf_in_engine
+            else qe.EdgeSparseVectorParams()
+        )
         return qe.EdgeConfig(
             vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
-            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            sparse_vectors={SPARSE: sparse},
             # Payload in RAM: filters read it for every candidate of a brute-force scan.
             payload_memory=qe.Memory.Cached,
         )
@@ -171,7 +184,10 @@ class EdgeStore(VectorStore):
     async def ensure(self, dimension: int) -> None:
         def open_or_create() -> qe.EdgeShard:
             if self._path.is_dir() and any(self._path.iterdir()):
-                return qe.EdgeShard.load(str(self._path), self._config(dimension))
+                # The engine refuses a config that differs from the shard's: load it as it was made.
+                self.idf_in_engine = _stored_sparse_modifier(self._path) == "idf"
+                return qe.EdgeShard.load(str(self._path), self._config(dimension, self.idf_in_engine))
+            self.idf_in_engine = False
             return self._create_shard(dimension)
 
         if self._shard is None:
@@ -184,6 +200,7 @@ class EdgeStore(VectorStore):
                 self._shard.close()
                 self._shard = None
             shutil.rmtree(self._path, ignore_errors=True)
+            self.idf_in_engine = False
             return self._create_shard(dimension)
 
         self._shard = await self._run(wipe_and_create)
@@ -210,29 +227,6 @@ class EdgeStore(VectorStore):
         if chunk_ids:
             operation = qe.UpdateOperation.delete_points([str(c) for c in chunk_ids])
             await self._run(lambda: self._open().update(operation))
-
-    async def refresh_statistics(self, stale_share: float = STALE_SHARE) -> bool:
-        """Loads the shard again when the deleted points it still counts (its indexed vectors
-        beyond its live points) reach `stale_share` of the live ones, so that BM25's IDF counts
-        only live points (True: reloaded). Queries wait for the reload (about a second at 50,000
-        points). Not called by the indexer yet: reloading while the app ran hung once in CI (a
-        load that never returned); until that is understood, IDF is brought up to date when aidb
-        starts (the shard is loaded then)."""
-        if self._shard is None:
-            return False
-        info = await self._run(lambda: self._open().info())
-        stale = info.indexed_vectors_count - info.points_count
-        if stale < max(1, stale_share * info.points_count):
-            return False
-
-        def reload() -> qe.EdgeShard:
-            self._open().close()
-            self._shard = None
-            return qe.EdgeShard.load(str(self._path), self._config(self._dimension))
-
-        self._shard = await self._run(reload)
-        log.info("vector_shard_reloaded", points=info.points_count, deleted=stale)
-        return True
 
     async def query(
         self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int

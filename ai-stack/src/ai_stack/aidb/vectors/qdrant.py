@@ -125,6 +125,9 @@ class QdrantStore(VectorStore):
 
     async def ensure(self, dimension: int) -> None:
         if await self._client.collection_exists(self._collection):
+            info = await self._client.get_collection(self._collection)
+            sparse = (info.config.params.sparse_vectors or {}).get(SPARSE)
+            self.idf_in_engine = sparse is not None and sparse.modifier == models.Modifier.IDF
             return
         await self._create(dimension)
 
@@ -137,8 +140,9 @@ class QdrantStore(VectorStore):
         await self._client.create_collection(
             self._collection,
             vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            sparse_vectors_config={SPARSE: models.SparseVectorParams()},
         )
+        self.idf_in_engine = False
         if not self._payload_indexes:
             return
         for name in KEYWORD_FIELDS:
