@@ -247,6 +247,14 @@ def check_monitoring(env: dict[str, str], home: Path) -> None:
         elif not prometheus_api(env, f"query?query=count({{__name__=%22{name}%22}})")["result"]:
             missing.append(name)
     assert missing == []
+    # Prometheus and the exporters run as the services' user, with no secret on a command line.
+    secrets_known = [f.read_text().strip() for f in (home / "secrets").iterdir() if f.name != "redis-url"]
+    for name in ("prometheus", "postgres-exporter", "redis-exporter", "blackbox-exporter"):
+        pid = (home / "run" / f"{name}.pid").read_text().strip()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        assert not [s for s in secrets_known if s and s in argv], name
+        if os.geteuid() == 0:
+            assert run_by(home, name) == "ai-stack", name
     # The SLIs come out of real traffic: the requests this test made.
     errors = prometheus_api(env, "query?query=ai_stack:slo_errors:ratio_rate5m")["result"]
     assert {e["metric"]["service"] for e in errors} >= {"aidb", "embeddings"}
