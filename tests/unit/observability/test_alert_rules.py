@@ -342,3 +342,23 @@ def test_rendered_configuration_passes_promtool(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
     # Owner-only: the configuration says where the gateway secret is.
     assert all(p.stat().st_mode & 0o077 == 0 for p in out.rglob("*") if p.is_file())
+
+
+def test_an_odd_data_path_keeps_the_rules_valid(tmp_path: Path) -> None:
+    """The data volume's mount point goes into PromQL and a template: quotes, backslashes and
+    braces in it must not break either."""
+    assert PROMTOOL is not None, "promtool is missing: apt-get install prometheus"
+    odd = '/srv/we"ird\\ {{ $x }}'
+    rules = tmp_path / "rules.yml"
+    rules.write_text(yaml.safe_dump(rule_groups(observed(), ObservabilitySettings(), odd)))
+    result = subprocess.run(
+        [PROMTOOL, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    [low] = [
+        r
+        for g in yaml.safe_load(rules.read_text())["groups"]
+        for r in g["rules"]
+        if r.get("alert") == "DataVolumeLow"
+    ]
+    assert '\\"ird' in low["expr"]

@@ -11,6 +11,7 @@ budget in an hour), a ticket when 6 h and 30 m both burn 6 times (5% in six hour
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -252,7 +253,8 @@ def platform_alerts(settings: ObservabilitySettings, data_mountpoint: str) -> li
     """Scrape targets, backing services, the gateway's reachability and certificate, the disk."""
     days = settings.certificate_expiry_days
     free = settings.disk_free_alert_fraction
-    volume = f'mountpoint="{data_mountpoint}"'
+    # A PromQL string (JSON's escapes are PromQL's), whatever the path holds.
+    volume = f"mountpoint={json.dumps(data_mountpoint)}"
     return [
         _alert(
             "ScrapeTargetDown",
@@ -308,7 +310,7 @@ def platform_alerts(settings: ObservabilitySettings, data_mountpoint: str) -> li
             severity="ticket",
             summary="The data volume is nearly full",
             description=(
-                f"{{{{ $value | humanizePercentage }}}} of {data_mountpoint} is free (alert below"
+                f"{{{{ $value | humanizePercentage }}}} of {{{{ $labels.mountpoint }}}} is free (alert below"
                 f" {free:.0%}); PostgreSQL, Redis and the vector store write there."
             ),
         ),
