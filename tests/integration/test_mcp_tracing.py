@@ -59,7 +59,7 @@ async def test_a_tool_call_is_one_trace_from_the_caller_to_the_service_it_calls(
     )
     await asyncio.to_thread(mcp.start)
     try:
-        headers = {"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01"}
+        headers = {"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01", "X-Request-ID": "mcp-trace-test"}
         async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
             async with Client(
                 streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)
@@ -84,6 +84,8 @@ async def test_a_tool_call_is_one_trace_from_the_caller_to_the_service_it_calls(
         ancestors.append(span.name)
     assert span.parent_span_id == CALLER_SPAN, "the request span continues the caller's trace"
     assert any("/mcp" in name for name in ancestors), ancestors
+    # Jaeger finds it by the request id the client saw, as for the other services.
+    assert any(s.attributes.get("request_id") == "mcp-trace-test" for s in traced if "/mcp" in s.name)
     client_spans = [s for s in traced if s.parent_span_id == tool.span_id]
     assert client_spans, "the tool's call to the embeddings service is a span under the tool's"
     served = [

@@ -108,6 +108,7 @@ def create_app(
             OpenTelemetryMiddleware,
             tracer_provider=tracer_provider,
             exclude_spans=["receive", "send"],
+            server_request_hook=_tag_request_id,
         )
     # Inside the access middleware (added after it runs outside), so refusals are logged.
     secret = settings.gateway_secret.get_secret_value() if settings.gateway_secret else None
@@ -132,6 +133,14 @@ def _health_routes(registry: CollectorRegistry) -> dict[str, Any]:
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
     return {"/health/live": live, "/health/ready": ready, "/health": brief, "/metrics": exposition}
+
+
+def _tag_request_id(span: Any, scope: dict[str, Any]) -> None:
+    """The request id the access middleware (outside this span) bound, as the span's tag: Jaeger
+    finds the trace by the X-Request-ID a client saw, as for the aiohttp services."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id and span is not None and span.is_recording():
+        span.set_attribute("request_id", request_id)
 
 
 class _AccessMiddleware:
