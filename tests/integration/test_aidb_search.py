@@ -159,6 +159,7 @@ async def stack(
             else redis_server
         ),
         breaker_reset_s=0.5,
+        keyword_stats_refresh_s=0.01,  # IDF follows each write at once (30 s in production)
         chunk_max_tokens=64,
         chunk_overlap_tokens=8,
         **(defaults | options),

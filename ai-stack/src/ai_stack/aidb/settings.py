@@ -58,7 +58,12 @@ class AidbSettings(KeyLimitedSettings):
         " for documents indexed afterwards: run `reindex`.",
     )
     keyword_stats_refresh_s: float = Field(
-        30.0, gt=0, description="How often the indexer rereads each collection's average chunk length (BM25)."
+        30.0,
+        gt=0,
+        description=(
+            "How often aidb rereads each collection's BM25 statistics (average chunk length for the"
+            " indexer; chunk count and term frequencies for queries' IDF)."
+        ),
     )
     max_document_bytes: int = Field(
         4 * 1_048_576, ge=1, description="Largest document content accepted (413 above it)."
