@@ -555,8 +555,9 @@ stop_pid_file() {
   pid="$(cat "${pid_file}")"
   info "stopping ${name} (pid ${pid})"
   kill -TERM "${pid}" 2>/dev/null || true
-  local tries=0
-  while kill -0 "${pid}" 2>/dev/null; do
+  local tries=0 state
+  # Done when it is gone or a zombie (it has exited; PID 1 here may reap it only later).
+  while kill -0 "${pid}" 2>/dev/null && state="$(proc_stat "${pid}")" && [[ "${state:0:1}" != "Z" ]]; do
     tries=$((tries + 1))
     if ((tries > 150)); then
       warn "${name} did not stop in 15 s; killing it"
