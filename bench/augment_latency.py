@@ -47,7 +47,7 @@ from rich.table import Table
 
 from bench.aidb_corpus import labelled_queries, pg_doc_documents
 from bench.corpus import docstring_sentences
-from bench.search_latency import percentile
+from bench.stats import percentile
 from bench.stack import RunningStack, ingest, open_session, post, running_stack, wait_drained
 
 PROJECT = "bench"

@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 
 from bench.stack import RunningStack, open_session, post, running_stack, wait_drained
+from bench.stats import percentile
 from tests.fixtures.docs.generate_options import generate_options
 
 PG_HTML = Path("/usr/share/doc/postgresql-doc-15/html")
@@ -52,11 +53,6 @@ QUESTIONS = [
     "full text search ranking functions",
     "partition a table by range of dates",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def timing_line(name: str, seconds: list[float]) -> str:

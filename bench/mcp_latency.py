@@ -29,14 +29,10 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from bench.stack import RunningStack, ingest, open_session, post, running_stack, wait_drained
+from bench.stats import percentile
 from tests.harness.processes import REPO_ROOT
 
 TOPICS = ("vacuum", "replication", "indexes", "backups", "locks", "wal", "autovacuum", "partitions")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def documents(count: int) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from rich.table import Table
 from bench.labelled_sets import LabelledDocument, LabelledSet, load_sets
 from bench.retrieval_lab import K, ndcg, recall
 from bench.stack import RunningStack, ingest, open_session, post, running_stack, wait_drained
+from bench.stats import percentile
 
 MODES = ("keyword", "vector", "hybrid")
 
@@ -134,11 +135,6 @@ def fusion_settings() -> dict[str, dict[str, Any]]:
         }
         for k, dw, kw in FUSION_GRID
     }
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def report(

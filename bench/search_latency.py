@@ -39,13 +39,9 @@ from rich.table import Table
 from bench.aidb_corpus import labelled_queries, pg_doc_documents, python_source_documents
 from bench.corpus import docstring_sentences
 from bench.stack import RunningStack, ingest, open_session, post, running_stack, wait_drained
+from bench.stats import percentile
 
 SLICE = 400  # documents written between two chunk counts
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def embeddings_rate(

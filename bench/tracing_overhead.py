@@ -29,16 +29,12 @@ from rich.table import Table
 
 from bench.aidb_corpus import pg_doc_documents
 from bench.stack import RunningStack, ingest, open_session, post, running_stack, wait_drained
+from bench.stats import percentile
 from tests.harness.otlp import BackgroundOtlpReceiver
 from tests.harness.startup import run_startup
 
 MODES: dict[str, str | None] = {"off": None, "10%": "0.1", "100%": "1.0"}
 RESTARTED = ("aidb", "embeddings")  # the services a search runs through (besides the verifier)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def mode_env(ratio: str | None, endpoint: str) -> dict[str, str]:

@@ -141,6 +141,40 @@ def slo_alerts(service: ObservedService, settings: ObservabilitySettings) -> lis
     return alerts
 
 
+def _dependency_alerts(service: ObservedService, settings: ObservabilitySettings) -> list[Rule]:
+    """A dependency down: a page when the service needs it, a ticket when it runs degraded."""
+    p, name = service.prefix, service.name
+    kinds = (
+        (
+            "RequiredDependencyDown",
+            1,
+            "page",
+            f"{name} cannot reach {{{{ $labels.dependency }}}}, which it needs",
+            " it answers 503 (not ready) until the dependency is back.",
+        ),
+        (
+            "OptionalDependencyDown",
+            0,
+            "ticket",
+            f"{name} runs degraded: {{{{ $labels.dependency }}}} is down",
+            " it still answers, without what that dependency adds (e.g. aidb searches by keyword only).",
+        ),
+    )
+    return [
+        _alert(
+            alert,
+            f"{p}_dependency_up == 0\n"
+            f"and on (job, instance, dependency) {p}_dependency_required == {required}",
+            for_=f"{settings.dependency_alert_for_s}s",
+            severity=severity,
+            labels={"service": name},
+            summary=summary,
+            description=f"{name}'s checks and calls of {{{{ $labels.dependency }}}} fail;{consequence}",
+        )
+        for alert, required, severity, summary, consequence in kinds
+    ]
+
+
 def service_alerts(service: ObservedService, settings: ObservabilitySettings) -> list[Rule]:
     """Breakers, required dependencies and memory of one service."""
     p, name = service.prefix, service.name
@@ -160,30 +194,7 @@ def service_alerts(service: ObservedService, settings: ObservabilitySettings) ->
                 " the probes after the reset timeout keep failing."
             ),
         ),
-        _alert(
-            "RequiredDependencyDown",
-            f"{p}_dependency_up == 0\nand on (job, instance, dependency) {p}_dependency_required == 1",
-            for_=f"{settings.dependency_alert_for_s}s",
-            severity="page",
-            labels={"service": name},
-            summary=f"{name} cannot reach {{{{ $labels.dependency }}}}, which it needs",
-            description=(
-                f"{name}'s checks and calls of {{{{ $labels.dependency }}}} fail; it answers 503"
-                " (not ready) until the dependency is back."
-            ),
-        ),
-        _alert(
-            "OptionalDependencyDown",
-            f"{p}_dependency_up == 0\nand on (job, instance, dependency) {p}_dependency_required == 0",
-            for_=f"{settings.dependency_alert_for_s}s",
-            severity="ticket",
-            labels={"service": name},
-            summary=f"{name} runs degraded: {{{{ $labels.dependency }}}} is down",
-            description=(
-                f"{name}'s checks and calls of {{{{ $labels.dependency }}}} fail; it still answers,"
-                " without what that dependency adds (e.g. aidb searches by keyword only)."
-            ),
-        ),
+        *_dependency_alerts(service, settings),
         _alert(
             "ProcessMemoryHigh",
             f"{p}_process_resident_memory_bytes > {int(limit * settings.memory_alert_fraction)}",
