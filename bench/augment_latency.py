@@ -47,8 +47,8 @@ from rich.table import Table
 
 from bench.aidb_corpus import labelled_queries, pg_doc_documents
 from bench.corpus import docstring_sentences
-from bench.stats import percentile
 from bench.stack import RunningStack, ingest, open_session, post, running_stack, wait_drained
+from bench.stats import percentile
 
 PROJECT = "bench"
 MEMORIES = "memories"
