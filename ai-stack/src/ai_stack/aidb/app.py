@@ -22,6 +22,7 @@ from ai_stack.aidb.keys import (
     AIDB_SETTINGS_KEY,
     CACHE_KEY,
     EMBEDDINGS_CLIENT_KEY,
+    KEYWORD_STATS_KEY,
     POOL_KEY,
     REDIS_KEY,
     SEARCH_KEY,
@@ -164,6 +165,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
         results_ttl_s=settings.results_cache_ttl_s,
         metrics=CacheMetrics(app[METRICS_KEY].prefix, app[METRICS_KEY].registry),
     )
+    app[KEYWORD_STATS_KEY] = KeywordStats(app[POOL_KEY], settings.keyword_stats_refresh_s)
     app[SEARCH_KEY] = SearchService(
         app[VECTORS_KEY],
         app[VECTORS_BREAKER_KEY],
@@ -174,7 +176,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
         tuple(settings.grouped_collections),
         await _load_reranker(settings),
         settings.rerank_depth,
-        KeywordIdf(app[POOL_KEY], settings.keyword_stats_refresh_s),
+        KeywordIdf(app[POOL_KEY], app[KEYWORD_STATS_KEY]),
     )
     yield
 
@@ -212,7 +214,7 @@ async def _background_context(app: web.Application) -> AsyncIterator[None]:
             TokenCounter.for_model(settings.tokenizer_model) if settings.contextual_headers else None,
             settings.chunk_max_tokens,
         ),
-        keyword_stats=KeywordStats(app[POOL_KEY], settings.keyword_stats_refresh_s),
+        keyword_stats=app[KEYWORD_STATS_KEY],
     )
     backlog = BacklogMetrics(app[METRICS_KEY].prefix, app[METRICS_KEY].registry)
     tasks = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ai_stack.aidb.cache import SearchCache
+from ai_stack.aidb.keyword_stats import KeywordStats
 from ai_stack.aidb.search import SearchService
 from ai_stack.aidb.settings import AidbSettings
 from ai_stack.aidb.store import DocumentStore
@@ -22,6 +23,7 @@ EMBEDDINGS_CLIENT_KEY = web.AppKey("embeddings_client", ServiceClient)
 VECTORS_KEY = web.AppKey("vectors", VectorStore)
 VECTORS_BREAKER_KEY = web.AppKey("vectors_breaker", CircuitBreaker)
 SEARCH_KEY = web.AppKey("search", SearchService)
+KEYWORD_STATS_KEY = web.AppKey("keyword_stats", KeywordStats)
 REDIS_KEY = web.AppKey("redis", GuardedRedis)
 CACHE_KEY = web.AppKey("search_cache", SearchCache)
 WRITE_QUOTA_KEY = web.AppKey("write_quota", Quota)

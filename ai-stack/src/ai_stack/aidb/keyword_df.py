@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import asyncpg
 
+from ai_stack.aidb.keyword_stats import KeywordStats
 from ai_stack.core.postgres import GuardedPool
 
 
@@ -77,14 +78,6 @@ async def document_frequencies(
     return {r["term_id"]: int(r["df"]) for r in rows}
 
 
-async def indexed_chunks(conn: asyncpg.Connection) -> dict[str, int]:
-    rows = await conn.fetch(
-        "SELECT collection, sum(keyword_chunks)::int8 AS chunks FROM documents"
-        " WHERE keyword_df_terms IS NOT NULL GROUP BY collection"
-    )
-    return {r["collection"]: int(r["chunks"]) for r in rows}
-
-
 # Cached frequencies across all collection sets, beyond which the cache starts over.
 MAX_CACHED_TERMS = 200_000
 
@@ -92,29 +85,27 @@ MAX_CACHED_TERMS = 200_000
 class KeywordIdf:
     """Query-term weights from the frequencies of the searched collections.
 
-    Chunk counts and each term's frequency are cached for `refresh_s` (the setting that also
-    paces the length averages): reading them per query cost every keyword or hybrid search a
+    Chunk counts come from `stats` (shared with the indexer); each term's frequency is cached for
+    as long (`stats.refresh_s`): reading it per query cost every keyword or hybrid search a
     PostgreSQL round trip, about a fifth of aidb's throughput under 16 clients. Queries repeat
     their words, so after a warm-up most searches read nothing. IDF therefore trails writes and
     deletes by at most `refresh_s`."""
 
     def __init__(
-        self, pool: GuardedPool, refresh_s: float = 30.0, clock: Callable[[], float] = time.monotonic
+        self, pool: GuardedPool, stats: KeywordStats, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._pool = pool
-        self._refresh_s = refresh_s
+        self._stats = stats
         self._clock = clock
-        self._chunks: dict[str, int] = {}
         self._frequencies: dict[tuple[tuple[str, ...], int], int] = {}
-        self._read_at: float | None = None
+        self._cleared_at: float | None = None
 
     async def weights(self, collections: Sequence[str], term_ids: Sequence[int]) -> list[float]:
         """One IDF per term of `term_ids`, in order."""
         now = self._clock()
-        if self._read_at is None or now - self._read_at >= self._refresh_s:
-            self._chunks = await self._pool.run(indexed_chunks)
+        if self._cleared_at is None or now - self._cleared_at >= self._stats.refresh_s:
             self._frequencies.clear()
-            self._read_at = now
+            self._cleared_at = now
         scope = tuple(sorted(set(collections)))
         missing = [t for t in term_ids if (scope, t) not in self._frequencies]
         if missing:
@@ -123,7 +114,7 @@ class KeywordIdf:
                 self._frequencies.clear()
             self._frequencies.update({(scope, t): read.get(t, 0) for t in missing})
         frequencies = [self._frequencies[(scope, t)] for t in term_ids]
-        chunks = sum(n for c, n in self._chunks.items() if not scope or c in scope)
+        chunks = await self._stats.counted_chunks(scope)
         # A collection younger than the last count may hold more chunks than counted: never less
         # than the largest frequency, so that IDF stays positive and ordered.
         chunks = max(chunks, max(frequencies, default=0))
