@@ -20,7 +20,7 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_upstreams_use_each_services_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AI_STACK_EMBEDDINGS_MAX_BODY_BYTES", "2048")
-    assert upstreams() == (
+    assert upstreams(StackSettings()) == (
         Upstream("embeddings", "embeddings", 8081, 2048),
         Upstream("aidb", "aidb", 8091, 16 * 1_048_576),
         Upstream("hybrid", "hybrid", 8092, 1_048_576),
@@ -28,6 +28,29 @@ def test_upstreams_use_each_services_settings(monkeypatch: pytest.MonkeyPatch) -
         Upstream("mcp", "mcp", 8093, 1_048_576, endpoint="/mcp"),
     )
     assert upstream(service("aidb"), port=9000).port == 9000
+
+
+def test_replicas_named_in_the_settings_replace_the_loopback_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AI_STACK_GATEWAY_UPSTREAMS", '{"aidb": ["aidb-1:8091", "10.0.0.6:8091"]}')
+    by_name = {u.name: u for u in upstreams(StackSettings())}
+    assert by_name["aidb"].servers == ("aidb-1:8091", "10.0.0.6:8091")
+    assert by_name["embeddings"].servers == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('{"postgres": ["db:5432"]}', "not a service behind the gateway"),
+        ('{"aidb": []}', "at least one host:port"),
+        ('{"aidb": "aidb:8091"}', "list"),
+    ],
+)
+def test_replicas_of_unknown_services_or_none_are_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    monkeypatch.setenv("AI_STACK_GATEWAY_UPSTREAMS", value)
+    with pytest.raises(ValueError, match=message):
+        StackSettings()
 
 
 def test_the_key_verifier_is_not_an_upstream() -> None:

@@ -110,3 +110,26 @@ def test_the_verifiers_answer_is_cached_by_key_hash_only_with_njs() -> None:
     assert "proxy_cache_bypass $ai_no_key;" in auth and "proxy_cache_lock" not in auth
     assert "use_stale" not in text  # a stale 204 would outlive a revocation
     assert "proxy_cache" not in render_nginx_conf(config(js_module=module, auth_cache_s=0))
+
+
+def test_each_replica_is_a_server_of_its_upstream() -> None:
+    replicated = Upstream("aidb", "aidb", 8091, 1024, servers=("aidb-1:8091", "[fd00::2]:8091"))
+    text = render_nginx_conf(config(upstreams=(replicated,), auth_servers=("auth:8089",)))
+    block = text.split("upstream ai_aidb {")[1].split("}")[0]
+    assert "server aidb-1:8091;" in block
+    assert "server [fd00::2]:8091;" in block
+    assert "127.0.0.1" not in block
+    assert "server auth:8089;" in text.split("upstream ai_auth {")[1].split("}")[0]
+
+
+def test_without_replicas_each_upstream_is_the_loopback_port() -> None:
+    text = render_nginx_conf(config())
+    assert "server 127.0.0.1:9081;" in text.split("upstream ai_embeddings {")[1].split("}")[0]
+    assert "server 127.0.0.1:9089;" in text.split("upstream ai_auth {")[1].split("}")[0]
+
+
+@pytest.mark.parametrize("server", ["aidb", "aidb:0", "aidb:99999", "a b:80", "x;y:80", "aidb:80 backup"])
+def test_a_replica_that_is_not_host_and_port_is_refused(server: str) -> None:
+    bad = Upstream("aidb", "aidb", 8091, 1024, servers=(server,))
+    with pytest.raises(ValueError, match="not host:port"):
+        render_nginx_conf(config(upstreams=(bad,)))

@@ -60,7 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("status", help="show the stack's processes and health")
     services = commands.add_parser("services", help="list the Python services of the stack (the registry)")
-    services.add_argument("--shell", action="store_true", help="one `name module port health_path` a line")
+    output = services.add_mutually_exclusive_group()
+    output.add_argument("--shell", action="store_true", help="one `name module port health_path` a line")
+    output.add_argument(
+        "--json", action="store_true", help="the registry with default ports as JSON (nix/services.json)"
+    )
     services.add_argument(
         "--defaults", action="store_true", help="default ports, without reading the services' settings"
     )
@@ -169,7 +173,8 @@ def _render(args: argparse.Namespace) -> int:
         log_dir=stack.log_dir,
         temp_dir=args.temp_dir,
         auth_port=load_settings(AuthSettings).port,
-        upstreams=upstreams(),
+        auth_servers=tuple(stack.gateway_upstreams.get("auth", ())),
+        upstreams=upstreams(stack),
         listen_addresses=tuple(args.listen or ["127.0.0.1"]),
         worker_user=args.user,
         workers=stack.gateway_workers,
@@ -247,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "gateway":
             return _render(args)
         if args.command == "services":
-            return print_services(args.shell, resolve=not args.defaults)
+            return print_services(args.shell, resolve=not args.defaults, as_json=args.json)
         if args.command in {"ingest", "search", "reindex"}:
             return _aidb(args)
         if args.command == "mcp":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ai_stack.core.settings import default_home, load_settings
@@ -44,6 +44,26 @@ class StackSettings(BaseSettings):
         description="Host name of the gateway's HTTP -> HTTPS redirects (never the client's Host).",
     )
 
+    gateway_upstreams: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            'Replicas of a service behind the gateway, as JSON: {"aidb": ["10.0.0.5:8091",'
+            ' "10.0.0.6:8091"], "auth": ["auth:8089"]}. A service not named here is the one on'
+            " 127.0.0.1 at its port."
+        ),
+    )
+
+    @field_validator("gateway_upstreams")
+    @classmethod
+    def _known_services(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        known = {"auth", *(s.name for s in proxied())}
+        for name, servers in value.items():
+            if name not in known:
+                raise ValueError(f"{name!r} is not a service behind the gateway (known: {', '.join(sorted(known))})")
+            if not servers:
+                raise ValueError(f"{name!r}: give at least one host:port, or leave it out")
+        return value
+
     @property
     def run_dir(self) -> Path:
         return self.home / "run"
@@ -63,8 +83,9 @@ class ServiceEntry:
     command: str  # a pid only counts when its command line contains this
 
 
-def upstream(service: Service, port: int | None = None) -> Upstream:
-    """`service` behind the gateway, on `port` or the port its settings resolve to, with their body limit."""
+def upstream(service: Service, port: int | None = None, servers: tuple[str, ...] = ()) -> Upstream:
+    """`service` behind the gateway, on `port` or the port its settings resolve to (or on `servers`),
+    with their body limit."""
     if service.gateway_prefix is None:
         raise ValueError(f"{service.name} has no gateway prefix: the gateway does not proxy it")
     settings = service.load_settings()
@@ -75,12 +96,14 @@ def upstream(service: Service, port: int | None = None) -> Upstream:
         settings.max_body_bytes,
         service.needs_key,
         service.gateway_endpoint,
+        servers,
     )
 
 
-def upstreams() -> tuple[Upstream, ...]:
-    """The services behind the gateway, with the ports their own settings resolve to."""
-    return tuple(upstream(s) for s in proxied())
+def upstreams(stack: StackSettings) -> tuple[Upstream, ...]:
+    """The services behind the gateway, with the ports their own settings resolve to, or the
+    replicas `stack` names."""
+    return tuple(upstream(s, servers=tuple(stack.gateway_upstreams.get(s.name, ()))) for s in proxied())
 
 
 def service_entries(stack: StackSettings) -> list[ServiceEntry]:

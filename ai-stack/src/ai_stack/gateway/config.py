@@ -10,7 +10,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Upstream:
-    """One service behind the gateway: `/<prefix>/…` goes to 127.0.0.1:<port>/…"""
+    """One service behind the gateway: `/<prefix>/…` goes to 127.0.0.1:<port>/…, or to its `servers`."""
 
     name: str
     prefix: str
@@ -18,6 +18,8 @@ class Upstream:
     max_body_bytes: int
     needs_key: bool = True
     endpoint: str | None = None  # also answered at exactly `/<prefix>`, forwarded to this path
+    # `host:port` of each replica (containers, other machines); empty: the one on 127.0.0.1:<port>.
+    servers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class GatewayConfig:
     temp_dir: Path
     auth_port: int
     upstreams: tuple[Upstream, ...]
+    auth_servers: tuple[str, ...] = ()  # replicas of the key verifier; empty: 127.0.0.1:<auth_port>
     listen_addresses: tuple[str, ...] = ("127.0.0.1",)
     worker_user: str | None = None
     workers: int = 1
@@ -47,8 +50,18 @@ class GatewayConfig:
     status_port: int | None = None
 
 
-def _upstream_block(name: str, port: int) -> str:
-    return f"    upstream ai_{name} {{\n        server 127.0.0.1:{port};\n        keepalive 32;\n    }}\n"
+def _server_address(server: str) -> str:
+    host, separator, port = server.rpartition(":")
+    if not (separator and _SAFE_HOST.fullmatch(host) and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError(f"upstream server {server!r} is not host:port (a bracketed IPv6 address as host)")
+    return server
+
+
+def _upstream_block(name: str, port: int, servers: tuple[str, ...]) -> str:
+    # nginx balances round-robin over the replicas and, by default, takes one out for 10 s after a
+    # failed connection or timeout; only idempotent requests are retried on the next one.
+    lines = "".join(f"        server {_server_address(s)};\n" for s in servers or (f"127.0.0.1:{port}",))
+    return f"    upstream ai_{name} {{\n{lines}        keepalive 32;\n    }}\n"
 
 
 _AUTH = (
@@ -159,8 +172,8 @@ def render_nginx_conf(config: GatewayConfig) -> str:
     if not _SAFE_HOST.fullmatch(config.public_host):
         raise ValueError(f"public host {config.public_host!r} is not a host name or a bracketed IPv6 address")
     template = resources.files("ai_stack.gateway").joinpath("templates/nginx.conf").read_text()
-    upstreams = _upstream_block("auth", config.auth_port) + "".join(
-        _upstream_block(u.name, u.port) for u in config.upstreams
+    upstreams = _upstream_block("auth", config.auth_port, config.auth_servers) + "".join(
+        _upstream_block(u.name, u.port, u.servers) for u in config.upstreams
     )
     values = {
         "USER_DIRECTIVE": f"user {config.worker_user};" if config.worker_user else "",
