@@ -59,7 +59,8 @@ class StackSettings(BaseSettings):
         known = {"auth", *(s.name for s in proxied())}
         for name, servers in value.items():
             if name not in known:
-                raise ValueError(f"{name!r} is not a service behind the gateway (known: {', '.join(sorted(known))})")
+                listing = ", ".join(sorted(known))
+                raise ValueError(f"{name!r} is not a service behind the gateway (known: {listing})")
             if not servers:
                 raise ValueError(f"{name!r}: give at least one host:port, or leave it out")
         return value
