@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -54,3 +55,22 @@ def test_table_lists_every_service(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert all(s.name in out and s.module in out for s in SERVICES)
     assert "/aidb/" in out
+
+
+def test_json_lists_the_registry_with_default_ports_and_peer_urls(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AI_STACK_AIDB_PORT", "9191")
+    assert main(["services", "--json"]) == 0
+    entries = {e["name"]: e for e in json.loads(capsys.readouterr().out)}
+    assert list(entries) == [s.name for s in SERVICES]
+    assert entries["aidb"]["default_port"] == 8091 and entries["aidb"]["module"] == "ai_stack.aidb"
+    assert entries["auth"]["gateway_prefix"] is None
+    assert entries["hybrid"]["peer_urls"] == {"AI_STACK_HYBRID_AIDB_URL": "aidb"}
+    assert entries["mcp"]["peer_urls"]["AI_STACK_MCP_DOCS_URL"] == "docs-search"
+
+
+def test_json_and_shell_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["services", "--json", "--shell"])
+    assert "not allowed with" in capsys.readouterr().err
