@@ -29,6 +29,7 @@ from ai_stack.cli.ingest import (
 )
 from ai_stack.cli.keys import add_keys_commands, run_keys
 from ai_stack.cli.observability import add_observability_commands, run_observability
+from ai_stack.cli.podman_command import add_podman_commands, run_podman_command
 from ai_stack.cli.search import MODES, run_reindex, run_search, search_body
 from ai_stack.cli.services import print_services
 from ai_stack.cli.stack import StackSettings, upstreams
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     add_keys_commands(commands)
     add_observability_commands(commands)
+    add_podman_commands(commands)
     gateway = commands.add_parser("gateway", help="gateway configuration").add_subparsers(
         dest="action", required=True
     )
@@ -249,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             return _keys(args)
         if args.command == "observability":
             return run_observability(args)
+        if args.command == "podman":
+            return run_podman_command(args)
         if args.command == "gateway":
             return _render(args)
         if args.command == "services":

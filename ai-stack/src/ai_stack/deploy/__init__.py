@@ -1,0 +1,1 @@
+"""Deployment descriptions generated from the service registry: containers (Podman) and their health."""
