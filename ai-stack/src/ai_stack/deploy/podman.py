@@ -67,7 +67,9 @@ def run_args(stack: Stack, container: Container, own_images: set[str], health_ti
     for port in container.ports:
         args += ["--publish", port]
     if container.health:
-        args += ["--health-cmd", json.dumps(["CMD", *container.health])]
+        # A JSON array without the "CMD" marker: Podman 4.3 splits one that starts with "CMD" on
+        # spaces (JSON text and all), and prepends the marker itself to any other array.
+        args += ["--health-cmd", json.dumps(list(container.health))]
         # Without systemd Podman cannot schedule the checks; `healthy()` runs them on demand.
         args += ["--health-interval", f"{HEALTH_INTERVAL_S}s" if health_timer else "disable"]
         args += ["--health-timeout", f"{HEALTH_TIMEOUT_S}s", "--health-retries", str(HEALTH_RETRIES)]
@@ -96,7 +98,8 @@ class Podman:
         return result
 
     def _exists(self, kind: str, name: str) -> bool:
-        return self._run([kind, "exists", name]).returncode == 0
+        # Podman 4.3 has no `secret exists`: inspect answers for every kind.
+        return self._run([kind, "inspect", name]).returncode == 0
 
     def _label(self, kind: str, name: str, label: str) -> str:
         fmt = (
