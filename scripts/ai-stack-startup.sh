@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# ai-stack-startup.sh — start, inspect or stop the ai-stack (native processes).
+# ai-stack-startup.sh — start, inspect or stop the ai-stack (native processes or Podman containers).
 #
 # Usage: scripts/ai-stack-startup.sh [--status | --stop | --help]
 #
 # Environment:
 #   AI_STACK_HOME            data directory (default ~/.local/share/ai-stack)
 #   AI_STACK_LOG_DIR         log directory (default ~/.cache/ai-stack/logs)
-#   AI_STACK_MODE            native (default) or podman (not yet available: exits 2)
+#   AI_STACK_MODE            native, podman, or auto (default): the mode the stack was started in,
+#                            else podman where Podman is installed and has the stack's image or its
+#                            base image (a registry's base is pulled only when asked for), else
+#                            native. Podman mode
+#                            runs the compose file's containers (images, backing services and limits:
+#                            AI_STACK_PODMAN_*; hosts without a registry: scripts/podman-base.sh)
 #   AI_STACK_PG_PORT         PostgreSQL port (default 55432)
 #   AI_STACK_REDIS_PORT      Redis port (default 56379)
 #   AI_STACK_GATEWAY_HTTPS_PORT / AI_STACK_GATEWAY_HTTP_PORT   gateway ports (8443 / 8088)
@@ -38,10 +43,12 @@ REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
 readonly SCRIPT_DIR REPO_ROOT
 # shellcheck source=scripts/lib.sh
 source "${SCRIPT_DIR}/lib.sh"
+# shellcheck source=scripts/podman-mode.sh
+source "${SCRIPT_DIR}/podman-mode.sh"
 
 export AI_STACK_HOME="${AI_STACK_HOME:-${HOME}/.local/share/ai-stack}"
 export AI_STACK_LOG_DIR="${AI_STACK_LOG_DIR:-${HOME}/.cache/ai-stack/logs}"
-readonly MODE="${AI_STACK_MODE:-native}"
+REQUESTED_MODE="${AI_STACK_MODE:-auto}"
 readonly PG_PORT="${AI_STACK_PG_PORT:-55432}"
 readonly REDIS_PORT="${AI_STACK_REDIS_PORT:-56379}"
 readonly HTTPS_PORT="${AI_STACK_GATEWAY_HTTPS_PORT:-8443}"
@@ -597,6 +604,7 @@ stop_stack() {
     info "stopping PostgreSQL"
     as_pg "${PG_BIN}/pg_ctl" -D "${data}" -m fast -w stop >/dev/null
   fi
+  rm -f "${AI_STACK_HOME}/mode"
   info "stopped"
 }
 
@@ -629,8 +637,27 @@ start_stack() {
   start_python_services
   start_gateway
   start_observability
+  printf 'native\n' >"${AI_STACK_HOME}/mode"
   "${VENV}/bin/ai-stack" status
   info "create an API key with: ${VENV}/bin/ai-stack keys create --name NAME"
+}
+
+# resolve_mode REQUESTED: native or podman. auto keeps the mode a running stack was started in
+# (AI_STACK_HOME/mode), so installing Podman later never strands a native stack.
+resolve_mode() {
+  case "$1" in
+    native | podman) printf '%s' "$1" ;;
+    auto)
+      if [[ -f "${AI_STACK_HOME}/mode" ]]; then
+        cat "${AI_STACK_HOME}/mode"
+      elif command -v podman >/dev/null 2>&1 && podman_ready; then
+        printf 'podman'
+      else
+        printf 'native'
+      fi
+      ;;
+    *) die_usage "AI_STACK_MODE=$1: expected native, podman or auto" ;;
+  esac
 }
 
 main() {
@@ -642,13 +669,17 @@ main() {
     -h | --help) sed -n '2,/^set -E/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; return 0 ;;
     *) die_usage "unknown argument: $1 (expected --status, --stop or nothing)" ;;
   esac
-  [[ "${MODE}" == "native" ]] || die_usage "AI_STACK_MODE=${MODE}: only native mode is available so far"
+  local mode
+  mode="$(resolve_mode "${REQUESTED_MODE}")"
   mkdir -p "${AI_STACK_LOG_DIR}"
   start_logging "${AI_STACK_LOG_DIR}/ai-stack-startup-$(date +%Y%m%d-%H%M%S).log"
-  case "${action}" in
-    start) start_stack ;;
-    status) show_status ;;
-    stop) stop_stack ;;
+  case "${mode}:${action}" in
+    native:start) start_stack ;;
+    native:status) show_status ;;
+    native:stop) stop_stack ;;
+    podman:start) start_podman_stack ;;
+    podman:status) show_podman_status ;;
+    podman:stop) stop_podman_stack ;;
   esac
 }
 

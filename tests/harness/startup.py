@@ -36,6 +36,8 @@ def startup_env(root: Path, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
         "AI_STACK_HOME": str(root / "home"),
+        # Podman may be installed (its test needs it): these stacks are native processes.
+        "AI_STACK_MODE": "native",
         "AI_STACK_LOG_DIR": str(root / "logs"),
         "AI_STACK_PG_PORT": str(free_port()),
         "AI_STACK_REDIS_PORT": str(free_port()),

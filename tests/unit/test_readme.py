@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ai_stack.cli.connection import ClientSettings
 from ai_stack.cli.stack import StackSettings
+from ai_stack.deploy.settings import PodmanSettings
 from ai_stack.observability.settings import ObservabilitySettings
 from ai_stack.registry import SERVICES
 from pydantic_settings import BaseSettings
@@ -16,6 +17,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     StackSettings,
     ClientSettings,
     ObservabilitySettings,
+    PodmanSettings,
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ai_stack.deploy.build import BuildInputs, build_args, torch_wheels
+from ai_stack.deploy.build import BuildInputs, build_args, source_digest, torch_wheels
 
 
 def test_registry_build_uses_pytorchs_index_and_docker_format() -> None:
@@ -41,3 +41,21 @@ def test_torch_wheels_finds_the_directory_holding_the_pinned_wheel(tmp_path: Pat
     assert torch_wheels(f"{empty} file://{wheels}") == wheels
     assert torch_wheels(str(empty)) is None
     assert torch_wheels(None) is None
+
+
+def test_the_source_digest_follows_the_project_files_and_nothing_else(tmp_path: Path) -> None:
+    module = tmp_path / "ai-stack/src/pkg/mod.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("x = 1\n")
+    first = source_digest(tmp_path)
+    (tmp_path / "ai-stack/src/pkg/__pycache__").mkdir()
+    (tmp_path / "ai-stack/src/pkg/__pycache__/mod.pyc").write_bytes(b"junk")
+    (tmp_path / "README.md").write_text("outside the image")
+    assert source_digest(tmp_path) == first
+    module.write_text("x = 2\n")
+    assert source_digest(tmp_path) != first
+
+
+def test_the_source_digest_is_a_label_of_the_image() -> None:
+    args = build_args(BuildInputs(Path("/repo"), "b"), "service", "x", source="abc")
+    assert args[args.index("--label") + 1] == "ai-stack.source=abc"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +24,7 @@ class FakePodman:
         self.states: dict[str, str] = {}
         self.unhealthy = unhealthy
         self.image_id = "sha256:1"
+        self.imported: dict[str, dict[str, bytes]] = {}
 
     def __call__(self, args: Sequence[str]) -> Result:
         args = list(args)
@@ -47,8 +49,11 @@ class FakePodman:
             name = next(a for a in args[2:] if not a.startswith("-") and "=" not in a)
             self.objects[(verb, name)] = labels
             return OK
-        if verb == "secret" and args[1] == "rm":
-            del self.objects[("secret", args[2])]
+        if verb in ("secret", "network") and args[1] == "rm":
+            del self.objects[(verb, args[2])]
+            return OK
+        if verb == "volume" and args[1] == "rm":
+            del self.objects[("volume", args[3])]
             return OK
         if verb == "run":
             name = args[args.index("--name") + 1]
@@ -60,6 +65,14 @@ class FakePodman:
             name = args[-1]
             self.objects.pop(("container", name), None)
             self.states.pop(name, None)
+            return OK
+        if verb == "volume" and args[1] == "import":
+            with tarfile.open(args[3]) as archive:
+                self.imported[args[2]] = {
+                    m.name: archive.extractfile(m).read()  # type: ignore[union-attr]
+                    for m in archive.getmembers()
+                    if m.isfile()
+                }
             return OK
         if verb == "start":
             self.states[args[1]] = "running"
@@ -198,3 +211,29 @@ def test_health_checks_are_scheduled_only_where_systemd_runs_them() -> None:
     assert without[without.index("--health-interval") + 1] == "disable"
     assert with_timer[with_timer.index("--health-interval") + 1] == "15s"
     assert json.loads(without[without.index("--health-cmd") + 1]) == ["check"]
+
+
+def test_purge_removes_volumes_secrets_and_networks(secret: dict[str, Path]) -> None:
+    fake = FakePodman()
+    spec = small_stack()
+    podman(fake).up(spec.containers, secret, timeout_s=1, say=lambda _: None)
+    podman(fake).down(spec.containers, say=lambda _: None)
+    podman(fake).purge(say=lambda _: None)
+    assert fake.objects == {}
+
+
+def test_configuration_files_go_into_their_volume_and_a_change_replaces_the_reader(
+    secret: dict[str, Path],
+) -> None:
+    fake = FakePodman()
+    spec = small_stack()
+    files = {"db-data": {"conf/db.yml": b"a: 1\n", "top.txt": b"x"}}
+    podman(fake).up(spec.containers, secret, timeout_s=1, say=lambda _: None, volume_files=files)
+    assert fake.imported["t-db-data"] == {"conf/db.yml": b"a: 1\n", "top.txt": b"x"}
+    fake.calls.clear()
+    podman(fake).up(spec.containers, secret, timeout_s=1, say=lambda _: None, volume_files=files)
+    assert fake.verbs("rm") == []
+    changed = {"db-data": {"conf/db.yml": b"a: 2\n", "top.txt": b"x"}}
+    podman(fake).up(spec.containers, secret, timeout_s=1, say=lambda _: None, volume_files=changed)
+    assert [c[-1] for c in fake.verbs("rm")] == ["t-db"]
+    assert fake.imported["t-db-data"]["conf/db.yml"] == b"a: 2\n"

@@ -128,8 +128,14 @@ async def _model_check_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _vectors_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[AIDB_SETTINGS_KEY]
+    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
     store = create_vector_store(
-        settings.qdrant_url, settings.data_dir, settings.dependency_timeout_s, settings.embedded_engine
+        settings.qdrant_url,
+        settings.data_dir,
+        settings.dependency_timeout_s,
+        settings.embedded_engine,
+        api_key=api_key,
+        layout=settings.cluster_layout(),
     )
     breaker = CircuitBreaker(
         "qdrant",

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from ai_stack.aidb.vectors.base import ClusterLayout
 from ai_stack.core.settings import KeyLimitedSettings, default_home
 from ai_stack.text.model_files import DEFAULT_MODEL
 
@@ -32,6 +33,24 @@ class AidbSettings(KeyLimitedSettings):
     embeddings_url: str = Field("http://127.0.0.1:8081", description="Base URL of the embeddings service.")
     qdrant_url: str | None = Field(
         None, description="Qdrant server URL; unset: the embedded engine under data_dir."
+    )
+    qdrant_api_key: SecretStr | None = Field(
+        None, description="API key of the Qdrant server (use the _FILE variant); unset: none sent."
+    )
+    qdrant_shard_number: int = Field(
+        1, ge=1, le=1024, description="Shards of aidb's collection when aidb creates it on a Qdrant server."
+    )
+    qdrant_replication_factor: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Copies of each shard when aidb creates its collection on a Qdrant cluster.",
+    )
+    qdrant_write_consistency_factor: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Replicas that must acknowledge a write (at most the replication factor).",
     )
     embedded_engine: Literal["edge", "local"] = Field(
         "edge",
@@ -129,7 +148,15 @@ class AidbSettings(KeyLimitedSettings):
     def _overlap_fits(self) -> AidbSettings:
         if self.chunk_overlap_tokens * 2 >= self.chunk_max_tokens:
             raise ValueError("chunk_overlap_tokens must be less than half of chunk_max_tokens")
+        if self.qdrant_write_consistency_factor > self.qdrant_replication_factor:
+            raise ValueError("qdrant_write_consistency_factor cannot exceed qdrant_replication_factor")
         return self
+
+    def cluster_layout(self) -> ClusterLayout:
+        """How aidb's collection is spread over a Qdrant cluster when aidb creates it."""
+        return ClusterLayout(
+            self.qdrant_shard_number, self.qdrant_replication_factor, self.qdrant_write_consistency_factor
+        )
 
     def postgres_dsn(self) -> str:
         """The asyncpg DSN (password URL-quoted)."""

@@ -15,13 +15,22 @@ from rich.table import Table
 from ai_stack.cli.stack import StackSettings
 from ai_stack.core.files import write_atomically
 from ai_stack.core.settings import load_settings
-from ai_stack.deploy.build import CONTAINERFILE, BuildInputs, build_args, torch_wheels
+from ai_stack.deploy.build import (
+    CONTAINERFILE,
+    SOURCE_LABEL,
+    BuildInputs,
+    build_args,
+    source_digest,
+    torch_wheels,
+)
 from ai_stack.deploy.compose import render_compose
 from ai_stack.deploy.containers import OBSERVABILITY_PROFILE, Container, Stack, stack
+from ai_stack.deploy.observability_files import observability_volumes
 from ai_stack.deploy.podman import Podman, PodmanError
 from ai_stack.deploy.quadlet import quadlet_units
 from ai_stack.deploy.secrets import ensure_generated, secret_files
 from ai_stack.deploy.settings import PodmanSettings
+from ai_stack.observability.settings import ObservabilitySettings
 
 
 def add_podman_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +46,9 @@ def add_podman_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     build.add_argument(
         "--context", type=Path, default=Path.cwd(), help="the checkout (default: the current directory)"
     )
+    build.add_argument(
+        "--if-changed", action="store_true", help="skip images already built from this checkout"
+    )
     for name, text in (
         ("up", "start the containers, each once its dependencies are healthy"),
         ("down", "stop and remove the containers (volumes and secrets stay)"),
@@ -46,6 +58,12 @@ def add_podman_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         if name == "up":
             action.add_argument(
                 "--timeout", type=float, default=180.0, help="seconds per container (default 180)"
+            )
+        if name == "down":
+            action.add_argument(
+                "--purge",
+                action="store_true",
+                help="also remove the volumes (all data), secrets and networks",
             )
 
 
@@ -90,7 +108,18 @@ def _pip_config(name: str) -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def _build(settings: PodmanSettings, base_image: str | None, context: Path) -> int:
+def _image_source(image: str) -> str:
+    done = subprocess.run(
+        ["podman", "image", "inspect", "--format", f'{{{{ index .Labels "{SOURCE_LABEL}" }}}}', image],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def _build(settings: PodmanSettings, args: argparse.Namespace) -> int:
+    context: Path = args.context.resolve()
     if not (context / CONTAINERFILE).is_file():
         print(
             f"ai-stack: no {CONTAINERFILE} under {context}: run it in the checkout or pass --context",
@@ -99,14 +128,18 @@ def _build(settings: PodmanSettings, base_image: str | None, context: Path) -> i
         return 2
     ca = _pip_config("cert")
     inputs = BuildInputs(
-        repo_root=context.resolve(),
-        base_image=base_image or settings.base_image,
+        repo_root=context,
+        base_image=args.base_image or settings.base_image,
         wheels_dir=torch_wheels(_pip_config("find-links")),
         ca_bundle=Path(ca) if ca else None,
     )
+    source = source_digest(context)
     for target, tag in (("service", settings.image), ("gateway", settings.gateway_image)):
+        if args.if_changed and _image_source(tag) == source:
+            print(f"{tag} is built from this checkout already")
+            continue
         print(f"building {tag} (target {target}) on {inputs.base_image}", flush=True)
-        done = subprocess.run(["podman", *build_args(inputs, target, tag)], check=False)
+        done = subprocess.run(["podman", *build_args(inputs, target, tag, source)], check=False)
         if done.returncode != 0:
             return done.returncode
     return 0
@@ -135,7 +168,7 @@ def run_podman_command(args: argparse.Namespace) -> int:
     if args.action == "render":
         return _render(args.out, spec, _own(settings))
     if args.action == "build":
-        return _build(settings, args.base_image, args.context)
+        return _build(settings, args)
     podman = Podman(spec, _own(settings), health_timer=Path("/run/systemd/system").is_dir())
     containers = _chosen(spec, settings)
     try:
@@ -143,10 +176,18 @@ def run_podman_command(args: argparse.Namespace) -> int:
             files = secret_files(stack_settings.home, settings)
             for name in ensure_generated(files, settings):
                 print(f"generated the secret {name} ({files[name]})")
-            podman.up(containers, files, args.timeout)
+            volume_files = (
+                observability_volumes(load_settings(ObservabilitySettings))
+                if settings.observability
+                else None
+            )
+            podman.up(containers, files, args.timeout, volume_files=volume_files)
             return _status(podman, containers)
         if args.action == "down":
-            podman.down(containers)
+            # Every container of the stack, a profile's too: one started earlier must not outlive it.
+            podman.down(list(spec.containers))
+            if args.purge:
+                podman.purge()
             return 0
         return _status(podman, containers)
     except FileNotFoundError as exc:

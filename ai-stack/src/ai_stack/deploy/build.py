@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 CONTAINERFILE = Path("ai-stack/deploy/podman/Containerfile")
+SOURCE_LABEL = "ai-stack.source"
 HOST_CA_IN_BUILD = "/run/ai-stack-build/ca.crt"
 WHEELS_IN_BUILD = "/run/ai-stack-build/wheels"
 
@@ -23,12 +25,28 @@ class BuildInputs:
     ca_bundle: Path | None = None
 
 
-def build_args(inputs: BuildInputs, target: str, tag: str) -> list[str]:
-    """`podman build` arguments for `target` (service or gateway) of the Containerfile."""
+def source_digest(repo_root: Path) -> str:
+    """A digest of everything an image is built from (the Python project, the Containerfile
+    included), so an unchanged checkout skips the build."""
+    digest = hashlib.sha256()
+    project = repo_root / "ai-stack"
+    for path in sorted(p for p in project.rglob("*") if p.is_file()):
+        relative = path.relative_to(repo_root)
+        if "__pycache__" in relative.parts or any(part.endswith(".egg-info") for part in relative.parts):
+            continue
+        digest.update(str(relative).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:24]
+
+
+def build_args(inputs: BuildInputs, target: str, tag: str, source: str = "") -> list[str]:
+    """`podman build` arguments for `target` (service or gateway) of the Containerfile, labelled
+    with the `source` digest."""
     if target not in ("service", "gateway"):
         raise ValueError(f"unknown image target {target!r} (service or gateway)")
     # Docker format: the OCI format drops HEALTHCHECK.
     args = ["build", "--format", "docker", "--target", target, "--tag", tag]
+    if source:
+        args += ["--label", f"{SOURCE_LABEL}={source}"]
     args += [
         "--file",
         str(inputs.repo_root / CONTAINERFILE),

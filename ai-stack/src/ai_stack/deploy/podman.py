@@ -10,8 +10,11 @@ left running; a changed one is replaced.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -116,12 +119,17 @@ class Podman:
             raise PodmanError(f"image {image} is missing: build it first (`ai-stack podman build`)")
         return result.stdout.strip()
 
-    def config_hash(self, container: Container, secret_hashes: dict[str, str]) -> str:
-        """What a running container must match to be kept: its arguments, image and secrets."""
+    def config_hash(
+        self, container: Container, secret_hashes: dict[str, str], volume_hashes: dict[str, str] | None = None
+    ) -> str:
+        """What a running container must match to be kept: its arguments, image, secrets and the
+        configuration files `up` puts into its volumes."""
+        volume_hashes = volume_hashes or {}
         parts = {
             "args": run_args(self._stack, container, self._own_images, self._health_timer),
             "image": self._image_id(container.image),
             "secrets": {s: secret_hashes[s] for s in container.secrets},
+            "volumes": {v: volume_hashes[v] for v, _ in container.volumes if v in volume_hashes},
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -131,16 +139,21 @@ class Podman:
         secret_files: dict[str, Path],
         timeout_s: float,
         say: Callable[[str], None] = print,
+        volume_files: dict[str, dict[str, bytes]] | None = None,
     ) -> None:
         """Starts `containers` (in order, each once its dependencies are healthy), creating what
-        they need; replaces those whose configuration changed."""
+        they need and writing `volume_files` (volume role -> files) into their volumes; replaces
+        those whose configuration changed."""
         missing = sorted({s for c in containers for s in c.secrets} - secret_files.keys())
         if missing:
             raise PodmanError(f"no file for the secrets {', '.join(missing)}")
         secret_hashes = {
             name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in secret_files.items()
         }
-        wanted = {c.name: self.config_hash(c, secret_hashes) for c in containers}
+        used = {v for c in containers for v, _ in c.volumes}
+        volume_files = {role: files for role, files in (volume_files or {}).items() if role in used}
+        volume_hashes = {role: _files_digest(files) for role, files in volume_files.items()}
+        wanted = {c.name: self.config_hash(c, secret_hashes, volume_hashes) for c in containers}
         for container in reversed(containers):
             name = self._stack.qualified(container.name)
             if (
@@ -161,6 +174,8 @@ class Podman:
                 )
         for secret in sorted({s for c in containers for s in c.secrets}):
             self._secret(secret, secret_files[secret], secret_hashes[secret])
+        for role, files in volume_files.items():
+            self._fill_volume(role, files)
         for container in containers:
             self._start(container, wanted[container.name], timeout_s, say)
 
@@ -168,6 +183,12 @@ class Podman:
         for name, internal in ((self._stack.project, True), (self._stack.qualified("edge"), False)):
             if not self._exists("network", name):
                 self._ok("network", "create", *(["--internal"] if internal else []), name)
+
+    def _fill_volume(self, role: str, files: dict[str, bytes]) -> None:
+        with tempfile.NamedTemporaryFile(suffix=".tar") as archive:
+            archive.write(_tar(files))
+            archive.flush()
+            self._ok("volume", "import", self._stack.qualified(role), archive.name)
 
     def _secret(self, secret: str, path: Path, digest: str) -> None:
         name = self._stack.qualified(secret)
@@ -223,3 +244,39 @@ class Podman:
             if self._exists("container", name):
                 self._ok("rm", "-f", "-t", "15", name)
                 say(f"removed {name}")
+
+    def purge(self, say: Callable[[str], None] = print) -> None:
+        """Removes what `up` created besides the containers: volumes (the data!), secrets, networks."""
+        for volume in self._stack.volumes:
+            if self._exists("volume", self._stack.qualified(volume)):
+                self._ok("volume", "rm", "-f", self._stack.qualified(volume))
+                say(f"removed the volume {self._stack.qualified(volume)}")
+        for secret in self._stack.secrets:
+            if self._exists("secret", self._stack.qualified(secret)):
+                self._ok("secret", "rm", self._stack.qualified(secret))
+        for network in (self._stack.qualified("edge"), self._stack.project):
+            if self._exists("network", network):
+                self._ok("network", "rm", network)
+
+
+def _files_digest(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    """A tar of `files` with their directories, readable by any user (images run as their own)."""
+    buffer = io.BytesIO()
+    directories = {str(parent) for name in files for parent in Path(name).parents} - {"."}
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for directory in sorted(directories):
+            info = tarfile.TarInfo(directory)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            archive.addfile(info)
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(files[name]), 0o644
+            archive.addfile(info, io.BytesIO(files[name]))
+    return buffer.getvalue()

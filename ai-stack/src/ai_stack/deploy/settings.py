@@ -28,7 +28,8 @@ class PodmanSettings(BaseSettings):
     )
     postgres_image: str = Field("docker.io/library/postgres:15-bookworm", description="PostgreSQL image.")
     redis_image: str = Field("docker.io/library/redis:7.2-bookworm", description="Redis image.")
-    qdrant_image: str = Field("docker.io/qdrant/qdrant:v1.13.6", description="Qdrant server image.")
+    # qdrant-client refuses a server more than one minor release away: keep this at the client's pin.
+    qdrant_image: str = Field("docker.io/qdrant/qdrant:v1.20.0", description="Qdrant server image.")
     prometheus_image: str = Field("docker.io/prom/prometheus:v2.53.4", description="Prometheus image.")
     grafana_image: str = Field("docker.io/grafana/grafana:11.6.1", description="Grafana image.")
     jaeger_image: str = Field(

@@ -33,9 +33,11 @@ def prometheus_config(
     gateway_secret_file: Path,
     gateway_https_port: int,
     host: Host | None = None,
+    exporters: bool = True,
 ) -> dict[str, Any]:
     """prometheus.yml: every service (with the gateway secret as a Bearer token: their /metrics
-    is not public), the exporters, the gateway's HTTPS probe and Prometheus itself."""
+    is not public), the exporters and the gateway's HTTPS probe (unless `exporters` is off: a
+    deployment that runs none), and Prometheus itself."""
     host = host or Host()
     scrape = [
         _static(
@@ -45,13 +47,30 @@ def prometheus_config(
         )
         for s in services
     ]
+    if exporters:
+        scrape += _exporter_jobs(settings, host, gateway_https_port)
+    scrape.append(_static("prometheus", f"127.0.0.1:{settings.prometheus_port}"))
+    return {
+        "global": {
+            "scrape_interval": f"{settings.scrape_interval_s}s",
+            "evaluation_interval": f"{settings.evaluation_interval_s}s",
+            "external_labels": {"stack": "ai-stack"},
+        },
+        "rule_files": rule_files,
+        "scrape_configs": scrape,
+    }
+
+
+def _exporter_jobs(
+    settings: ObservabilitySettings, host: Host, gateway_https_port: int
+) -> list[dict[str, Any]]:
     exporters = (
         ("postgres", settings.postgres_exporter_port),
         ("redis", settings.redis_exporter_port),
         ("nginx", settings.nginx_exporter_port),
         ("node", settings.node_exporter_port),
     )
-    scrape += [_static(job, f"{host.exporters}:{port}") for job, port in exporters]
+    scrape = [_static(job, f"{host.exporters}:{port}") for job, port in exporters]
     scrape.append(
         {
             "job_name": GATEWAY_PROBE_JOB,
@@ -70,16 +89,7 @@ def prometheus_config(
             ],
         }
     )
-    scrape.append(_static("prometheus", f"127.0.0.1:{settings.prometheus_port}"))
-    return {
-        "global": {
-            "scrape_interval": f"{settings.scrape_interval_s}s",
-            "evaluation_interval": f"{settings.evaluation_interval_s}s",
-            "external_labels": {"stack": "ai-stack"},
-        },
-        "rule_files": rule_files,
-        "scrape_configs": scrape,
-    }
+    return scrape
 
 
 def blackbox_config(ca_file: Path, server_name: str = "localhost") -> dict[str, Any]:

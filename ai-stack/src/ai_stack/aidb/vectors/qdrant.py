@@ -16,6 +16,7 @@ from ai_stack.aidb.vectors.base import (
     KEYWORD_FIELDS,
     SPARSE,
     ChunkPoint,
+    ClusterLayout,
     Hit,
     SearchFilter,
     VectorInputRejected,
@@ -108,17 +109,32 @@ class QdrantStore(VectorStore):
     """One Qdrant collection holds every aidb collection (a `collection` payload field scopes it)."""
 
     def __init__(
-        self, client: AsyncQdrantClient, collection: str = COLLECTION, *, payload_indexes: bool
+        self,
+        client: AsyncQdrantClient,
+        collection: str = COLLECTION,
+        *,
+        payload_indexes: bool,
+        layout: ClusterLayout | None = None,
     ) -> None:
         self._client = client
         self._collection = collection
         self._payload_indexes = payload_indexes
+        self._layout = layout or ClusterLayout()
 
     @classmethod
-    def connect(cls, url: str | None, path: Path, timeout_s: float) -> QdrantStore:
+    def connect(
+        cls,
+        url: str | None,
+        path: Path,
+        timeout_s: float,
+        *,
+        api_key: str | None = None,
+        layout: ClusterLayout | None = None,
+    ) -> QdrantStore:
         """A server client when `url` is set, else the embedded local mode under `path`."""
         if url:
-            return cls(AsyncQdrantClient(url=url, timeout=int(max(1, timeout_s))), payload_indexes=True)
+            client = AsyncQdrantClient(url=url, api_key=api_key, timeout=int(max(1, timeout_s)))
+            return cls(client, payload_indexes=True, layout=layout)
         path.mkdir(parents=True, exist_ok=True)
         # Local mode filters by brute force; payload indexes only make it warn.
         return cls(AsyncQdrantClient(path=str(path)), payload_indexes=False)
@@ -141,6 +157,10 @@ class QdrantStore(VectorStore):
             self._collection,
             vectors_config={DENSE: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
             sparse_vectors_config={SPARSE: models.SparseVectorParams()},
+            # Only a server spreads a collection; the embedded local mode ignores these.
+            shard_number=self._layout.shard_number,
+            replication_factor=self._layout.replication_factor,
+            write_consistency_factor=self._layout.write_consistency_factor,
         )
         self.idf_in_engine = False
         if not self._payload_indexes:

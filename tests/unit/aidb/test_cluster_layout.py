@@ -1,0 +1,73 @@
+"""A Qdrant cluster's layout reaches the server when aidb creates its collection.
+
+No Qdrant server runs here, so the real qdrant-client talks to a small HTTP stand-in that answers
+the three REST calls `ensure` makes and records what it was sent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ai_stack.aidb.settings import AidbSettings
+from ai_stack.aidb.vectors.base import ClusterLayout
+from ai_stack.aidb.vectors.factory import create_vector_store
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+
+def qdrant_stand_in(received: list[tuple[str, str, Any, str | None]]) -> web.Application:
+    async def record(request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else None
+        received.append((request.method, request.path, body, request.headers.get("api-key")))
+        if request.path == "/":
+            return web.json_response({"title": "qdrant", "version": "1.20.0"})
+        if request.path.endswith("/exists"):
+            result: Any = {"exists": False}
+        elif request.path.endswith("/index"):
+            result = {"operation_id": 1, "status": "completed"}
+        else:
+            result = True
+        return web.json_response({"result": result, "status": "ok", "time": 0})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    return app
+
+
+async def test_a_new_collection_is_created_with_the_configured_layout_and_key(tmp_path: Path) -> None:
+    received: list[tuple[str, str, Any, str | None]] = []
+    async with TestServer(qdrant_stand_in(received)) as server:
+        # qdrant-client warns about a key sent over plain HTTP: a real cluster should use https.
+        with pytest.warns(UserWarning, match="insecure connection"):
+            store = create_vector_store(
+                str(server.make_url("")).rstrip("/"),
+                tmp_path,
+                5.0,
+                api_key="secret-key",
+                layout=ClusterLayout(shard_number=6, replication_factor=3, write_consistency_factor=2),
+            )
+        await store.ensure(384)
+        await store.close()
+    created = next(
+        body for method, path, body, _ in received if method == "PUT" and path == "/collections/aidb_chunks"
+    )
+    assert (created["shard_number"], created["replication_factor"], created["write_consistency_factor"]) == (
+        6,
+        3,
+        2,
+    )
+    assert created["vectors"]["dense"]["size"] == 384
+    indexed = {body["field_name"] for method, path, body, _ in received if path.endswith("/index")}
+    assert {"collection", "project", "expires_at"} <= indexed
+    assert {key for *_, key in received} == {"secret-key"}
+
+
+def test_the_layout_comes_from_the_settings_and_is_checked() -> None:
+    settings = AidbSettings(
+        qdrant_shard_number=4, qdrant_replication_factor=2, qdrant_write_consistency_factor=2
+    )
+    assert settings.cluster_layout() == ClusterLayout(4, 2, 2)
+    with pytest.raises(ValueError, match="cannot exceed"):
+        AidbSettings(qdrant_replication_factor=1, qdrant_write_consistency_factor=2)
