@@ -21,7 +21,7 @@ main() {
   cd "${REPO_ROOT}"
   ensure_system_packages postgresql redis-server nginx libnginx-mod-http-js openssl curl iproute2 shellcheck postgresql-doc-15 \
     prometheus prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter \
-    prometheus-nginx-exporter prometheus-blackbox-exporter nix-bin
+    prometheus-nginx-exporter prometheus-blackbox-exporter nix-bin podman runc debootstrap
   ensure_venv "${REPO_ROOT}" "${REPO_ROOT}/.venv"
   if [[ "${AI_STACK_SKIP_CHECK:-0}" != "1" ]]; then
     "${SCRIPT_DIR}/check.sh" || exit 6
