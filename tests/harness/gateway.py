@@ -23,10 +23,12 @@ def gateway_nginx(
     ports: dict[str, int],
     gateway_secret: str | None = None,
     auth_cache_s: int = 1,
+    replicas: dict[str, tuple[str, ...]] | None = None,
 ) -> NginxServer:
     """Renders nginx.conf into the world-writable `shared` dir and returns the (unstarted) server.
 
-    `ports` maps each proxied service's registry name to the port its test process listens on.
+    `ports` maps each proxied service's registry name to the port its test process listens on;
+    `replicas` names host:port servers that replace it for a service.
     """
     conf = shared / "nginx.conf"
     config = GatewayConfig(
@@ -38,7 +40,10 @@ def gateway_nginx(
         log_dir=shared,
         temp_dir=shared,
         auth_port=auth_port,
-        upstreams=tuple(upstream(service(name), port=port) for name, port in ports.items()),
+        upstreams=tuple(
+            upstream(service(name), port=port, servers=(replicas or {}).get(name, ()))
+            for name, port in ports.items()
+        ),
         listen_addresses=("127.0.0.1",),
         worker_user="www-data" if os.geteuid() == 0 else None,
         gateway_secret=gateway_secret,
