@@ -42,6 +42,10 @@ class FakePodman:
                 return MISSING
             if "{{.State.Status}}" in args:
                 return Result(0, self.states[name] + "\n", "")
+            # Podman's own paths: a container's labels are in its config, a secret's in its spec.
+            expected = {"container": "index .Config.Labels", "secret": "index .Spec.Labels"}[verb]
+            if expected not in args[3]:
+                return Result(125, "", "can't evaluate field Labels")
             label = args[3].split('"')[1]
             return Result(0, self.objects[(verb, name)].get(label, "") + "\n", "")
         if verb in ("network", "volume", "secret") and args[1] == "create":

@@ -46,7 +46,7 @@ def build_args(inputs: BuildInputs, target: str, tag: str, source: str = "") -> 
     # Docker format: the OCI format drops HEALTHCHECK.
     args = ["build", "--format", "docker", "--target", target, "--tag", tag]
     if source:
-        args += ["--label", f"{SOURCE_LABEL}={source}"]
+        args += ["--build-arg", f"AI_STACK_SOURCE={source}"]
     args += [
         "--file",
         str(inputs.repo_root / CONTAINERFILE),

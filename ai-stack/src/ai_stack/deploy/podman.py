@@ -105,12 +105,9 @@ class Podman:
         return self._run([kind, "inspect", name]).returncode == 0
 
     def _label(self, kind: str, name: str, label: str) -> str:
-        fmt = (
-            f'{{{{ index .Labels "{label}" }}}}'
-            if kind == "container"
-            else f'{{{{ index .Spec.Labels "{label}" }}}}'
-        )
-        result = self._run([kind, "inspect", "--format", fmt, name])
+        # Where inspect keeps labels differs by kind (a wrong path is an error, read as "no label").
+        where = {"container": ".Config.Labels", "secret": ".Spec.Labels"}[kind]
+        result = self._run([kind, "inspect", "--format", f'{{{{ index {where} "{label}" }}}}', name])
         return result.stdout.strip() if result.returncode == 0 else ""
 
     def _image_id(self, image: str) -> str:
