@@ -35,7 +35,8 @@ start_podman_stack() {
     die "the base image ${base} does not exist: build it with scripts/podman-base.sh" 3
   fi
   info "building the images if the checkout changed (the first build takes several minutes)"
-  (cd "${REPO_ROOT}" && "${VENV}/bin/ai-stack" podman build --if-changed) || die "the image build failed" 1
+  (cd "${REPO_ROOT}" && "${VENV}/bin/ai-stack" podman build --if-changed) \
+    || die "the image build failed (above). If no image registry is reachable from here, build local images with scripts/podman-base.sh and set AI_STACK_PODMAN_BASE_IMAGE, …_POSTGRES_IMAGE, …_REDIS_IMAGE and AI_STACK_PODMAN_QDRANT=embedded (README, Podman)" 1
   local status=0
   "${VENV}/bin/ai-stack" podman up --timeout "${TIMEOUT}" || status=$?
   ((status == 0)) || exit "${status}"

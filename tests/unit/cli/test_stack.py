@@ -43,6 +43,7 @@ def test_replicas_named_in_the_settings_replace_the_loopback_one(monkeypatch: py
         ('{"postgres": ["db:5432"]}', "not a service behind the gateway"),
         ('{"aidb": []}', "at least one host:port"),
         ('{"aidb": "aidb:8091"}', "list"),
+        ('{"aidb": ["aidb 2:8091"]}', "not host:port"),
     ],
 )
 def test_replicas_of_unknown_services_or_none_are_refused(

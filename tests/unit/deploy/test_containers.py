@@ -85,9 +85,15 @@ def test_a_qdrant_cluster_by_url() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("postgres_address", "db"), ("redis_address", "a b:1"), ("qdrant", "qdrant:6333"), ("project", "Bad")],
+    [
+        ("postgres_address", "db"),
+        ("redis_address", "a b:1"),
+        ("qdrant", "qdrant:6333"),
+        ("project", "Bad"),
+        ("memory_limits_mib", {"aidb": 16}),
+    ],
 )
-def test_bad_settings_are_refused(field: str, value: str) -> None:
+def test_bad_settings_are_refused(field: str, value: object) -> None:
     with pytest.raises(ValueError):
         PodmanSettings(**{field: value})  # type: ignore[arg-type]
 

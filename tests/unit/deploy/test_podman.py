@@ -241,3 +241,18 @@ def test_configuration_files_go_into_their_volume_and_a_change_replaces_the_read
     podman(fake).up(spec.containers, secret, timeout_s=1, say=lambda _: None, volume_files=changed)
     assert [c[-1] for c in fake.verbs("rm")] == ["t-db"]
     assert fake.imported["t-db-data"]["conf/db.yml"] == b"a: 2\n"
+
+
+def test_a_container_that_cannot_start_names_its_image_and_the_way_out(secret: dict[str, Path]) -> None:
+    fake = FakePodman()
+    real = fake.__call__
+
+    def no_registry(args: Sequence[str]) -> Result:
+        if args[0] == "run" and "img/db" in args:
+            return Result(125, "", "initializing source docker://img/db: pinging container registry")
+        return real(args)
+
+    with pytest.raises(PodmanError, match=r"(?s)t-db \(image img/db\).*pinging.*scripts/podman-base\.sh"):
+        Podman(small_stack(), {"own/api"}, runner=no_registry).up(
+            small_stack().containers, secret, timeout_s=1, say=lambda _: None
+        )

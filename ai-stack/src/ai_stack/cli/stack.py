@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ai_stack.core.settings import default_home, load_settings
-from ai_stack.gateway.config import Upstream
+from ai_stack.gateway.config import Upstream, server_address
 from ai_stack.registry import SERVICES, Service, proxied
 
 
@@ -63,6 +63,8 @@ class StackSettings(BaseSettings):
                 raise ValueError(f"{name!r} is not a service behind the gateway (known: {listing})")
             if not servers:
                 raise ValueError(f"{name!r}: give at least one host:port, or leave it out")
+            for server in servers:
+                server_address(server)
         return value
 
     @property

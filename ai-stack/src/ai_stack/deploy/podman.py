@@ -28,6 +28,13 @@ SECRET_LABEL = "ai-stack.sha256"
 PROJECT_LABEL = "ai-stack.project"
 
 
+NO_REGISTRY_HINT = (
+    "An image that is not here is pulled from its registry; where none is reachable, "
+    "scripts/podman-base.sh builds local PostgreSQL and Redis images (then set "
+    "AI_STACK_PODMAN_POSTGRES_IMAGE, AI_STACK_PODMAN_REDIS_IMAGE and AI_STACK_PODMAN_QDRANT=embedded)."
+)
+
+
 class PodmanError(RuntimeError):
     """A podman command failed, or a container did not become healthy."""
 
@@ -205,7 +212,10 @@ class Podman:
                 say(f"started {name}")
             return
         args = run_args(self._stack, container, self._own_images, self._health_timer)
-        self._ok(*args[:2], "--label", f"{CONFIG_LABEL}={config}", *args[2:])
+        try:
+            self._ok(*args[:2], "--label", f"{CONFIG_LABEL}={config}", *args[2:])
+        except PodmanError as exc:
+            raise PodmanError(f"{name} (image {container.image}): {exc}\n{NO_REGISTRY_HINT}") from None
         say(f"created {name}")
 
     def state(self, role: str) -> str:

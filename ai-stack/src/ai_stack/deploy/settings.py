@@ -77,6 +77,14 @@ class PodmanSettings(BaseSettings):
             raise ValueError(f"{value!r} is not host:port")
         return value
 
+    @field_validator("memory_limits_mib")
+    @classmethod
+    def _enough_memory(cls, value: dict[str, int]) -> dict[str, int]:
+        small = sorted(name for name, mib in value.items() if mib < 64)
+        if small:
+            raise ValueError(f"at least 64 MiB per container ({', '.join(small)})")
+        return value
+
     @field_validator("qdrant")
     @classmethod
     def _engine(cls, value: str) -> str:

@@ -50,7 +50,8 @@ class GatewayConfig:
     status_port: int | None = None
 
 
-def _server_address(server: str) -> str:
+def server_address(server: str) -> str:
+    """`server` when it is host:port (a name, an IPv4 address or a bracketed IPv6 one); ValueError if not."""
     host, separator, port = server.rpartition(":")
     if not (separator and _SAFE_HOST.fullmatch(host) and port.isdigit() and 1 <= int(port) <= 65535):
         raise ValueError(f"upstream server {server!r} is not host:port (a bracketed IPv6 address as host)")
@@ -60,7 +61,7 @@ def _server_address(server: str) -> str:
 def _upstream_block(name: str, port: int, servers: tuple[str, ...]) -> str:
     # nginx balances round-robin over the replicas and, by default, takes one out for 10 s after a
     # failed connection or timeout; only idempotent requests are retried on the next one.
-    lines = "".join(f"        server {_server_address(s)};\n" for s in servers or (f"127.0.0.1:{port}",))
+    lines = "".join(f"        server {server_address(s)};\n" for s in servers or (f"127.0.0.1:{port}",))
     return f"    upstream ai_{name} {{\n{lines}        keepalive 32;\n    }}\n"
 
 
