@@ -65,6 +65,43 @@ async def test_trace_and_request_id_cross_services(aiohttp_server: Any, aiohttp_
     assert any(line.get("trace_id") == TRACE_ID and "span_id" in line for line in access)
 
 
+async def test_an_unsampled_trace_is_passed_on_without_recording_a_span(
+    aiohttp_server: Any, aiohttp_client: Any
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    seen: dict[str, str] = {}
+
+    async def backend_handler(request: web.Request) -> web.Response:
+        seen["traceparent"] = request.headers.get("traceparent", "")
+        return json_response({"ok": True})
+
+    backend = create_service_app(
+        "back", CoreSettings(), registry=CollectorRegistry(), tracer_provider=provider
+    )
+    backend.router.add_get("/work", backend_handler)
+    backend_server = await aiohttp_server(backend)
+
+    async def front_handler(request: web.Request) -> web.Response:
+        status, body = await request.app[DOWNSTREAM_KEY].request_json("GET", "/work", request=request)
+        return json_response({"status": status, "body": body})
+
+    front = create_service_app(
+        "front", CoreSettings(), registry=CollectorRegistry(), tracer_provider=provider
+    )
+    front.cleanup_ctx.append(service_client_context(DOWNSTREAM_KEY, "back", str(backend_server.make_url(""))))
+    front.router.add_get("/call", front_handler)
+    client = await aiohttp_client(front)
+
+    # The caller decided not to sample (flags 00): the decision travels on, nothing is recorded.
+    response = await client.get("/call", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-00"})
+    assert response.status == 200
+    _, trace_id, _, flags = seen["traceparent"].split("-")
+    assert (trace_id, flags) == (TRACE_ID, "00")
+    assert exporter.get_finished_spans() == ()
+
+
 async def test_downstream_down_is_503_not_500(aiohttp_client: Any) -> None:
     async def front_handler(request: web.Request) -> web.Response:
         status, body = await request.app[DOWNSTREAM_KEY].request_json("GET", "/work")

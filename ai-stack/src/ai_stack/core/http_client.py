@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,10 @@ from ai_stack.core.keys import HEALTH_KEY, SETTINGS_KEY, TRACER_PROVIDER_KEY
 from ai_stack.core.middlewares import REQUEST_ID_HEADER, REQUEST_ID_KEY
 from ai_stack.core.principal import GATEWAY_SECRET_HEADER, current_principal, identity_headers
 from ai_stack.core.settings import CoreSettings
+
+_RequestStart = Callable[
+    [aiohttp.ClientSession, SimpleNamespace, aiohttp.TraceRequestStartParams], Awaitable[object]
+]
 
 
 class UpstreamError(DependencyFailure):
@@ -103,7 +108,30 @@ def trace_configs(tracer_provider: TracerProvider | None) -> list[aiohttp.TraceC
         return []
     from opentelemetry.instrumentation.aiohttp_client import create_trace_config
 
-    return [create_trace_config(tracer_provider=tracer_provider)]
+    config = create_trace_config(tracer_provider=tracer_provider)
+    (start,) = config.on_request_start
+    config.on_request_start[0] = _unsampled_only_propagated(start)
+    return [config]
+
+
+def _unsampled_only_propagated(start: _RequestStart) -> _RequestStart:
+    """The instrumentation's request start, skipped inside a trace that is not sampled: the call
+    then only carries the caller's traceparent (flags 00, so the next service records nothing
+    either). The instrumentation parses and redacts the URL and builds metric attributes for every
+    call, sampled or not; that was about 2% of aidb's CPU at 10% sampling. Its other handlers do
+    nothing for a call it did not start."""
+    from opentelemetry import propagate, trace
+
+    async def on_request_start(
+        session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        caller = trace.get_current_span().get_span_context()
+        if caller.is_valid and not caller.trace_flags.sampled:
+            propagate.inject(params.headers)
+            return
+        await start(session, context, params)
+
+    return on_request_start
 
 
 def stack_headers(settings: CoreSettings) -> dict[str, str]:
