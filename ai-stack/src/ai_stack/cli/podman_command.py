@@ -76,8 +76,7 @@ def _own(settings: PodmanSettings) -> set[str]:
 
 
 def _chosen(spec: Stack, settings: PodmanSettings) -> list[Container]:
-    profiles = {OBSERVABILITY_PROFILE} if settings.observability else set()
-    return [c for c in spec.containers if c.profile is None or c.profile in profiles]
+    return list(spec.chosen(frozenset({OBSERVABILITY_PROFILE}) if settings.observability else frozenset()))
 
 
 def render_files(spec: Stack, own_images: set[str]) -> dict[str, str]:

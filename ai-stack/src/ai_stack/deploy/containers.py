@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ai_stack.deploy.settings import PodmanSettings
 from ai_stack.registry import SERVICES, Service, proxied
+from ai_stack.registry import service as registry_service
 
 HOME = "/var/lib/ai-stack"
 SECRETS = "/run/secrets"
@@ -56,6 +57,10 @@ class Stack:
     def volumes(self) -> tuple[str, ...]:
         return tuple(sorted({v for c in self.containers for v, _ in c.volumes}))
 
+    def chosen(self, profiles: frozenset[str]) -> tuple[Container, ...]:
+        """The containers that run: those of no profile, and those of `profiles`."""
+        return tuple(c for c in self.containers if c.profile is None or c.profile in profiles)
+
     def qualified(self, role: str) -> str:
         """The host-wide name of a container, volume or secret: `<project>-<role>`."""
         return f"{self.project}-{role}"
@@ -74,36 +79,44 @@ def _service_address(field_name: str) -> Service | None:
     return None
 
 
-def _wiring(
-    service: Service, settings: PodmanSettings
-) -> tuple[dict[str, str], list[str], list[tuple[str, str]]]:
+@dataclass
+class _Wiring:
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=lambda: ["gateway-secret"])
+    volumes: list[tuple[str, str]] = field(default_factory=list)
+    uses: list[str] = field(default_factory=list)  # the backing containers it needs healthy first
+
+
+def _wiring(service: Service, settings: PodmanSettings) -> _Wiring:
     fields = service.settings_class().model_fields
     prefix = service.env_prefix
-    env: dict[str, str] = {}
-    secrets = ["gateway-secret"]
-    volumes: list[tuple[str, str]] = []
+    wiring = _Wiring()
+    env, secrets, volumes, uses = wiring.env, wiring.secrets, wiring.volumes, wiring.uses
     for name in fields:
         target = _service_address(name) if name.endswith("_url") else None
         if target is not None:
             env[f"{prefix}{name.upper()}"] = f"http://{target.name}:{target.default_port}"
-    if "redis_url" in fields:
-        env[f"{prefix}REDIS_URL_FILE"] = f"{SECRETS}/redis-url"
-        secrets.append("redis-url")
     if "postgres_host" in fields:
         host, _, port = (settings.postgres_address or "postgres:5432").rpartition(":")
         env |= {f"{prefix}POSTGRES_HOST": host, f"{prefix}POSTGRES_PORT": port}
         env[f"{prefix}POSTGRES_PASSWORD_FILE"] = f"{SECRETS}/postgres-password"
         secrets.append("postgres-password")
+        uses += ["postgres"] if settings.postgres_address is None else []
+    if "redis_url" in fields:
+        env[f"{prefix}REDIS_URL_FILE"] = f"{SECRETS}/redis-url"
+        secrets.append("redis-url")
+        uses += ["redis"] if settings.redis_address is None else []
     if "qdrant_url" in fields and settings.qdrant != "embedded":
         url = f"http://qdrant:{QDRANT_PORT}" if settings.qdrant == "container" else settings.qdrant
         env[f"{prefix}QDRANT_URL"] = url
+        uses += ["qdrant"] if settings.qdrant == "container" else []
     if "data_dir" in fields:
         env[f"{prefix}DATA_DIR"] = f"{HOME}/data"
         volumes.append((f"{service.name}-data", f"{HOME}/data"))
     if "keys_file" in fields:
         env[f"{prefix}KEYS_FILE"] = f"{HOME}/keys/api-keys.json"
         volumes.append(("keys", f"{HOME}/keys"))
-    return env, secrets, volumes
+    return wiring
 
 
 def _backing(settings: PodmanSettings) -> list[Container]:
@@ -158,35 +171,32 @@ def _backing(settings: PodmanSettings) -> list[Container]:
     return backing
 
 
-def _service(service: Service, settings: PodmanSettings, backing: list[str]) -> Container:
-    env, secrets, volumes = _wiring(service, settings)
-    env |= {
+def _service(service: Service, settings: PodmanSettings) -> Container:
+    wiring = _wiring(service, settings)
+    env = wiring.env | {
         f"{service.env_prefix}HOST": "0.0.0.0",
         f"{service.env_prefix}PORT": str(service.default_port),
         "AI_STACK_HEALTHCHECK_URL": f"http://127.0.0.1:{service.default_port}{service.health_path}",
     }
     if settings.observability:
         env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318", "OTEL_SERVICE_NAME": service.name}
-    uses = [name for name in backing if name != "qdrant" or f"{service.env_prefix}QDRANT_URL" in env]
-    uses = [name for name in uses if name != "postgres" or f"{service.env_prefix}POSTGRES_HOST" in env]
-    uses = [name for name in uses if name != "redis" or "redis-url" in secrets]
     return Container(
         name=service.name,
         image=settings.image,
         command=("python", "-m", service.module),
         environment=dict(sorted(env.items())),
-        secrets=tuple(secrets),
-        volumes=tuple(volumes),
+        secrets=tuple(wiring.secrets),
+        volumes=tuple(wiring.volumes),
         health=_python_health(env["AI_STACK_HEALTHCHECK_URL"]),
         # The embeddings model loads for up to a minute on a small machine.
         health_start_s=120,
-        depends_on=tuple(uses),
+        depends_on=tuple(wiring.uses),
         memory_mib=settings.memory_limit_mib(service.name),
     )
 
 
 def _gateway(settings: PodmanSettings, https_port: int, http_port: int) -> Container:
-    upstreams = {"auth": [f"auth:{_port_of('auth')}"]} | {
+    upstreams = {"auth": [f"auth:{registry_service('auth').default_port}"]} | {
         s.name: [f"{s.name}:{s.default_port}"] for s in proxied()
     }
     return Container(
@@ -200,10 +210,6 @@ def _gateway(settings: PodmanSettings, https_port: int, http_port: int) -> Conta
         memory_mib=settings.memory_limit_mib("gateway"),
         edge=True,
     )
-
-
-def _port_of(name: str) -> int:
-    return next(s.default_port for s in SERVICES if s.name == name)
 
 
 def _observability(settings: PodmanSettings) -> list[Container]:
@@ -245,11 +251,9 @@ def _observability(settings: PodmanSettings) -> list[Container]:
 
 def stack(settings: PodmanSettings, https_port: int = 8443, http_port: int = 8088) -> Stack:
     """The stack's containers in start order, the observability profile's last."""
-    backing = _backing(settings)
-    names = [c.name for c in backing]
     containers = [
-        *backing,
-        *(_service(s, settings, names) for s in SERVICES),
+        *_backing(settings),
+        *(_service(s, settings) for s in SERVICES),
         _gateway(settings, https_port, http_port),
     ]
     containers += _observability(settings)

@@ -51,7 +51,10 @@ Runner = Callable[[Sequence[str]], Result]
 
 def run_podman(args: Sequence[str]) -> Result:
     """Runs `podman ARGS` (the real runner)."""
-    done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=600, check=False)
+    try:
+        done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=600, check=False)
+    except subprocess.TimeoutExpired:
+        return Result(124, "", f"podman {' '.join(args[:2])} did not answer in 600 s")
     return Result(done.returncode, done.stdout, done.stderr)
 
 
@@ -100,6 +103,7 @@ class Podman:
         self._own_images = own_images
         self._run = runner
         self._health_timer = health_timer
+        self._image_ids: dict[str, str] = {}
 
     def _ok(self, *args: str) -> Result:
         result = self._run(args)
@@ -118,10 +122,14 @@ class Podman:
         return result.stdout.strip() if result.returncode == 0 else ""
 
     def _image_id(self, image: str) -> str:
+        # Every service container shares one image: inspect it once per `up`.
+        if image in self._image_ids:
+            return self._image_ids[image]
         result = self._run(["image", "inspect", "--format", "{{.Id}}", image])
         if result.returncode != 0:
             raise PodmanError(f"image {image} is missing: build it first (`ai-stack podman build`)")
-        return result.stdout.strip()
+        self._image_ids[image] = result.stdout.strip()
+        return self._image_ids[image]
 
     def config_hash(
         self, container: Container, secret_hashes: dict[str, str], volume_hashes: dict[str, str] | None = None
@@ -148,6 +156,7 @@ class Podman:
         """Starts `containers` (in order, each once its dependencies are healthy), creating what
         they need and writing `volume_files` (volume role -> files) into their volumes; replaces
         those whose configuration changed."""
+        self._image_ids.clear()
         missing = sorted({s for c in containers for s in c.secrets} - secret_files.keys())
         if missing:
             raise PodmanError(f"no file for the secrets {', '.join(missing)}")

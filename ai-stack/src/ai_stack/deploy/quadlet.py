@@ -69,7 +69,7 @@ def quadlet_units(
         f"{stack.project}.network": f"{header}[Network]\nNetworkName={stack.project}\nInternal=true\n",
         f"{stack.qualified('edge')}.network": f"{header}[Network]\nNetworkName={stack.qualified('edge')}\n",
     }
-    chosen = [c for c in stack.containers if c.profile is None or c.profile in profiles]
+    chosen = stack.chosen(profiles)
     for volume in sorted({v for c in chosen for v, _ in c.volumes}):
         units[f"{stack.qualified(volume)}.volume"] = (
             f"{header}[Volume]\nVolumeName={stack.qualified(volume)}\n"
