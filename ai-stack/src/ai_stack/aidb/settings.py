@@ -9,7 +9,7 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from ai_stack.aidb.vectors.base import ClusterLayout
+from ai_stack.aidb.vectors.layout import ClusterLayout
 from ai_stack.core.settings import KeyLimitedSettings, default_home
 from ai_stack.text.model_files import DEFAULT_MODEL
 

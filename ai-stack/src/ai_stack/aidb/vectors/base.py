@@ -27,15 +27,6 @@ def is_vector_outage(exc: BaseException) -> bool:
 
 
 @dataclass(frozen=True)
-class ClusterLayout:
-    """How a collection is spread over a Qdrant cluster: set when the collection is created."""
-
-    shard_number: int = 1
-    replication_factor: int = 1
-    write_consistency_factor: int = 1
-
-
-@dataclass(frozen=True)
 class ChunkPoint:
     """One chunk as the index stores it."""
 

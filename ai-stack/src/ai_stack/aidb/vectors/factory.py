@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from ai_stack.aidb.vectors.base import ClusterLayout, VectorStore
+from ai_stack.aidb.vectors.base import VectorStore
+from ai_stack.aidb.vectors.layout import ClusterLayout
 
 EmbeddedEngine = Literal["edge", "local"]
 

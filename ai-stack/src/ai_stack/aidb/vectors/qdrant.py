@@ -16,13 +16,13 @@ from ai_stack.aidb.vectors.base import (
     KEYWORD_FIELDS,
     SPARSE,
     ChunkPoint,
-    ClusterLayout,
     Hit,
     SearchFilter,
     VectorInputRejected,
     VectorStore,
 )
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
+from ai_stack.aidb.vectors.layout import ClusterLayout
 
 COLLECTION = "aidb_chunks"
 
