@@ -22,13 +22,10 @@ DOWNSTREAM_KEY = web.AppKey("downstream", ServiceClient)
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
-async def test_trace_and_request_id_cross_services(aiohttp_server: Any, aiohttp_client: Any) -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    logs = io.StringIO()
-    configure_logging("front", "0", stream=logs)
-    seen: dict[str, str] = {}
+async def front_and_back(
+    aiohttp_server: Any, aiohttp_client: Any, provider: TracerProvider, seen: dict[str, str]
+) -> Any:
+    """A test client of `front`, whose /call calls `back`'s /work; `seen` gets what back received."""
 
     async def backend_handler(request: web.Request) -> web.Response:
         seen["traceparent"] = request.headers.get("traceparent", "")
@@ -50,7 +47,17 @@ async def test_trace_and_request_id_cross_services(aiohttp_server: Any, aiohttp_
     )
     front.cleanup_ctx.append(service_client_context(DOWNSTREAM_KEY, "back", str(backend_server.make_url(""))))
     front.router.add_get("/call", front_handler)
-    client = await aiohttp_client(front)
+    return await aiohttp_client(front)
+
+
+async def test_trace_and_request_id_cross_services(aiohttp_server: Any, aiohttp_client: Any) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    logs = io.StringIO()
+    configure_logging("front", "0", stream=logs)
+    seen: dict[str, str] = {}
+    client = await front_and_back(aiohttp_server, aiohttp_client, provider, seen)
 
     response = await client.get(
         "/call", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01", "X-Request-ID": "trace-test"}
@@ -72,27 +79,7 @@ async def test_an_unsampled_trace_is_passed_on_without_recording_a_span(
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     seen: dict[str, str] = {}
-
-    async def backend_handler(request: web.Request) -> web.Response:
-        seen["traceparent"] = request.headers.get("traceparent", "")
-        return json_response({"ok": True})
-
-    backend = create_service_app(
-        "back", CoreSettings(), registry=CollectorRegistry(), tracer_provider=provider
-    )
-    backend.router.add_get("/work", backend_handler)
-    backend_server = await aiohttp_server(backend)
-
-    async def front_handler(request: web.Request) -> web.Response:
-        status, body = await request.app[DOWNSTREAM_KEY].request_json("GET", "/work", request=request)
-        return json_response({"status": status, "body": body})
-
-    front = create_service_app(
-        "front", CoreSettings(), registry=CollectorRegistry(), tracer_provider=provider
-    )
-    front.cleanup_ctx.append(service_client_context(DOWNSTREAM_KEY, "back", str(backend_server.make_url(""))))
-    front.router.add_get("/call", front_handler)
-    client = await aiohttp_client(front)
+    client = await front_and_back(aiohttp_server, aiohttp_client, provider, seen)
 
     # The caller decided not to sample (flags 00): the decision travels on, nothing is recorded.
     response = await client.get("/call", headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-00"})

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from ai_stack.aidb.settings import AidbSettings
-from ai_stack.aidb.vectors.base import ClusterLayout
 from ai_stack.aidb.vectors.factory import create_vector_store
+from ai_stack.aidb.vectors.layout import ClusterLayout
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
