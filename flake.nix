@@ -8,6 +8,14 @@
     let
       systems = [ "x86_64-linux" "aarch64-linux" ];
       forSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+      # Python with the package's dependencies and the test tools: the dev shell's and the checks'.
+      testPython =
+        pkgs:
+        pkgs.python311.withPackages (
+          ps:
+          self.packages.${pkgs.system}.default.propagatedBuildInputs
+          ++ [ ps.pytest ps.pytest-asyncio ps.pytest-aiohttp ps.pytest-timeout ps.hypothesis ]
+        );
     in
     {
       packages = forSystems (pkgs: {
@@ -19,11 +27,7 @@
       devShells = forSystems (pkgs: {
         default = pkgs.mkShell {
           packages = [
-            (pkgs.python311.withPackages (
-              ps:
-              self.packages.${pkgs.system}.default.propagatedBuildInputs
-              ++ [ ps.pytest ps.pytest-asyncio ps.pytest-aiohttp ps.pytest-timeout ps.hypothesis ]
-            ))
+            (testPython pkgs)
             pkgs.postgresql
             pkgs.redis
             pkgs.nginx
@@ -44,11 +48,7 @@
           pkgs.runCommand "ai-stack-unit-tests"
             {
               nativeBuildInputs = [
-                (pkgs.python311.withPackages (
-                  ps:
-                  self.packages.${pkgs.system}.default.propagatedBuildInputs
-                  ++ [ ps.pytest ps.pytest-asyncio ps.pytest-aiohttp ps.pytest-timeout ps.hypothesis ]
-                ))
+                (testPython pkgs)
                 pkgs.nix
               ];
               src = ./.;
