@@ -2,12 +2,14 @@
 
 Run: .venv/bin/python -m bench.embeddings_throughput [--texts N] [--clients 16]
 
-(a) in-process `SentenceTransformer.encode` at its best batch size (several are tried);
+(a) in-process `SentenceTransformer.encode` at its best batch size (several are tried), and the
+    same model in as many threads of one torch thread each as the service runs;
 (b) the embeddings service behind nginx (real Redis, key verifier, TLS), with `--clients`
     concurrent clients each sending 1-8 texts per request; the vector cache is emptied before
     each service measurement, so the model does all the work.
-Also measured: the service without the gateway ("direct"), to show the gateway's share.
-Prints sentences/s of both and the ratio b/a. Run it on an otherwise idle machine.
+Also measured: the service without the gateway ("direct"), to show the gateway's share, and the
+service's resident memory (idle after warm-up, peak under load). Prints sentences/s of both and
+the ratios to in-process. Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ from typing import Any
 import aiohttp
 from ai_stack.auth.keystore import KeyStore
 from ai_stack.core.limits import KeyLimits
-from ai_stack.embeddings.model import load_encoder
-from ai_stack.text.model_files import DEFAULT_MODEL
+from ai_stack.embeddings.model import load_sentence_transformer
+from ai_stack.text.model_files import DEFAULT_MODEL, resolve_model_path
 from rich.console import Console
 from rich.table import Table
 
 from bench.corpus import docstring_sentences
+from bench.memory import RssSampler, rss_mib
 from tests.harness.gateway import gateway_nginx
 from tests.harness.processes import (
     RedisServer,
@@ -116,8 +119,9 @@ def flush(redis: RedisServer) -> None:
 def start_stack(
     workdir: Path, *, gateway_secret: str | None = None, auth_cache_s: int = 1
 ) -> tuple[list[object], str, str, str, Path]:
-    """Redis, key verifier, embeddings, nginx on free ports: (processes to stop, in order; gateway;
-    direct; key; cafile). With `gateway_secret`, the services require it, as installed."""
+    """Redis, key verifier, embeddings, nginx on free ports: (processes to stop, in order, the
+    embeddings process second; gateway; direct; key; cafile). With `gateway_secret`, the services
+    require it, as installed."""
     shared = world_writable_dir("ai-stack-bench-")
     cert, key_file = make_self_signed(shared)
     store = KeyStore(workdir / "api-keys.json")
@@ -191,52 +195,73 @@ def main() -> None:
     console.print(
         f"[bold]embeddings throughput[/]: {args.texts} texts per measurement, mean {mean_chars:.0f} chars"
     )
-    encoder = load_encoder(DEFAULT_MODEL, "cpu", 0, 32)
+    # The reference is sentence-transformers' own encode, whatever path the service takes.
+    encoder = load_sentence_transformer(DEFAULT_MODEL, resolve_model_path(DEFAULT_MODEL), "cpu", 32)
     encoder.model.encode(warmup, batch_size=32)
     rows: list[tuple[str, float, float, float, float]] = []
+    peaks: list[float] = []
     workers = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="ai-stack-bench-") as tmp:
         processes, base, direct, key, cafile = start_stack(Path(tmp))
         redis = processes[-1]  # started first, stopped last
+        service_pid = processes[1].process.pid  # type: ignore[attr-defined]
         try:
             asyncio.run(through_gateway(base + "/embeddings", key, cafile, warmup, args.clients))
+            idle_rss = rss_mib(service_pid)
             for round_no in range(rounds):
                 rate_a, best_batch = in_process(encoder.model, texts)
                 rate_workers = in_process_workers(encoder.model, texts, workers)
                 # Every service measurement starts from an empty vector cache: the model does the work.
                 flush(redis)  # type: ignore[arg-type]
-                rate_direct, _ = asyncio.run(through_gateway(direct, key, cafile, texts, args.clients))
+                with RssSampler(service_pid) as direct_rss:
+                    rate_direct, direct_latencies = asyncio.run(
+                        through_gateway(direct, key, cafile, texts, args.clients)
+                    )
                 flush(redis)  # type: ignore[arg-type]
-                rate_b, latencies = asyncio.run(
-                    through_gateway(base + "/embeddings", key, cafile, texts, args.clients)
-                )
+                with RssSampler(service_pid) as gateway_rss:
+                    rate_b, latencies = asyncio.run(
+                        through_gateway(base + "/embeddings", key, cafile, texts, args.clients)
+                    )
+                peaks.append(max(direct_rss.peak, gateway_rss.peak))
                 rows.append(
                     (f"round {round_no + 1} (batch {best_batch})", rate_a, rate_workers, rate_direct, rate_b)
                 )
         finally:
             for process in processes:
                 process.stop()  # type: ignore[attr-defined]
-    latencies.sort()
     table = Table(title=f"embeddings throughput, sentences/s ({args.clients} clients, 1-8 texts/request)")
     columns = ("round", "(a) in-process", f"in-process {workers}x1 thr", "service direct", "(b) gateway")
-    for column in (*columns, "b/a", f"b/{workers}x1"):
+    for column in (*columns, "direct/a", "b/a", "peak RSS MiB"):
         table.add_column(column, justify="right")
-    for name, *rates in rows:
+    for (name, *rates), peak in zip(rows, peaks, strict=True):
         table.add_row(
-            name, *(f"{r:.1f}" for r in rates), f"{rates[3] / rates[0]:.3f}", f"{rates[3] / rates[1]:.3f}"
+            name,
+            *(f"{r:.1f}" for r in rates),
+            f"{rates[2] / rates[0]:.3f}",
+            f"{rates[3] / rates[0]:.3f}",
+            f"{peak:.0f}",
         )
     console.print(table)
+    direct_ratios = [r[3] / r[1] for r in rows]
     ratios = [r[4] / r[1] for r in rows]
     parallel = [r[4] / r[2] for r in rows]
+    console.print(
+        f"direct/a per round {', '.join(f'{x:.3f}' for x in direct_ratios)}; "
+        f"median {statistics.median(direct_ratios):.3f} (target >= 0.95)"
+    )
     console.print(
         f"b/a per round {', '.join(f'{x:.3f}' for x in ratios)}; median {statistics.median(ratios):.3f} "
         f"(target >= 0.9); against the service's own model setup ({workers} workers x 1 thread) "
         f"median {statistics.median(parallel):.3f}"
     )
-    quantiles = " / ".join(
-        f"{latencies[int(q * (len(latencies) - 1))] * 1000:.0f}" for q in (0.5, 0.95, 0.99)
+    for name, values in (("direct", direct_latencies), ("(b) gateway", latencies)):
+        values.sort()
+        quantiles = " / ".join(f"{values[int(q * (len(values) - 1))] * 1000:.0f}" for q in (0.5, 0.95, 0.99))
+        console.print(f"{name} request latency p50 / p95 / p99 ms (last round): {quantiles}")
+    console.print(
+        f"embeddings service RSS: idle after warm-up {idle_rss:.0f} MiB, peak under load "
+        f"{max(peaks):.0f} MiB (target <= 700)"
     )
-    console.print(f"(b) request latency p50 / p95 / p99 ms (last round): {quantiles}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ ps.buildPythonApplication {
     ps.redis
     ps.qdrant-client
     ps.sentence-transformers
+    ps.transformers
     ps.torch
     ps.numpy
     ps.orjson

@@ -20,6 +20,7 @@
 #                            registry (ai-stack/src/ai_stack/registry.py): `.venv/bin/ai-stack services`
 #   AI_STACK_STARTUP_TIMEOUT seconds to wait for each service to become ready (default 180)
 #   AI_STACK_SKIP_INSTALL    1: never run apt-get or pip (fail if something is missing)
+#   AI_STACK_JEMALLOC        0: the embeddings service keeps glibc's allocator instead of jemalloc
 #   AI_STACK_TLS_CERT / AI_STACK_TLS_KEY  use this certificate instead of a self-signed one
 #   AI_STACK_SERVICE_USER    as root: the unprivileged user the services and Redis run as (ai-stack)
 #   AI_STACK_RUN_AS_ROOT     1: as root, run them as root anyway
@@ -354,7 +355,7 @@ list_services() {
 }
 
 start_python_service() {
-  local name="$1" module="$2" port="$3" health_path="$4" log_file pid_file
+  local name="$1" module="$2" port="$3" health_path="$4" preload="${5:--}" log_file pid_file
   log_file="${AI_STACK_LOG_DIR}/${name}.log"
   pid_file="${RUN_DIR}/${name}.pid"
   if pid_alive "${pid_file}" "${module}"; then
@@ -362,10 +363,12 @@ start_python_service() {
   else
     check_port_free "${name}" "${port}"
     info "starting ${name} on 127.0.0.1:${port}${RUN_AS:+ as ${RUN_AS}}"
-    local SETPRIV=()
+    local SETPRIV=() ALLOCATOR_ENV=()
     [[ -z "${RUN_AS}" ]] || SETPRIV=(setpriv --reuid="${RUN_AS}" --regid="${RUN_AS}" --init-groups --)
+    # The registry asks for jemalloc where it saves memory (embeddings); `-`: the system allocator.
+    [[ "${preload}" == "-" ]] || ALLOCATOR_ENV=("LD_PRELOAD=${preload}")
     # The venv's interpreter (not the pyenv shim) so that $! is the service's own pid.
-    setsid nohup env "${SERVICE_ENV[@]}" "${SETPRIV[@]}" "${SERVICE_PYTHON}" -m "${module}" \
+    setsid nohup env "${SERVICE_ENV[@]}" "${ALLOCATOR_ENV[@]}" "${SETPRIV[@]}" "${SERVICE_PYTHON}" -m "${module}" \
       >>"${log_file}" 2>&1 </dev/null &
     rm -f "${pid_file}.id"
     echo "$!" >"${pid_file}"
@@ -381,14 +384,14 @@ start_python_service() {
 # Each service is started and gated on its health before the next, so a later one (aidb) finds
 # the earlier ones (embeddings) ready.
 start_python_services() {
-  local listing line name module port health_path
+  local listing line name module port health_path preload
   listing="$(list_services)"
   local -a lines
   mapfile -t lines <<<"${listing}"
   for line in "${lines[@]}"; do
     [[ -n "${line}" ]] || continue
-    read -r name module port health_path <<<"${line}"
-    start_python_service "${name}" "${module}" "${port}" "${health_path}"
+    read -r name module port health_path preload <<<"${line}"
+    start_python_service "${name}" "${module}" "${port}" "${health_path}" "${preload}"
   done
 }
 
@@ -617,7 +620,7 @@ show_status() {
 }
 
 start_stack() {
-  ensure_system_packages postgresql redis-server nginx libnginx-mod-http-js openssl curl iproute2
+  ensure_system_packages postgresql redis-server nginx libnginx-mod-http-js openssl curl iproute2 libjemalloc2
   # The venv holds no secret, and the services' user must read it: not under this script's umask.
   (umask 022 && ensure_venv "${REPO_ROOT}" "${VENV}")
   mkdir -p "${RUN_DIR}" "${AI_STACK_LOG_DIR}" "${AI_STACK_HOME}/secrets"

@@ -19,7 +19,7 @@ source "${SCRIPT_DIR}/lib.sh"
 
 main() {
   cd "${REPO_ROOT}"
-  ensure_system_packages postgresql redis-server nginx libnginx-mod-http-js openssl curl iproute2 shellcheck postgresql-doc-15 \
+  ensure_system_packages postgresql redis-server nginx libnginx-mod-http-js openssl curl iproute2 libjemalloc2 shellcheck postgresql-doc-15 \
     prometheus prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter \
     prometheus-nginx-exporter prometheus-blackbox-exporter nix-bin podman runc debootstrap
   ensure_venv "${REPO_ROOT}" "${REPO_ROOT}/.venv"

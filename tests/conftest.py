@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from ai_stack.embeddings.model import SentenceTransformerEncoder, load_encoder
-from ai_stack.text.model_files import DEFAULT_MODEL
+from ai_stack.embeddings.model import Encoder, load_encoder
+from ai_stack.text.model_files import DEFAULT_MODEL, resolve_model_path
 
 from tests.harness.processes import PostgresServer, RedisServer
 
@@ -22,9 +23,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def encoder() -> SentenceTransformerEncoder:
-    """The real all-MiniLM-L6-v2, loaded once per session."""
+def encoder() -> Encoder:
+    """The real all-MiniLM-L6-v2, loaded once per session, as the service loads it."""
     return load_encoder(DEFAULT_MODEL, "cpu", 0, 32)
+
+
+@pytest.fixture(scope="session")
+def reference_model() -> Any:
+    """sentence-transformers' own SentenceTransformer of the same model: the reference the
+    service's vectors are checked against."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(resolve_model_path(DEFAULT_MODEL), device="cpu")
 
 
 @pytest.fixture(scope="session")

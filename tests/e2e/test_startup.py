@@ -173,6 +173,15 @@ def check_services_run_unprivileged(home: Path, startup_output: str) -> None:
     assert keys.is_symlink() and pwd.getpwuid(keys.resolve().stat().st_uid).pw_name == "ai-stack"
 
 
+def check_allocators(home: Path) -> None:
+    """The services the registry marks for jemalloc run with it mapped (scripts/test.sh installs
+    it); the others keep the system allocator."""
+    for service in SERVICES:
+        pid = int((home / "run" / f"{service.name}.pid").read_text())
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        assert ("libjemalloc" in maps) is (service.allocator == "jemalloc"), service.name
+
+
 def service_executable(home: Path, name: str) -> Path:
     pid = int((home / "run" / f"{name}.pid").read_text())
     return Path(os.readlink(f"/proc/{pid}/exe"))
@@ -345,6 +354,7 @@ def test_start_status_stop(tmp_path: Path) -> None:
         assert "stopped" not in status.stdout
 
         check_services_run_unprivileged(home, started.stdout + started.stderr)
+        check_allocators(home)
         key = create_key(env, "e2e")
         assert key.startswith("aisk_") and "\n" not in key
         context = ssl.create_default_context(cafile=str(home / "tls" / "cert.pem"))

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ai_stack.registry import SERVICES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -128,6 +130,11 @@ class ServiceProcess:
 
     def start(self, ready_timeout_s: float = 120) -> None:
         env = {**os.environ, **self.env}
+        # The allocator the startup script would give it (jemalloc for embeddings, when installed).
+        registered = [s for s in SERVICES if s.module == f"ai_stack.{self.module}"]
+        preload = registered[0].preload() if registered else None
+        if preload and "LD_PRELOAD" not in self.env:
+            env["LD_PRELOAD"] = preload
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", f"ai_stack.{self.module}"], env=env, stdout=log, stderr=log

@@ -14,7 +14,7 @@ from ai_stack.aidb.settings import AidbSettings
 from ai_stack.core.errors import StartupError
 from ai_stack.embeddings.app import create_app as create_embeddings_app
 from ai_stack.embeddings.keys import MODEL_STATE_KEY
-from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.model import Encoder
 from ai_stack.embeddings.settings import EmbeddingsSettings
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
@@ -27,7 +27,7 @@ from tests.integration.test_aidb_documents import private_settings
 class SmallerModel:
     """The real model serving only its first 8 dimensions: a model of another size."""
 
-    def __init__(self, encoder: SentenceTransformerEncoder) -> None:
+    def __init__(self, encoder: Encoder) -> None:
         self.name, self.max_seq_length = encoder.name, encoder.max_seq_length
         self.dimension = 8
         self.count_tokens = encoder.count_tokens
@@ -57,7 +57,7 @@ async def test_aidb_refuses_to_start_beside_another_model(
     aiohttp_client: Any,
     postgres_server: PostgresServer,
     redis_server: RedisServer,
-    encoder: SentenceTransformerEncoder,
+    encoder: Encoder,
     tmp_path: Path,
 ) -> None:
     port = free_port()
@@ -79,7 +79,7 @@ async def test_a_mismatch_found_later_makes_aidb_not_ready(
     aiohttp_client: Any,
     postgres_server: PostgresServer,
     redis_server: RedisServer,
-    encoder: SentenceTransformerEncoder,
+    encoder: Encoder,
     tmp_path: Path,
 ) -> None:
     port = free_port()

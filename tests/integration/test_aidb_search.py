@@ -19,7 +19,7 @@ from ai_stack.aidb.indexer import purge_expired
 from ai_stack.aidb.keys import POOL_KEY, VECTORS_KEY
 from ai_stack.aidb.settings import AidbSettings
 from ai_stack.embeddings.app import create_app as create_embeddings_app
-from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.model import Encoder
 from ai_stack.embeddings.settings import EmbeddingsSettings
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
@@ -73,7 +73,7 @@ class Stack:
 class SlowEncoder:
     """The real encoder, taking at least `delay_s` per batch (a busy or slower machine)."""
 
-    def __init__(self, encoder: SentenceTransformerEncoder, delay_s: float) -> None:
+    def __init__(self, encoder: Encoder, delay_s: float) -> None:
         self.name, self.dimension = encoder.name, encoder.dimension
         self.max_seq_length = encoder.max_seq_length
         self.count_tokens = encoder.count_tokens
@@ -125,7 +125,7 @@ async def stack(
     aiohttp_client: Any,
     postgres_server: PostgresServer,
     redis_server: RedisServer,
-    encoder: SentenceTransformerEncoder,
+    encoder: Encoder,
     tmp_path: Path,
 ) -> AsyncIterator[Stack]:
     port = free_port()

@@ -26,7 +26,7 @@ from ai_stack.core.breaker import CircuitBreaker
 from ai_stack.core.errors import ServiceUnavailableError
 from ai_stack.core.http_client import ServiceClient, is_service_outage
 from ai_stack.embeddings.app import create_app as create_embeddings
-from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.model import Encoder
 from ai_stack.embeddings.settings import EmbeddingsSettings
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
@@ -114,7 +114,7 @@ async def test_an_absent_service_is_unavailable(http: aiohttp.ClientSession) -> 
 
 
 async def test_the_embeddings_client_speaks_the_real_service(
-    http: aiohttp.ClientSession, redis_server: RedisServer, encoder: SentenceTransformerEncoder
+    http: aiohttp.ClientSession, redis_server: RedisServer, encoder: Encoder
 ) -> None:
     app = create_embeddings(
         EmbeddingsSettings(redis_url=redis_server.url), load=lambda: encoder, registry=CollectorRegistry()

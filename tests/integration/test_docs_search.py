@@ -18,7 +18,7 @@ from ai_stack.aidb.app import create_app as create_aidb
 from ai_stack.docs_search.app import create_app as create_docs
 from ai_stack.docs_search.settings import DocsSettings
 from ai_stack.embeddings.app import create_app as create_embeddings
-from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.model import Encoder
 from ai_stack.embeddings.settings import EmbeddingsSettings
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
@@ -120,7 +120,7 @@ async def docs(
     aiohttp_client: Any,
     postgres_server: PostgresServer,
     redis_server: RedisServer,
-    encoder: SentenceTransformerEncoder,
+    encoder: Encoder,
     tmp_path: Path,
 ) -> AsyncIterator[Docs]:
     embeddings_port, aidb_port = free_port(), free_port()

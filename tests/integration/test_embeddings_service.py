@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from ai_stack.embeddings.app import create_app
-from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.model import Encoder
 from ai_stack.embeddings.settings import EmbeddingsSettings
 from aiohttp.test_utils import TestClient
 from opentelemetry.sdk.trace import TracerProvider
@@ -53,7 +53,7 @@ ClientFactory = Callable[..., Any]
 class HeldEncoder:
     """The real encoder, but each encode waits until the test opens `gate`."""
 
-    def __init__(self, encoder: SentenceTransformerEncoder, gate: threading.Event) -> None:
+    def __init__(self, encoder: Encoder, gate: threading.Event) -> None:
         self.name, self.dimension, self.max_seq_length = (
             encoder.name,
             encoder.dimension,
@@ -71,9 +71,7 @@ class HeldEncoder:
 
 
 @pytest.fixture
-def make_client(
-    aiohttp_client: Any, encoder: SentenceTransformerEncoder, redis_server: RedisServer
-) -> ClientFactory:
+def make_client(aiohttp_client: Any, encoder: Encoder, redis_server: RedisServer) -> ClientFactory:
     async def factory(load: Any = None, **overrides: Any) -> TestClient:
         overrides.setdefault("redis_url", redis_server.url)
         settings = EmbeddingsSettings(**overrides)
@@ -88,37 +86,31 @@ def make_client(
     return factory
 
 
-async def test_embed_matches_in_process_encode(
-    make_client: ClientFactory, encoder: SentenceTransformerEncoder
-) -> None:
+async def test_embed_matches_in_process_encode(make_client: ClientFactory, reference_model: Any) -> None:
     client = await make_client()
     response = await client.post("/embed", json={"inputs": TEXTS})
     assert response.status == 200
     served = np.array(await response.json(), dtype=np.float32)
-    reference = encoder.model.encode(TEXTS, normalize_embeddings=True)
+    reference = reference_model.encode(TEXTS, normalize_embeddings=True)
     assert served.shape == (len(TEXTS), 384)
     assert cosine(served, reference).min() >= 0.9999
     np.testing.assert_allclose(np.linalg.norm(served, axis=1), 1.0, atol=1e-5)
 
 
-async def test_single_string_and_unnormalised(
-    make_client: ClientFactory, encoder: SentenceTransformerEncoder
-) -> None:
+async def test_single_string_and_unnormalised(make_client: ClientFactory, reference_model: Any) -> None:
     client = await make_client()
     body = await (await client.post("/embed", json={"inputs": TEXTS[0], "normalize": False})).json()
-    reference = encoder.model.encode([TEXTS[0]], normalize_embeddings=False)
+    reference = reference_model.encode([TEXTS[0]], normalize_embeddings=False)
     np.testing.assert_allclose(np.array(body), reference, rtol=1e-4, atol=1e-5)
 
 
-async def test_openai_endpoint_float_and_base64(
-    make_client: ClientFactory, encoder: SentenceTransformerEncoder
-) -> None:
+async def test_openai_endpoint_float_and_base64(make_client: ClientFactory, reference_model: Any) -> None:
     client = await make_client()
     floats = await (await client.post("/v1/embeddings", json={"input": TEXTS[:3], "model": "x"})).json()
     packed = await (
         await client.post("/v1/embeddings", json={"input": TEXTS[:3], "encoding_format": "base64"})
     ).json()
-    reference = encoder.model.encode(TEXTS[:3], normalize_embeddings=True)
+    reference = reference_model.encode(TEXTS[:3], normalize_embeddings=True)
     as_floats = np.array([item["embedding"] for item in floats["data"]])
     as_base64 = np.array(
         [np.frombuffer(base64.b64decode(i["embedding"]), dtype="<f4") for i in packed["data"]]
@@ -127,7 +119,7 @@ async def test_openai_endpoint_float_and_base64(
     np.testing.assert_allclose(as_base64, as_floats, atol=1e-6)
     assert [item["index"] for item in floats["data"]] == [0, 1, 2]
     assert floats["model"] == "sentence-transformers/all-MiniLM-L6-v2"
-    expected_tokens = sum(len(ids) for ids in encoder.model.tokenizer(TEXTS[:3])["input_ids"])
+    expected_tokens = sum(len(ids) for ids in reference_model.tokenizer(TEXTS[:3])["input_ids"])
     assert floats["usage"]["prompt_tokens"] == expected_tokens
 
 
@@ -165,7 +157,7 @@ async def test_token_overflow_needs_truncate(make_client: ClientFactory) -> None
 
 
 async def test_bulk_priority_waits_for_interactive_requests(
-    make_client: ClientFactory, encoder: SentenceTransformerEncoder
+    make_client: ClientFactory, encoder: Encoder, reference_model: Any
 ) -> None:
     gate = threading.Event()
     held = HeldEncoder(encoder, gate)
@@ -184,7 +176,7 @@ async def test_bulk_priority_waits_for_interactive_requests(
     assert held.batches[1] == ["a search query"]
     assert held.batches[2:] == [bulk_texts[i : i + 2] for i in range(0, 6, 2)]
     served = np.array(await answers[1].json(), dtype=np.float32)
-    assert cosine(served, encoder.model.encode(bulk_texts, normalize_embeddings=True)).min() >= 0.9999
+    assert cosine(served, reference_model.encode(bulk_texts, normalize_embeddings=True)).min() >= 0.9999
 
     wrong = await client.post("/embed", json={"inputs": ["x"], "priority": "urgent"})
     assert wrong.status == 422
@@ -195,7 +187,7 @@ KEY_A = {"X-AI-Key-Id": "key-a", "X-AI-Scopes": "read", "X-AI-Projects": "*"}
 
 
 async def test_a_keys_large_request_waits_behind_queries_as_bulk_work(
-    make_client: ClientFactory, encoder: SentenceTransformerEncoder
+    make_client: ClientFactory, encoder: Encoder
 ) -> None:
     gate = threading.Event()
     held = HeldEncoder(encoder, gate)
@@ -235,9 +227,7 @@ async def test_a_keys_texts_per_minute_quota(make_client: ClientFactory) -> None
     assert (await client.post("/embed", json={"inputs": ["d", "e", "f"] * 3})).status == 200  # the stack
 
 
-async def test_full_queue_answers_503_with_retry_after(
-    make_client: ClientFactory, encoder: SentenceTransformerEncoder
-) -> None:
+async def test_full_queue_answers_503_with_retry_after(make_client: ClientFactory, encoder: Encoder) -> None:
     gate = threading.Event()
     held = HeldEncoder(encoder, gate)
 
@@ -313,12 +303,12 @@ async def test_redis_outage_degrades_and_recovers(
 async def test_ready_is_503_loading_until_the_model_loaded(
     make_client: ClientFactory,
     aiohttp_client: Any,
-    encoder: SentenceTransformerEncoder,
+    encoder: Encoder,
     redis_server: RedisServer,
 ) -> None:
     gate = threading.Event()
 
-    def slow_load() -> SentenceTransformerEncoder:
+    def slow_load() -> Encoder:
         gate.wait(10)
         return encoder
 
@@ -340,7 +330,7 @@ async def test_ready_is_503_loading_until_the_model_loaded(
 
 
 async def test_trace_context_is_continued(
-    aiohttp_client: Any, encoder: SentenceTransformerEncoder, redis_server: RedisServer
+    aiohttp_client: Any, encoder: Encoder, redis_server: RedisServer
 ) -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -365,9 +355,7 @@ async def test_trace_context_is_continued(
     assert server[0].attributes is not None and server[0].attributes["http.response.status_code"] == 200
 
 
-async def test_health_answers_while_the_model_is_busy(
-    make_client: ClientFactory, encoder: SentenceTransformerEncoder
-) -> None:
+async def test_health_answers_while_the_model_is_busy(make_client: ClientFactory, encoder: Encoder) -> None:
     gate = threading.Event()
     held = HeldEncoder(encoder, gate)
 

@@ -12,7 +12,7 @@ import aiohttp
 import httpx
 import numpy as np
 import pytest
-from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.model import Encoder
 from openai import AsyncOpenAI
 
 from tests.integration.conftest import GatewayStack
@@ -78,7 +78,7 @@ async def test_health_is_key_free_and_reveals_nothing(gateway_stack: GatewayStac
 
 
 async def test_openai_client_through_the_gateway(
-    gateway_stack: GatewayStack, encoder: SentenceTransformerEncoder
+    gateway_stack: GatewayStack, encoder: Encoder, reference_model: Any
 ) -> None:
     texts = ["nix flake check runs the checks of a flake", "VACUUM FULL rewrites the table"]
     async with httpx.AsyncClient(verify=tls(gateway_stack)) as http_client:
@@ -89,7 +89,7 @@ async def test_openai_client_through_the_gateway(
         )
         result = await client.embeddings.create(model="all-MiniLM-L6-v2", input=texts)
     vectors = np.array([item.embedding for item in result.data])
-    reference = encoder.model.encode(texts, normalize_embeddings=True)
+    reference = reference_model.encode(texts, normalize_embeddings=True)
     assert np.sum(vectors * reference, axis=1).min() >= 0.9999
     assert result.usage.prompt_tokens > 0
 

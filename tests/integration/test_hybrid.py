@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio
 from ai_stack.aidb.app import create_app as create_aidb
 from ai_stack.embeddings.app import create_app as create_embeddings
-from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.model import Encoder
 from ai_stack.embeddings.settings import EmbeddingsSettings
 from ai_stack.hybrid.app import create_app as create_hybrid
 from ai_stack.hybrid.keys import USEFULNESS_KEY
@@ -68,7 +68,7 @@ async def hybrid(
     aiohttp_client: Any,
     postgres_server: PostgresServer,
     redis_server: RedisServer,
-    encoder: SentenceTransformerEncoder,
+    encoder: Encoder,
     tmp_path: Path,
 ) -> AsyncIterator[Hybrid]:
     embeddings_port, aidb_port = free_port(), free_port()

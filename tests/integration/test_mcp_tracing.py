@@ -11,7 +11,7 @@ from typing import Any
 import httpx2
 import pytest
 from ai_stack.embeddings.app import create_app as create_embeddings
-from ai_stack.embeddings.model import SentenceTransformerEncoder
+from ai_stack.embeddings.model import Encoder
 from ai_stack.embeddings.settings import EmbeddingsSettings
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -30,7 +30,7 @@ CALLER_SPAN = "00f067aa0ba902b7"
 
 
 async def test_a_tool_call_is_one_trace_from_the_caller_to_the_service_it_calls(
-    aiohttp_server: Any, encoder: SentenceTransformerEncoder, redis_server: RedisServer, tmp_path: Path
+    aiohttp_server: Any, encoder: Encoder, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     receiver = OtlpReceiver()
     otlp = await aiohttp_server(receiver.app())

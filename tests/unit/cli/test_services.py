@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 from ai_stack.cli.__main__ import main
@@ -24,20 +25,40 @@ def shell_output(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 def test_shell_lines_parse_in_bash_in_start_order(capsys: pytest.CaptureFixture[str]) -> None:
     # The same `read -r` the startup script uses, so a field with a space would show up here.
-    read = 'while read -r name module port health; do echo "$name|$module|$port|$health"; done'
+    read = (
+        'while read -r name module port health preload; do echo "$name|$module|$port|$health|$preload"; done'
+    )
     parsed = subprocess.run(
         ["bash", "-c", read], input=shell_output(capsys), capture_output=True, text=True, check=True
     )
     assert parsed.stdout.splitlines() == [
-        f"{s.name}|{s.module}|{s.default_port}|{s.health_path}" for s in SERVICES
+        f"{s.name}|{s.module}|{s.default_port}|{s.health_path}|{s.preload() or '-'}" for s in SERVICES
     ]
+
+
+def test_jemalloc_is_preloaded_only_where_the_registry_asks(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    library = tmp_path / "lib" / "libjemalloc.so.2"
+    library.parent.mkdir()
+    library.write_bytes(b"")
+    monkeypatch.setattr("ai_stack.registry.JEMALLOC_CANDIDATES", (str(tmp_path / "lib" / "*.so.2"),))
+    preloads = {line.split()[0]: line.split()[4] for line in shell_output(capsys).splitlines()}
+    assert preloads == {s.name: str(library) if s.allocator == "jemalloc" else "-" for s in SERVICES}
+    assert preloads["embeddings"] == str(library)
+    # Switched off, or not installed: the system allocator, and the service still starts.
+    monkeypatch.setenv("AI_STACK_JEMALLOC", "0")
+    assert {line.split()[4] for line in shell_output(capsys).splitlines()} == {"-"}
+    monkeypatch.delenv("AI_STACK_JEMALLOC")
+    library.unlink()
+    assert {line.split()[4] for line in shell_output(capsys).splitlines()} == {"-"}
 
 
 def test_ports_are_resolved_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AI_STACK_AIDB_PORT", "9191")
-    assert "aidb ai_stack.aidb 9191 /health/ready" in shell_output(capsys).splitlines()
+    assert "aidb ai_stack.aidb 9191 /health/ready -" in shell_output(capsys).splitlines()
 
 
 def test_bad_setting_exits_2_unless_defaults_are_asked_for(
@@ -47,7 +68,7 @@ def test_bad_setting_exits_2_unless_defaults_are_asked_for(
     assert main(["services", "--shell"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "AI_STACK_AIDB_PORT" in captured.err
-    assert "aidb ai_stack.aidb 8091 /health/ready" in shell_output(capsys, "--defaults").splitlines()
+    assert "aidb ai_stack.aidb 8091 /health/ready -" in shell_output(capsys, "--defaults").splitlines()
 
 
 def test_table_lists_every_service(capsys: pytest.CaptureFixture[str]) -> None:

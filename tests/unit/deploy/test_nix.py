@@ -199,6 +199,11 @@ def test_one_hardened_unit_per_registry_service(tmp_path: Path) -> None:
         assert env[f"{s.env_prefix}HOST"] == "127.0.0.1"
         assert env["HF_HUB_OFFLINE"] == "1" and env["AI_STACK_HOME"] == f"/var/lib/ai-stack/{s.name}"
         assert unit["wantedBy"] == ["multi-user.target"]
+        preload = env.get("LD_PRELOAD")
+        if s.allocator == "jemalloc":
+            assert preload is not None and preload.endswith("-jemalloc/lib/libjemalloc.so"), s.name
+        else:
+            assert preload is None, s.name
 
 
 def test_a_new_registry_entry_gets_its_unit_without_editing_the_module(tmp_path: Path) -> None:

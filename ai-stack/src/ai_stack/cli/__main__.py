@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("status", help="show the stack's processes and health")
     services = commands.add_parser("services", help="list the Python services of the stack (the registry)")
     output = services.add_mutually_exclusive_group()
-    output.add_argument("--shell", action="store_true", help="one `name module port health_path` a line")
+    output.add_argument(
+        "--shell", action="store_true", help="one `name module port health_path preload` a line"
+    )
     output.add_argument(
         "--json", action="store_true", help="the registry with default ports as JSON (nix/services.json)"
     )

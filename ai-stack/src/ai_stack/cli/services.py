@@ -17,8 +17,9 @@ def _port(service: Service, resolve: bool) -> int:
 
 
 def shell_lines(resolve: bool = True) -> list[str]:
-    """`name module port health_path` per service, in start order; the registry keeps spaces out."""
-    return [f"{s.name} {s.module} {_port(s, resolve)} {s.health_path}" for s in SERVICES]
+    """`name module port health_path preload` per service, in start order; `preload` is the library
+    to put in LD_PRELOAD, or `-`. The registry keeps spaces out."""
+    return [f"{s.name} {s.module} {_port(s, resolve)} {s.health_path} {s.preload() or '-'}" for s in SERVICES]
 
 
 def peer_urls(service: Service) -> dict[str, str]:
@@ -46,6 +47,7 @@ def json_document() -> list[dict[str, Any]]:
             "env_prefix": s.env_prefix,
             "gateway_prefix": s.gateway_prefix,
             "health_path": s.health_path,
+            "allocator": s.allocator,
             "peer_urls": peer_urls(s),
         }
         for s in SERVICES

@@ -17,6 +17,7 @@ from ai_stack.registry import service as registry_service
 
 HOME = "/var/lib/ai-stack"
 SECRETS = "/run/secrets"
+IMAGE_JEMALLOC = "/usr/local/lib/libjemalloc.so.2"
 GATEWAY_HTTPS_PORT = 8443
 GATEWAY_HTTP_PORT = 8088
 QDRANT_PORT = 6333
@@ -180,6 +181,8 @@ def _service(service: Service, settings: PodmanSettings) -> Container:
     }
     if settings.observability:
         env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318", "OTEL_SERVICE_NAME": service.name}
+    if service.allocator == "jemalloc":
+        env["LD_PRELOAD"] = IMAGE_JEMALLOC  # installed and linked there by the Containerfile
     return Container(
         name=service.name,
         image=settings.image,

@@ -90,19 +90,35 @@ def _independent_counter(path: str, model: Any) -> Callable[[list[str]], list[in
     return count
 
 
-def load_encoder(name: str, device: str, torch_threads: int, batch_size: int) -> SentenceTransformerEncoder:
-    """Loads the model from disk only (never from a hub) and proves it with a test encode."""
+def load_encoder(name: str, device: str, torch_threads: int, batch_size: int) -> Encoder:
+    """Loads the model from disk only (never from a hub) and proves it with a test encode: the lean
+    `transformers` path for a standard pipeline, `SentenceTransformer` for anything else."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
-    from sentence_transformers import SentenceTransformer
+
+    from ai_stack.embeddings.transformer_encoder import TransformerEncoder, pipeline_of
 
     if torch_threads:
         torch.set_num_threads(torch_threads)
     path = resolve_model_path(name)
-    model = SentenceTransformer(path, device=device)
-    encoder = SentenceTransformerEncoder(name, model, batch_size, _independent_counter(path, model))
+    pipeline = pipeline_of(Path(path))
+    encoder: Encoder
+    if pipeline is not None:
+        encoder = TransformerEncoder(name, Path(path), pipeline, batch_size, device)
+    else:
+        encoder = load_sentence_transformer(name, path, device, batch_size)
     probe = encoder.encode(["readiness probe"])
     if probe.shape != (1, encoder.dimension) or not np.isfinite(probe).all():
         raise RuntimeError(f"test encode returned {probe.shape}, expected (1, {encoder.dimension})")
     return encoder
+
+
+def load_sentence_transformer(
+    name: str, path: str, device: str, batch_size: int
+) -> SentenceTransformerEncoder:
+    """Any sentence-transformers model, through the library itself."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(path, device=device)
+    return SentenceTransformerEncoder(name, model, batch_size, _independent_counter(path, model))

@@ -24,6 +24,7 @@ in
   systemd = drv "systemd";
   postgresql = drv "postgresql";
   redis = drv "redis";
+  jemalloc = drv "jemalloc";
   ruff = drv "ruff";
   mypy = drv "mypy";
   nix = drv "nix";

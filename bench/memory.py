@@ -1,0 +1,53 @@
+"""Resident memory of a process, sampled from /proc while a benchmark runs."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+_RSS = re.compile(r"^VmRSS:\s+(\d+) kB", re.MULTILINE)
+MIB = 1024
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of `pid` in MiB (0 once the process is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    found = _RSS.search(status)
+    return int(found.group(1)) / MIB if found else 0.0
+
+
+class RssSampler:
+    """Samples a process's RSS every `interval_s` in a thread; use as a context manager."""
+
+    def __init__(self, pid: int, interval_s: float = 0.1) -> None:
+        self.pid = pid
+        self.interval_s = interval_s
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(rss_mib(self.pid))
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(rss_mib(self.pid))
+
+    @property
+    def peak(self) -> float:
+        return max(self.samples, default=0.0)
+
+    @property
+    def last(self) -> float:
+        return self.samples[-1] if self.samples else 0.0
