@@ -13,6 +13,14 @@ asks single-client queries the way aidb's search does and prints p50/p95 per que
 - both + filter: dense and keyword in one call, what a hybrid search asks
 
 Upsert rate is points/s in batches of 256 (the indexer's batches are a document's chunks).
+
+`--hnsw`: qdrant-edge alone, the same shard before and after `optimize()` builds HNSW (m, ef_construct
+from `--hnsw-m` / `--hnsw-ef-construct`): how long optimize takes, the longest the GIL stayed held
+meanwhile (a ticker thread's largest gap: what an in-process engine would freeze), the hybrid
+query's engine time (dense and keyword in one call, usual filter) brute force vs HNSW at several
+`hnsw_ef`, recall@10 of HNSW against exact search, and the process's RSS. Dense vectors are
+clustered (`--clusters` centroids, neighbours at cosine ~0.8, queries near stored points), shaped
+like real embeddings: uniform random 384-d vectors have no neighbours, the worst case for HNSW.
 Nothing else should run meanwhile: the machine has two cores.
 """
 
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import random
 import shutil
 import statistics
@@ -59,7 +68,22 @@ def chunk_texts(count: int, sentences: list[str], rng: random.Random) -> list[st
     return [" ".join(rng.sample(sentences, 4)) for _ in range(count)]
 
 
-def make_points(count: int, sentences: list[str], seed: int) -> list[ChunkPoint]:
+def clustered_vectors(count: int, clusters: int, rng: random.Random) -> list[list[float]]:
+    """Unit vectors around `clusters` random centroids (cosine to their centroid about 0.8)."""
+    centroids = [unit_vector(rng) for _ in range(clusters)]
+    spread = 0.75 / DIMENSION**0.5
+    vectors = []
+    for _ in range(count):
+        centroid = centroids[rng.randrange(clusters)]
+        values = [c + rng.gauss(0.0, spread) for c in centroid]
+        norm = sum(v * v for v in values) ** 0.5
+        vectors.append([v / norm for v in values])
+    return vectors
+
+
+def make_points(
+    count: int, sentences: list[str], seed: int, vectors: list[list[float]] | None = None
+) -> list[ChunkPoint]:
     rng = random.Random(seed)
     encoder = Bm25Encoder()
     points = []
@@ -80,7 +104,8 @@ def make_points(count: int, sentences: list[str], seed: int) -> list[ChunkPoint]
             "heading_path": [],
             "text": text,
         }
-        points.append(ChunkPoint(chunk_id, unit_vector(rng), encoder.document(text), payload))
+        dense = vectors[i] if vectors is not None else unit_vector(rng)
+        points.append(ChunkPoint(chunk_id, dense, encoder.document(text), payload))
     return points
 
 
@@ -179,6 +204,118 @@ async def main_async(args: argparse.Namespace) -> None:
             console.print(f"{size} points, local mode p50 / edge p50: {ratios}")
 
 
+def hnsw_experiment(args: argparse.Namespace) -> None:
+    """Brute force vs HNSW in one qdrant-edge shard (see the module docstring)."""
+    import threading
+
+    import qdrant_edge as qe
+    from ai_stack.aidb.vectors.base import DENSE, KEYWORD_FIELDS, SPARSE
+    from ai_stack.aidb.vectors.edge import _point, build_filter
+
+    from bench.memory import rss_mib
+
+    console = Console(width=150)
+    size = int(args.points.split(",")[-1])
+    rng = random.Random(size)
+    sentences = docstring_sentences(20000)
+    vectors = clustered_vectors(size, args.clusters, rng)
+    points = make_points(size, sentences, seed=size, vectors=vectors)
+    encoder = Bm25Encoder()
+    # Queries near stored points (a question is close to the passage that answers it).
+    queries = []
+    for text in chunk_texts(args.repeats, sentences, rng):
+        near = vectors[rng.randrange(size)]
+        values = [v + rng.gauss(0.0, 0.5 / DIMENSION**0.5) for v in near]
+        norm = sum(v * v for v in values) ** 0.5
+        queries.append(([v / norm for v in values], encoder.query(text)))
+    root = Path(tempfile.mkdtemp(prefix="ai-stack-bench-hnsw-"))
+    config = qe.EdgeConfig(
+        vectors={DENSE: qe.EdgeVectorParams(size=DIMENSION, distance=qe.Distance.Cosine)},
+        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams()},
+        payload_memory=qe.Memory.Cached,
+        hnsw_config=qe.HnswIndexConfig(
+            m=args.hnsw_m, ef_construct=args.hnsw_ef_construct, full_scan_threshold=10_000,
+            max_indexing_threads=args.indexing_threads,
+        ),
+        optimizers=qe.EdgeOptimizersConfig(indexing_threshold=10_000),
+    )  # fmt: skip
+    shard = qe.EdgeShard.create(str(root), config)
+    try:
+        for name in KEYWORD_FIELDS:
+            shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
+        shard.update(qe.UpdateOperation.create_field_index("expires_at", qe.PayloadSchemaType.Float))
+        started = time.perf_counter()
+        for i in range(0, size, BATCH):
+            shard.update(qe.UpdateOperation.upsert_points([_point(p) for p in points[i : i + BATCH]]))
+        upsert_s = time.perf_counter() - started
+        where = build_filter(SearchFilter())
+
+        def ask(params: Any = None, k: int = LIMIT) -> tuple[list[float], list[list[str]]]:
+            latencies, top = [], []
+            for dense, sparse in queries:
+                batch = qe.QueryBatchRequest([
+                    qe.QueryRequest(k, query=qe.Query.Nearest(dense, using=DENSE), filter=where,
+                                    with_payload=True, params=params),
+                    qe.QueryRequest(k, query=qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values),
+                                                              using=SPARSE), filter=where, with_payload=True),
+                ])  # fmt: skip
+                started = time.perf_counter()
+                answer = shard.query_batch(batch)
+                latencies.append((time.perf_counter() - started) * 1000)
+                top.append([str(p.id) for p in answer[0][:10]])
+            return latencies, top
+
+        def recall(found: list[list[str]], exact: list[list[str]]) -> float:
+            return statistics.mean(
+                len(set(f) & set(e)) / max(1, len(e)) for f, e in zip(found, exact, strict=True)
+            )
+
+        ask()  # warm
+        brute, exact = ask()
+        rows = [("brute force (today)", brute, 1.0)]
+        gaps: list[float] = []
+        done = threading.Event()
+
+        def ticker() -> None:
+            last = time.perf_counter()
+            while not done.is_set():
+                time.sleep(0.005)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        thread = threading.Thread(target=ticker, daemon=True)
+        thread.start()
+        started = time.perf_counter()
+        shard.optimize()
+        optimize_s = time.perf_counter() - started
+        done.set()
+        thread.join()
+        ask()  # warm
+        for ef in (64, 128, 256):
+            latencies, found = ask(qe.SearchParams(hnsw_ef=ef))
+            rows.append((f"HNSW ef={ef}", latencies, recall(found, exact)))
+        table = Table(
+            title=f"qdrant-edge, {size} points, hybrid query engine time (dense + keyword, limit {LIMIT})"
+        )
+        for column in ("path", "p50 ms", "p95 ms", "p99 ms", "recall@10 vs exact"):
+            table.add_column(column, justify="right")
+        for name, latencies, found_recall in rows:
+            ordered = sorted(latencies)
+            table.add_row(name, *(f"{ordered[int(q * (len(ordered) - 1))]:.1f}" for q in (0.5, 0.95, 0.99)),
+                          f"{found_recall:.3f}")  # fmt: skip
+        console.print(table)
+        console.print(
+            f"upsert {size / upsert_s:.0f} points/s; optimize (m={args.hnsw_m}, ef_construct="
+            f"{args.hnsw_ef_construct}, {args.indexing_threads or 'all'} threads) {optimize_s:.1f} s, "
+            f"longest GIL hold meanwhile {max(gaps, default=0):.1f} s; RSS {rss_mib(os.getpid()):.0f} MiB "
+            f"(the process, points in Python included)"
+        )
+    finally:
+        shard.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -186,7 +323,16 @@ def main() -> None:
     parser.add_argument("--points", default="20000,50000", help="index sizes, comma-separated")
     parser.add_argument("--engines", default="edge,local", help="engines, comma-separated: edge, local")
     parser.add_argument("--repeats", type=int, default=100, help="queries per shape")
-    asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument("--hnsw", action="store_true", help="brute force vs HNSW in qdrant-edge (last size)")
+    parser.add_argument("--hnsw-m", type=int, default=16)
+    parser.add_argument("--hnsw-ef-construct", type=int, default=100)
+    parser.add_argument("--indexing-threads", type=int, default=0, help="HNSW build threads (0: all)")
+    parser.add_argument("--clusters", type=int, default=2000, help="centroids of the --hnsw vectors")
+    args = parser.parse_args()
+    if args.hnsw:
+        hnsw_experiment(args)
+    else:
+        asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

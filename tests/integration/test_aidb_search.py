@@ -119,7 +119,8 @@ async def fresh_redis_db(server: RedisServer) -> str:
     return url
 
 
-@pytest.fixture(params=["edge", "local"])
+# "replicas": qdrant-edge in two worker processes that build HNSW (AI_STACK_AIDB_EDGE_REPLICAS=2).
+@pytest.fixture(params=["edge", "local", "replicas"])
 async def stack(
     request: pytest.FixtureRequest,
     aiohttp_client: Any,
@@ -143,13 +144,14 @@ async def stack(
         return TestServer(app, port=port)
 
     defaults: dict[str, Any] = {"dependency_timeout_s": 5}
+    replicas = {"edge_replicas": 2} if request.param == "replicas" else {}
     settings = AidbSettings(
         postgres_port=postgres_server.port,
         postgres_user="postgres",
         postgres_db=await fresh_database(postgres_server),
         embeddings_url=f"http://127.0.0.1:{port}",
         data_dir=tmp_path / "aidb",
-        embedded_engine=request.param,
+        embedded_engine="edge" if replicas else request.param,
         indexer_idle_s=0.05,
         indexer_max_backoff_s=0.5,
         backlog_metrics_interval_s=0.1,
@@ -162,7 +164,7 @@ async def stack(
         keyword_stats_refresh_s=0.01,  # IDF follows each write at once (30 s in production)
         chunk_max_tokens=64,
         chunk_overlap_tokens=8,
-        **(defaults | options),
+        **(defaults | replicas | options),
     )
     stack = Stack(None, new_embeddings, port)  # type: ignore[arg-type]
     await stack.embeddings.start_server()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from ai_stack.aidb.sparse import Bm25Encoder
 from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter, VectorStore
-from ai_stack.aidb.vectors.factory import EmbeddedEngine, create_vector_store
+from ai_stack.aidb.vectors.edge_index import EdgeIndex
+from ai_stack.aidb.vectors.factory import create_vector_store
 
 DIM = 8
 TEXTS = ["red apple fruit", "green apple tart", "fast red car", "electric car charging", "fresh fruit market"]
@@ -33,14 +35,23 @@ def points() -> list[ChunkPoint]:
     return made
 
 
-async def open_store(engine: EmbeddedEngine, data_dir: Path) -> VectorStore:
-    store = create_vector_store(None, data_dir, 5.0, engine)
+Engine = Literal["edge", "local", "replicas"]
+
+
+async def open_store(engine: Engine, data_dir: Path) -> VectorStore:
+    """An embedded engine; "replicas": qdrant-edge in two worker processes (replicated.py)."""
+    if engine == "replicas":
+        store = create_vector_store(
+            None, data_dir, 5.0, "edge", edge_replicas=2, edge_index=EdgeIndex(indexing_threshold_kib=1)
+        )
+    else:
+        store = create_vector_store(None, data_dir, 5.0, engine)
     await store.ensure(DIM)
     return store
 
 
-@pytest.mark.parametrize("engine", ["edge", "local"])
-async def test_writes_survive_reopen_and_deletes_apply(engine: EmbeddedEngine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["edge", "local", "replicas"])
+async def test_writes_survive_reopen_and_deletes_apply(engine: Engine, tmp_path: Path) -> None:
     store = await open_store(engine, tmp_path)
     await store.upsert(points())
     await store.delete_chunks([uuid.UUID(int=100)])
@@ -63,7 +74,7 @@ async def test_writes_survive_reopen_and_deletes_apply(engine: EmbeddedEngine, t
 async def test_engines_rank_alike(tmp_path: Path) -> None:
     bm25 = Bm25Encoder()
     ranked = {}
-    for engine in ("edge", "local"):
+    for engine in ("edge", "local", "replicas"):
         store = await open_store(engine, tmp_path / engine)  # type: ignore[arg-type]
         try:
             await store.upsert(points())
@@ -79,7 +90,7 @@ async def test_engines_rank_alike(tmp_path: Path) -> None:
             assert all("_bool" not in h.payload for h in dense + keyword)
         finally:
             await store.close()
-    assert ranked["edge"] == ranked["local"]
+    assert ranked["edge"] == ranked["local"] == ranked["replicas"]
     keyword_scores = ranked["edge"][1]
     red_apple_fruit = str(uuid.UUID(int=100))
     assert max(keyword_scores, key=keyword_scores.__getitem__) == red_apple_fruit  # leads on keywords
@@ -98,8 +109,8 @@ def keyword_point(document: int, text: str) -> ChunkPoint:
     return ChunkPoint(uuid.UUID(int=1000 + document), None, Bm25Encoder().document(text), payload)
 
 
-@pytest.mark.parametrize("engine", ["edge", "local"])
-async def test_keyword_scores_depend_on_no_other_point(engine: EmbeddedEngine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["edge", "local", "replicas"])
+async def test_keyword_scores_depend_on_no_other_point(engine: Engine, tmp_path: Path) -> None:
     """A new index leaves IDF to the query's weights (aidb keeps it per collection): a store that
     holds 25 more documents with the term and lost 25 others scores a chunk exactly as one that
     never had them (the engine's IDF counted both, the deleted ones until the shard reloaded)."""
@@ -134,7 +145,9 @@ async def test_an_index_made_with_engine_idf_keeps_it(tmp_path: Path) -> None:
     import qdrant_edge as qe
     from ai_stack.aidb.vectors.edge import EdgeStore
 
-    old = qe.EdgeShard.create(str(tmp_path / "old"), EdgeStore._config(4, idf_in_engine=True))
+    old = qe.EdgeShard.create(
+        str(tmp_path / "old"), EdgeStore(tmp_path / "unused")._config(4, idf_in_engine=True)
+    )
     old.close()
     store = EdgeStore(tmp_path / "old")
     await store.ensure(4)

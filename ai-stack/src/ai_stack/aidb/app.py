@@ -136,6 +136,9 @@ async def _vectors_context(app: web.Application) -> AsyncIterator[None]:
         settings.embedded_engine,
         api_key=api_key,
         layout=settings.cluster_layout(),
+        edge_replicas=settings.edge_replicas,
+        edge_index=settings.edge_index(),
+        optimize_after_points=settings.edge_optimize_after_points,
     )
     breaker = CircuitBreaker(
         "qdrant",

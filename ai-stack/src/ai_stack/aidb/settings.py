@@ -9,6 +9,7 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from ai_stack.aidb.vectors.edge_index import EdgeIndex
 from ai_stack.aidb.vectors.layout import ClusterLayout
 from ai_stack.core.settings import KeyLimitedSettings, default_home
 from ai_stack.text.model_files import DEFAULT_MODEL
@@ -56,6 +57,30 @@ class AidbSettings(KeyLimitedSettings):
         "edge",
         description="Embedded engine when qdrant_url is unset: edge (qdrant-edge-py) or local "
         "(qdrant-client local mode).",
+    )
+    edge_replicas: int = Field(
+        0,
+        ge=0,
+        le=4,
+        description="qdrant-edge outside aidb's process: 0 runs it in aidb's process (brute-force search); "
+        "1 in a worker process; 2 or more in replica workers, each a full copy, that build an HNSW "
+        "index one at a time while the others serve.",
+    )
+    edge_hnsw_m: int = Field(16, ge=4, le=128, description="HNSW edges per node (replica workers).")
+    edge_hnsw_ef_construct: int = Field(
+        100, ge=4, le=1024, description="HNSW candidates while building the index (replica workers)."
+    )
+    edge_hnsw_ef: int = Field(
+        128,
+        ge=1,
+        le=4096,
+        description="HNSW candidates a query explores: recall against time (replica workers).",
+    )
+    edge_optimize_after_points: int = Field(
+        10_000, ge=1, description="Points written before the replicas rebuild their indexes, one at a time."
+    )
+    edge_indexing_threads: int = Field(
+        1, ge=0, le=64, description="Threads of an HNSW build (0: every core; the serving replica needs one)."
     )
     data_dir: Path = Field(
         default_factory=lambda: default_home() / "aidb", description="Directory of the embedded vector index."
@@ -151,6 +176,15 @@ class AidbSettings(KeyLimitedSettings):
         if self.qdrant_write_consistency_factor > self.qdrant_replication_factor:
             raise ValueError("qdrant_write_consistency_factor cannot exceed qdrant_replication_factor")
         return self
+
+    def edge_index(self) -> EdgeIndex:
+        """The HNSW settings of replica workers."""
+        return EdgeIndex(
+            m=self.edge_hnsw_m,
+            ef_construct=self.edge_hnsw_ef_construct,
+            ef=self.edge_hnsw_ef,
+            indexing_threads=self.edge_indexing_threads,
+        )
 
     def cluster_layout(self) -> ClusterLayout:
         """How aidb's collection is spread over a Qdrant cluster when aidb creates it."""

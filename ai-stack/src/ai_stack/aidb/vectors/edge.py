@@ -4,10 +4,11 @@ Why these choices (figures in PRODUCTION-HARDENING-ROADMAP.md, from bench/vector
 - Every call holds the GIL for its whole duration, so calls run on one dedicated thread: they
   never overlap (the shard would serialise them anyway) and the event loop's own code never
   runs inside the engine.
-- No HNSW: `optimize()` builds it while holding the GIL (34 s at 50,000 points here, a frozen
-  service), while the Rust brute-force scan with payload indexes answers a filtered hybrid
-  query over 50,000 chunks in about 9 ms. Past a few hundred thousand chunks, run a Qdrant
-  server (AI_STACK_QDRANT_URL), which builds HNSW in the background.
+- No HNSW in aidb's own process: `optimize()` builds it while holding the GIL (62 s at 100,000
+  points here, a frozen service). With `EdgeIndex` (the replica workers of `replicated.py`) the
+  shard builds HNSW when told to `optimize`, in a process of its own, while another replica
+  serves: a hybrid query's engine time at 100,000 points is 2-3 ms instead of ~30 ms of brute
+  force (bench/vector_engines.py --hnsw).
 - The WAL stays on: an acknowledged upsert survives a crash without a flush.
 - Booleans: the engine turns `MatchValue(True)` into the integer 1, which never matches a JSON
   `true`; boolean metadata is mirrored as "true"/"false" strings under `_bool` to filter on.
@@ -39,6 +40,7 @@ from ai_stack.aidb.vectors.base import (
     VectorStore,
 )
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
+from ai_stack.aidb.vectors.edge_index import EdgeIndex
 
 BOOL_MIRROR = "_bool"
 T = TypeVar("T")
@@ -142,25 +144,37 @@ def _hit(point: qe.ScoredPoint) -> Hit:
 class EdgeStore(VectorStore):
     """One shard directory holds every aidb collection (a `collection` payload field scopes it)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, index: EdgeIndex | None = None) -> None:
         self._path = path
+        self._index = index
         self._shard: qe.EdgeShard | None = None
         self._dimension = 0
         # One thread: the engine holds the GIL anyway, and the shard is then never used concurrently.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
 
-    @staticmethod
-    def _config(dimension: int, idf_in_engine: bool = False) -> qe.EdgeConfig:
+    def _config(self, dimension: int, idf_in_engine: bool = False) -> qe.EdgeConfig:
         sparse = (
             qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
             if idf_in_engine
             else qe.EdgeSparseVectorParams()
         )
+        index: dict[str, Any] = {}
+        if self._index is not None:
+            index = {
+                "hnsw_config": qe.HnswIndexConfig(
+                    m=self._index.m,
+                    ef_construct=self._index.ef_construct,
+                    full_scan_threshold=10_000,
+                    max_indexing_threads=self._index.indexing_threads,
+                ),
+                "optimizers": qe.EdgeOptimizersConfig(indexing_threshold=self._index.indexing_threshold_kib),
+            }
         return qe.EdgeConfig(
             vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE: sparse},
             # Payload in RAM: filters read it for every candidate of a brute-force scan.
             payload_memory=qe.Memory.Cached,
+            **index,
         )
 
     async def _run(self, call: Callable[[], T]) -> T:
@@ -235,8 +249,14 @@ class EdgeStore(VectorStore):
         requests: list[tuple[str, qe.QueryRequest]] = []
         if dense is not None:
             nearest = qe.Query.Nearest(dense, using=DENSE)
+            params = qe.SearchParams(hnsw_ef=self._index.ef) if self._index is not None else None
             requests.append(
-                (DENSE, qe.QueryRequest(limit, query=nearest, filter=query_filter, with_payload=True))
+                (
+                    DENSE,
+                    qe.QueryRequest(
+                        limit, query=nearest, filter=query_filter, with_payload=True, params=params
+                    ),
+                )
             )
         if sparse is not None and sparse.indices:
             nearest = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE)
@@ -261,6 +281,15 @@ class EdgeStore(VectorStore):
             )
         request = qe.CountRequest(exact=True, filter=count_filter)
         return int(await self._run(lambda: self._open().count(request)))
+
+    async def optimize(self) -> bool:
+        """Builds what the optimizers plan (HNSW of large segments, vacuum); blocks this process
+        for as long as it takes, holding the GIL. True if anything changed."""
+        return bool(await self._run(lambda: self._open().optimize()))
+
+    async def flush(self) -> None:
+        """Writes every pending change to disk."""
+        await self._run(lambda: self._open().flush())
 
     async def close(self) -> None:
         def close_shard() -> None:

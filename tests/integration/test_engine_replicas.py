@@ -1,0 +1,199 @@
+"""qdrant-edge in replica worker processes: HNSW builds never stall search, acknowledged writes
+are seen at once, a killed worker loses nothing, and replicas that diverged are made equal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from ai_stack.aidb.sparse import Bm25Encoder
+from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter
+from ai_stack.aidb.vectors.edge import EdgeStore
+from ai_stack.aidb.vectors.edge_index import EdgeIndex
+from ai_stack.aidb.vectors.replicated import ReplicatedEdgeStore, prepare_replicas
+from ai_stack.aidb.vectors.worker import SEQ_FILE, read_applied_seq
+
+DIM = 64
+WORDS = "postgres vacuum index replica shard query vector token chunk search write log".split()
+
+
+def unit(rng: random.Random) -> list[float]:
+    values = [rng.gauss(0, 1) for _ in range(DIM)]
+    norm = sum(v * v for v in values) ** 0.5
+    return [v / norm for v in values]
+
+
+def make_points(count: int, seed: int = 1, start: int = 0) -> list[ChunkPoint]:
+    rng = random.Random(seed)
+    bm25 = Bm25Encoder()
+    made = []
+    for i in range(start, start + count):
+        text = " ".join(rng.choices(WORDS, k=8))
+        payload = {
+            "document_id": str(uuid.UUID(int=i + 1)),
+            "collection": "docs",
+            "project": "p",
+            "status": "approved",
+            "version": 1,
+            "expires_at": None,
+            "metadata": {},
+        }
+        made.append(ChunkPoint(uuid.UUID(int=10**6 + i), unit(rng), bm25.document(text), payload))
+    return made
+
+
+def replicated(root: Path, **options: object) -> ReplicatedEdgeStore:
+    # A 1 KiB indexing threshold: every segment gets HNSW, so a few thousand points take seconds.
+    return ReplicatedEdgeStore(
+        root / "replicas",
+        2,
+        EdgeIndex(m=16, ef_construct=200, indexing_threshold_kib=1, indexing_threads=1),
+        check_interval_s=3600,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def fill(store: ReplicatedEdgeStore | EdgeStore, points: list[ChunkPoint]) -> None:
+    for i in range(0, len(points), 500):
+        await store.upsert(points[i : i + 500])
+
+
+async def test_search_answers_while_a_replica_builds_its_index(tmp_path: Path) -> None:
+    store = replicated(tmp_path)
+    await store.ensure(DIM)
+    try:
+        points = make_points(12_000)
+        await fill(store, points)
+        probe = random.Random(9)
+        latencies: list[float] = []
+        optimize = asyncio.create_task(store.optimize())
+        started = time.perf_counter()
+        late = make_points(1, seed=77, start=50_000)[0]
+        written = False
+        while not optimize.done():
+            began = time.perf_counter()
+            dense, keyword = await store.query(
+                unit(probe), Bm25Encoder().query("vacuum shard"), SearchFilter(), 10
+            )
+            latencies.append(time.perf_counter() - began)
+            assert len(dense) == 10 and keyword
+            if not written and any(w.optimizing for w in store.workers):
+                # Acknowledged while one replica is busy building, and found at once.
+                await store.upsert([late])
+                written = True
+                hits, _ = await store.query(late.dense, None, SearchFilter(), 1)
+                assert hits[0].chunk_id == str(late.chunk_id)
+            await asyncio.sleep(0)
+        build_s = time.perf_counter() - started
+        await optimize
+        assert written
+        # Each replica's build held its process (and its GIL) for seconds; search never waited.
+        assert build_s > 2.0, build_s
+        assert max(latencies) < min(1.0, build_s / 4), (max(latencies), build_s)
+        assert len(latencies) > 50
+        # Both replicas hold every point afterwards, the late one included.
+        counts = await asyncio.gather(*(w.call("count", None) for w in store.workers))
+        assert counts == [len(points) + 1] * 2
+    finally:
+        await store.close()
+
+
+async def test_hnsw_answers_as_exact_search_does(tmp_path: Path) -> None:
+    exact = EdgeStore(tmp_path / "exact")
+    store = replicated(tmp_path)
+    await exact.ensure(DIM)
+    await store.ensure(DIM)
+    try:
+        points = make_points(4_000, seed=3)
+        await fill(exact, points)
+        await fill(store, points)
+        await store.optimize()
+        probe = random.Random(5)
+        found = 0
+        for _ in range(50):
+            query = unit(probe)
+            truth, _ = await exact.query(query, None, SearchFilter(), 10)
+            indexed, _ = await store.query(query, None, SearchFilter(), 10)
+            found += len({h.chunk_id for h in truth} & {h.chunk_id for h in indexed})
+        assert found / 500 >= 0.98
+    finally:
+        await exact.close()
+        await store.close()
+
+
+async def test_a_killed_worker_loses_nothing(tmp_path: Path) -> None:
+    store = replicated(tmp_path)
+    await store.ensure(DIM)
+    try:
+        await fill(store, make_points(200))
+        victim = store.workers[0]
+        assert victim.pid is not None
+        os.kill(victim.pid, signal.SIGKILL)
+        # Search keeps answering from the other replica.
+        for _ in range(5):
+            dense, _ = await store.query(unit(random.Random(1)), None, SearchFilter(), 5)
+            assert len(dense) == 5
+        # A write either reaches both replicas or is refused (the indexer sends it again).
+        more = make_points(50, seed=2, start=200)
+        for _attempt in range(100):
+            try:
+                await store.upsert(more)
+                break
+            except Exception:
+                await asyncio.sleep(0.1)
+        else:
+            pytest.fail("writes never resumed after the worker was restarted")
+        assert store.workers[0] is not victim and store.workers[0].alive
+        counts = await asyncio.gather(*(w.call("count", None) for w in store.workers))
+        assert counts == [250, 250]
+    finally:
+        await store.close()
+
+
+async def test_replicas_that_diverged_are_made_equal_at_start(tmp_path: Path) -> None:
+    store = replicated(tmp_path)
+    await store.ensure(DIM)
+    await fill(store, make_points(100))
+    await store.close()
+    first, second = tmp_path / "replicas" / "0", tmp_path / "replicas" / "1"
+    assert read_applied_seq(first) == read_applied_seq(second) > 0
+    # As after a crash while replica 1 had writes queued behind an index build.
+    behind = EdgeStore(second)
+    await behind.ensure(DIM)
+    await behind.delete_chunks([p.chunk_id for p in make_points(100)[:40]])
+    await behind.close()
+    (second / SEQ_FILE).write_text(str(read_applied_seq(first) - 1))
+
+    store = replicated(tmp_path)
+    await store.ensure(DIM)
+    try:
+        counts = await asyncio.gather(*(w.call("count", None) for w in store.workers))
+        assert counts == [100, 100]
+    finally:
+        await store.close()
+
+
+def test_a_store_that_ran_in_process_seeds_every_replica(tmp_path: Path) -> None:
+    async def scenario() -> list[int]:
+        single = EdgeStore(tmp_path / "single")
+        await single.ensure(DIM)
+        await fill(single, make_points(30))
+        await single.close()
+        store = replicated(tmp_path, seed=tmp_path / "single")
+        await store.ensure(DIM)
+        try:
+            return list(await asyncio.gather(*(w.call("count", None) for w in store.workers)))
+        finally:
+            await store.close()
+
+    assert asyncio.run(scenario()) == [30, 30]
+    assert prepare_replicas(tmp_path / "empty", 2, None) == [
+        tmp_path / "empty" / "0",
+        tmp_path / "empty" / "1",
+    ]
