@@ -144,13 +144,15 @@ def _hit(point: qe.ScoredPoint) -> Hit:
 class EdgeStore(VectorStore):
     """One shard directory holds every aidb collection (a `collection` payload field scopes it)."""
 
-    def __init__(self, path: Path, index: EdgeIndex | None = None) -> None:
+    def __init__(self, path: Path, index: EdgeIndex | None = None, *, inline: bool = False) -> None:
         self._path = path
         self._index = index
         self._shard: qe.EdgeShard | None = None
         self._dimension = 0
-        # One thread: the engine holds the GIL anyway, and the shard is then never used concurrently.
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
+        # One thread: the engine holds the GIL anyway, and the shard is then never used
+        # concurrently. `inline`: calls run on the caller's thread (a worker process, whose loop
+        # has nothing else to do).
+        self._thread = None if inline else ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
 
     def _config(self, dimension: int, idf_in_engine: bool = False) -> qe.EdgeConfig:
         sparse = (
@@ -179,6 +181,8 @@ class EdgeStore(VectorStore):
 
     async def _run(self, call: Callable[[], T]) -> T:
         try:
+            if self._thread is None:
+                return call()
             return await asyncio.get_running_loop().run_in_executor(self._thread, call)
         except (ValueError, TypeError) as exc:  # the engine's refusal of a value it was given
             raise VectorInputRejected(f"the vector engine refused the request: {exc}") from exc
@@ -298,4 +302,5 @@ class EdgeStore(VectorStore):
                 self._shard = None
 
         await self._run(close_shard)
-        self._thread.shutdown(wait=True)
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)

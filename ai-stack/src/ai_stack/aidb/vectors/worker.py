@@ -72,18 +72,17 @@ def serve(connection: Connection, shard_dir: str, index: EdgeIndex | None) -> No
 
 
 async def _serve(connection: Connection, shard_dir: Path, index: EdgeIndex | None) -> None:
-    store = EdgeStore(shard_dir, index)
-    loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipe") as reader:
-        try:
-            while True:
-                try:
-                    request: Request = await loop.run_in_executor(reader, connection.recv)
-                except (EOFError, OSError):
-                    break
-                connection.send(await _answer(store, shard_dir, request))
-        finally:
-            await store.close()
+    # Everything on this one thread: the process exists to serve this pipe, one call at a time.
+    store = EdgeStore(shard_dir, index, inline=True)
+    try:
+        while True:
+            try:
+                request: Request = connection.recv()
+            except (EOFError, OSError):
+                break
+            connection.send(await _answer(store, shard_dir, request))
+    finally:
+        await store.close()
 
 
 async def _answer(store: EdgeStore, shard_dir: Path, request: Request) -> Reply:

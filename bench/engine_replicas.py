@@ -1,0 +1,241 @@
+"""aidb's embedded engine today (qdrant-edge in aidb's process, brute force) against replica
+workers (AI_STACK_AIDB_EDGE_REPLICAS=2: two worker processes that build HNSW one at a time), both
+through aidb's VectorStore interface, in one run.
+
+Run: .venv/bin/python -m bench.engine_replicas [--points 100000] [--ingest 20000] [--clients 16]
+
+1. Both stores are filled with the same `--points` chunks (clustered 384-d vectors and real
+   BM25 text, as bench/vector_engines.py --hnsw makes them); the replicas then build HNSW.
+2. Hybrid query engine time (dense and keyword in one call, the filter every search carries),
+   one client: p50/p95/p99; then `--clients` concurrent clients: queries/s. recall@10 of the
+   replicas' dense hits against the in-process brute force (exact).
+3. The stall test: `--ingest` more chunks are written in the indexer's batches while 4 clients
+   query, and the replicas rebuild their indexes as they would in service; printed: p99 of
+   query time per 10 s, until the writes and the index builds are done.
+4. Resident memory of this process (which holds the in-process store and the points) and of
+   each worker.
+Nothing else should run meanwhile: the machine has two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from ai_stack.aidb.sparse import Bm25Encoder, SparseVector
+from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter, VectorStore
+from ai_stack.aidb.vectors.edge import EdgeStore
+from ai_stack.aidb.vectors.edge_index import EdgeIndex
+from ai_stack.aidb.vectors.replicated import ReplicatedEdgeStore
+from rich.console import Console
+from rich.table import Table
+
+from bench.corpus import docstring_sentences
+from bench.memory import rss_mib
+from bench.vector_engines import BATCH, DIMENSION, LIMIT, chunk_texts, clustered_vectors, make_points
+
+Query = tuple[list[float], SparseVector]
+
+
+def near_queries(
+    vectors: list[list[float]], sentences: list[str], count: int, rng: random.Random
+) -> list[Query]:
+    encoder = Bm25Encoder()
+    queries = []
+    for text in chunk_texts(count, sentences, rng):
+        near = vectors[rng.randrange(len(vectors))]
+        values = [v + rng.gauss(0.0, 0.5 / DIMENSION**0.5) for v in near]
+        norm = sum(v * v for v in values) ** 0.5
+        queries.append(([v / norm for v in values], encoder.query(text)))
+    return queries
+
+
+async def fill(store: VectorStore, points: list[ChunkPoint]) -> float:
+    started = time.perf_counter()
+    for i in range(0, len(points), BATCH):
+        await store.upsert(points[i : i + BATCH])
+    return len(points) / (time.perf_counter() - started)
+
+
+async def single_client(store: VectorStore, queries: list[Query]) -> tuple[list[float], list[list[str]]]:
+    where = SearchFilter()
+    latencies, top = [], []
+    for dense, sparse in queries:
+        started = time.perf_counter()
+        hits, _ = await store.query(dense, sparse, where, LIMIT)
+        latencies.append((time.perf_counter() - started) * 1000)
+        top.append([h.chunk_id for h in hits[:10]])
+    return latencies, top
+
+
+async def throughput(store: VectorStore, queries: list[Query], clients: int, seconds: float) -> float:
+    where = SearchFilter()
+    deadline = time.perf_counter() + seconds
+    done = 0
+
+    async def client(offset: int) -> None:
+        nonlocal done
+        i = offset
+        while time.perf_counter() < deadline:
+            dense, sparse = queries[i % len(queries)]
+            await store.query(dense, sparse, where, LIMIT)
+            done += 1
+            i += clients
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in range(clients)))
+    return done / (time.perf_counter() - started)
+
+
+async def stall_test(
+    store: ReplicatedEdgeStore | EdgeStore, extra: list[ChunkPoint], queries: list[Query], console: Console
+) -> list[tuple[float, int, float]]:
+    """(window start s, queries, p99 ms) per 10 s while `extra` is written and indexed."""
+    samples: list[tuple[float, float]] = []
+    started = time.perf_counter()
+    writing = True
+
+    async def writer() -> None:
+        nonlocal writing
+        try:
+            await fill(store, extra)
+            if isinstance(store, ReplicatedEdgeStore):
+                await store.optimize()  # what the scheduler does once enough was written
+        finally:
+            writing = False
+
+    async def reader(offset: int) -> None:
+        i = offset
+        where = SearchFilter()
+        while writing:
+            dense, sparse = queries[i % len(queries)]
+            began = time.perf_counter()
+            await store.query(dense, sparse, where, LIMIT)
+            samples.append((began - started, (time.perf_counter() - began) * 1000))
+            i += 4
+
+    await asyncio.gather(writer(), *(reader(c) for c in range(4)))
+    windows: list[tuple[float, int, float]] = []
+    end = max((t for t, _ in samples), default=0.0)
+    start = 0.0
+    while start <= end:
+        inside = sorted(ms for t, ms in samples if start <= t < start + 10)
+        if inside:
+            windows.append((start, len(inside), inside[min(len(inside) - 1, int(0.99 * len(inside)))]))
+        start += 10
+    return windows
+
+
+def quantiles(values: list[float]) -> str:
+    ordered = sorted(values)
+    return " / ".join(f"{ordered[int(q * (len(ordered) - 1))]:.1f}" for q in (0.5, 0.95, 0.99))
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    console = Console(width=150)
+    rng = random.Random(args.points)
+    sentences = docstring_sentences(20000)
+    total = args.points + args.ingest
+    vectors = clustered_vectors(total, args.clusters, rng)
+    points = make_points(total, sentences, seed=total, vectors=vectors)
+    base, extra = points[: args.points], points[args.points :]
+    queries = near_queries(vectors[: args.points], sentences, args.queries, rng)
+    root = Path(tempfile.mkdtemp(prefix="ai-stack-bench-replicas-"))
+    today = EdgeStore(root / "in-process")
+    replicas = ReplicatedEdgeStore(
+        root / "replicas",
+        2,
+        EdgeIndex(m=args.hnsw_m, ef_construct=args.hnsw_ef_construct, ef=args.hnsw_ef, indexing_threads=1),
+        optimize_after_points=args.optimize_after,
+        check_interval_s=5.0,
+    )
+    try:
+        await today.ensure(DIMENSION)
+        await replicas.ensure(DIMENSION)
+        console.print(f"filling both stores with {args.points} points …")
+        rate_today = await fill(today, base)
+        rate_replicas = await fill(replicas, base)
+        started = time.perf_counter()
+        await replicas.optimize()
+        build_s = time.perf_counter() - started
+        console.print(
+            f"upsert points/s: in-process {rate_today:.0f}, replicas {rate_replicas:.0f}; "
+            f"both replicas' HNSW built in {build_s:.0f} s, one at a time"
+        )
+        await single_client(today, queries[:20])
+        await single_client(replicas, queries[:20])
+        today_ms, exact = await single_client(today, queries)
+        replica_ms, found = await single_client(replicas, queries)
+        recall = statistics.mean(
+            len(set(f) & set(e)) / max(1, len(e)) for f, e in zip(found, exact, strict=True)
+        )
+        qps_today = await throughput(today, queries, args.clients, args.seconds)
+        qps_replicas = await throughput(replicas, queries, args.clients, args.seconds)
+        table = Table(
+            title=f"hybrid query through VectorStore, {args.points} points (dense + keyword, limit {LIMIT})"
+        )
+        for column in (
+            "engine",
+            "1 client p50 / p95 / p99 ms",
+            f"{args.clients} clients queries/s",
+            "recall@10",
+        ):
+            table.add_column(column, justify="right")
+        table.add_row(
+            "in aidb's process, brute force (today)", quantiles(today_ms), f"{qps_today:.0f}", "1.000"
+        )
+        table.add_row(
+            "2 replica workers, HNSW", quantiles(replica_ms), f"{qps_replicas:.0f}", f"{recall:.3f}"
+        )
+        console.print(table)
+        console.print(
+            f"ratio replicas / today: p50 {statistics.median(replica_ms) / statistics.median(today_ms):.3f}, "
+            f"queries/s {qps_replicas / qps_today:.2f}x"
+        )
+        workers = ", ".join(f"{rss_mib(w.pid or 0):.0f}" for w in replicas.workers)
+        here = rss_mib(os.getpid())
+        console.print(
+            f"RSS MiB: this process {here:.0f} (points and the in-process store); workers {workers}"
+        )
+        if args.ingest:
+            console.print(f"stall test: {args.ingest} more points written while 4 clients query …")
+            windows = await stall_test(replicas, extra, queries, console)
+            table = Table(title="replicas: query p99 per 10 s while writing and rebuilding the index")
+            for column in ("from s", "queries", "p99 ms"):
+                table.add_column(column, justify="right")
+            for start, count, p99 in windows:
+                table.add_row(f"{start:.0f}", str(count), f"{p99:.1f}")
+            console.print(table)
+            console.print(f"worst window p99 {max(p for _, _, p in windows):.1f} ms (target <= 100)")
+    finally:
+        await replicas.close()
+        await today.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--ingest", type=int, default=20_000, help="points written during the stall test")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each throughput run")
+    parser.add_argument("--clusters", type=int, default=2000)
+    parser.add_argument("--hnsw-m", type=int, default=16)
+    parser.add_argument("--hnsw-ef-construct", type=int, default=100)
+    parser.add_argument("--hnsw-ef", type=int, default=128)
+    parser.add_argument("--optimize-after", type=int, default=10_000)
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
