@@ -152,7 +152,13 @@ async def main_async(args: argparse.Namespace) -> None:
     replicas = ReplicatedEdgeStore(
         root / "replicas",
         2,
-        EdgeIndex(m=args.hnsw_m, ef_construct=args.hnsw_ef_construct, ef=args.hnsw_ef, indexing_threads=1),
+        EdgeIndex(
+            m=args.hnsw_m,
+            ef_construct=args.hnsw_ef_construct,
+            ef=args.hnsw_ef,
+            indexing_threads=1,
+            max_segment_kib=args.max_segment_kib,
+        ),
         optimize_after_points=args.optimize_after,
         check_interval_s=5.0,
     )
@@ -234,6 +240,9 @@ def main() -> None:
     parser.add_argument("--hnsw-ef-construct", type=int, default=100)
     parser.add_argument("--hnsw-ef", type=int, default=128)
     parser.add_argument("--optimize-after", type=int, default=10_000)
+    parser.add_argument(
+        "--max-segment-kib", type=int, default=None, help="largest segment (default: engine's)"
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

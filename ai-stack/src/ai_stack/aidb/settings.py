@@ -82,6 +82,12 @@ class AidbSettings(KeyLimitedSettings):
     edge_indexing_threads: int = Field(
         1, ge=0, le=64, description="Threads of an HNSW build (0: every core; the serving replica needs one)."
     )
+    edge_max_segment_kib: int = Field(
+        0,
+        ge=0,
+        description="Largest segment the replicas' optimizer makes, in KiB of vectors (0: the engine's "
+        "default, one large segment): smaller segments rebuild faster after writes, queries visit more.",
+    )
     data_dir: Path = Field(
         default_factory=lambda: default_home() / "aidb", description="Directory of the embedded vector index."
     )
@@ -184,6 +190,7 @@ class AidbSettings(KeyLimitedSettings):
             ef_construct=self.edge_hnsw_ef_construct,
             ef=self.edge_hnsw_ef,
             indexing_threads=self.edge_indexing_threads,
+            max_segment_kib=self.edge_max_segment_kib or None,
         )
 
     def cluster_layout(self) -> ClusterLayout:

@@ -169,7 +169,10 @@ class EdgeStore(VectorStore):
                     full_scan_threshold=10_000,
                     max_indexing_threads=self._index.indexing_threads,
                 ),
-                "optimizers": qe.EdgeOptimizersConfig(indexing_threshold=self._index.indexing_threshold_kib),
+                "optimizers": qe.EdgeOptimizersConfig(
+                    indexing_threshold=self._index.indexing_threshold_kib,
+                    max_segment_size=self._index.max_segment_kib,
+                ),
             }
         return qe.EdgeConfig(
             vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
