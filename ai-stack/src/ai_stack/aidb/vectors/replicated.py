@@ -28,7 +28,7 @@ from typing import Any
 import structlog
 
 from ai_stack.aidb.sparse import SparseVector
-from ai_stack.aidb.vectors.base import ChunkPoint, Hit, SearchFilter, VectorStore
+from ai_stack.aidb.vectors.base import ChunkPoint, Hit, SearchFilter, VectorInputRejected, VectorStore
 from ai_stack.aidb.vectors.edge_index import EdgeIndex
 from ai_stack.aidb.vectors.worker import EngineWorker, WorkerDied, read_applied_seq
 
@@ -142,7 +142,12 @@ class ReplicatedEdgeStore(VectorStore):
         self._written_since_optimize += points
 
     def _after_late_write(self, index: int, future: asyncio.Future[Any]) -> None:
-        if future.cancelled() or future.exception() is None:
+        # A refused input is refused by every replica alike: nothing was applied anywhere.
+        if (
+            future.cancelled()
+            or future.exception() is None
+            or isinstance(future.exception(), VectorInputRejected)
+        ):
             return
         log.error("replica_missed_write", replica=index, error=str(future.exception()))
         self._stale.add(index)
