@@ -17,7 +17,7 @@ from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter
 from ai_stack.aidb.vectors.edge import EdgeStore
 from ai_stack.aidb.vectors.edge_index import EdgeIndex
 from ai_stack.aidb.vectors.replicated import ReplicatedEdgeStore, prepare_replicas
-from ai_stack.aidb.vectors.worker import SEQ_FILE, read_applied_seq
+from ai_stack.aidb.vectors.worker import SEQ_FILE, WorkerDied, read_applied_seq
 
 DIM = 64
 WORDS = "postgres vacuum index replica shard query vector token chunk search write log".split()
@@ -197,3 +197,9 @@ def test_a_store_that_ran_in_process_seeds_every_replica(tmp_path: Path) -> None
         tmp_path / "empty" / "0",
         tmp_path / "empty" / "1",
     ]
+
+
+async def test_a_write_before_the_replicas_run_is_refused_not_acknowledged(tmp_path: Path) -> None:
+    store = replicated(tmp_path)
+    with pytest.raises(WorkerDied):
+        await store.upsert(make_points(1))

@@ -119,6 +119,8 @@ class ReplicatedEdgeStore(VectorStore):
     # ---- writes -------------------------------------------------------------------------
 
     async def _write(self, method: str, *args: Any, points: int = 1) -> None:
+        if not self._workers:
+            raise WorkerDied("the vector engine replicas are not running (ensure has not succeeded)")
         async with self._send_lock:  # sequence numbers in the order the replicas receive them
             self._seq += 1
             seq = self._seq
