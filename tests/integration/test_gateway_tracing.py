@@ -49,14 +49,23 @@ async def test_a_request_through_the_gateway_is_one_trace_across_services(
             assert response.status == 200, await response.text()
             assert response.headers["X-Request-ID"] == request_id
     wanted = {"hybrid", "aidb", "embeddings"}
+
+    def received() -> list[Any]:
+        return [s for s in gateway_stack.traces.spans if s.trace_id == trace_id]
+
+    def one_tree(spans: list[Any]) -> bool:
+        """Every span's parent is another span of the trace or the caller's own span."""
+        ids = {s.span_id for s in spans}
+        return all(s.parent_span_id in ids or s.parent_span_id == caller_span for s in spans)
+
+    # Each service exports its spans in batches as they end, children before parents: a parent
+    # (a server span, which ends last) may arrive a batch after its children.
     deadline = asyncio.get_running_loop().time() + 30
-    while {s.service for s in gateway_stack.traces.spans if s.trace_id == trace_id} < wanted:
-        assert asyncio.get_running_loop().time() < deadline, {s.service for s in gateway_stack.traces.spans}
+    while not ({s.service for s in received()} >= wanted and one_tree(received())):
+        assert asyncio.get_running_loop().time() < deadline, [(s.service, s.name) for s in received()]
         await asyncio.sleep(0.2)
-    spans = [s for s in gateway_stack.traces.spans if s.trace_id == trace_id]
+    spans = received()
     by_id = {s.span_id: s for s in spans}
-    # One tree: every span's parent is another span of the trace or the caller's own span.
-    assert all(s.parent_span_id in by_id or s.parent_span_id == caller_span for s in spans)
     roots = [s for s in spans if s.parent_span_id == caller_span]
     assert [r.service for r in roots] == ["hybrid"], roots
 
