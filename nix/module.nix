@@ -105,7 +105,7 @@ let
       AI_STACK_AIDB_QDRANT_URL = "http://127.0.0.1:${toString cfg.qdrant.port}";
     }
     // lib.listToAttrs (map (c: lib.nameValuePair c.variable "%d/${c.id}") (secretsOf s.name))
-    # The registry marks the services jemalloc keeps smaller (embeddings: per-thread buffers).
+    # The registry marks the services jemalloc pays for (embeddings: memory; aidb: query time).
     // lib.optionalAttrs ((s.allocator or "system") == "jemalloc") {
       LD_PRELOAD = "${pkgs.jemalloc}/lib/libjemalloc.so";
     }

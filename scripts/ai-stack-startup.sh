@@ -20,7 +20,7 @@
 #                            registry (ai-stack/src/ai_stack/registry.py): `.venv/bin/ai-stack services`
 #   AI_STACK_STARTUP_TIMEOUT seconds to wait for each service to become ready (default 180)
 #   AI_STACK_SKIP_INSTALL    1: never run apt-get or pip (fail if something is missing)
-#   AI_STACK_JEMALLOC        0: the embeddings service keeps glibc's allocator instead of jemalloc
+#   AI_STACK_JEMALLOC        0: embeddings and aidb keep glibc's allocator instead of jemalloc
 #   AI_STACK_TLS_CERT / AI_STACK_TLS_KEY  use this certificate instead of a self-signed one
 #   AI_STACK_SERVICE_USER    as root: the unprivileged user the services and Redis run as (ai-stack)
 #   AI_STACK_RUN_AS_ROOT     1: as root, run them as root anyway
@@ -365,7 +365,7 @@ start_python_service() {
     info "starting ${name} on 127.0.0.1:${port}${RUN_AS:+ as ${RUN_AS}}"
     local SETPRIV=() ALLOCATOR_ENV=()
     [[ -z "${RUN_AS}" ]] || SETPRIV=(setpriv --reuid="${RUN_AS}" --regid="${RUN_AS}" --init-groups --)
-    # The registry asks for jemalloc where it saves memory (embeddings); `-`: the system allocator.
+    # The registry asks for jemalloc where it pays (embeddings, aidb); `-`: the system allocator.
     [[ "${preload}" == "-" ]] || ALLOCATOR_ENV=("LD_PRELOAD=${preload}")
     # The venv's interpreter (not the pyenv shim) so that $! is the service's own pid.
     setsid nohup env "${SERVICE_ENV[@]}" "${ALLOCATOR_ENV[@]}" "${SETPRIV[@]}" "${SERVICE_PYTHON}" -m "${module}" \

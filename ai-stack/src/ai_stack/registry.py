@@ -60,9 +60,10 @@ class Service:
     # A path the gateway also answers at exactly `/<prefix>` (no trailing slash), forwarded to
     # this path of the service: MCP clients POST to `https://<gateway>/mcp` and follow no redirect.
     gateway_endpoint: str | None = None
-    # jemalloc for a service whose threads allocate and free large buffers: glibc keeps an arena
-    # per thread and returns little to the OS (embeddings, 8 model threads: 855-873 MiB resident
-    # with glibc, 560-577 MiB with jemalloc, same throughput; bench.embeddings_throughput).
+    # jemalloc for a service that allocates and frees large buffers: glibc keeps an arena per
+    # thread and returns little to the OS (embeddings, 8 model threads: 855-873 MiB resident with
+    # glibc, 560-577 MiB with jemalloc, same throughput), or maps and unmaps them on every call
+    # (aidb's embedded engine: see its entry).
     allocator: Allocator = "system"
 
     def __post_init__(self) -> None:
@@ -152,6 +153,11 @@ SERVICES: tuple[Service, ...] = _unique(
             default_port=8091,
             env_prefix="AI_STACK_AIDB_",
             gateway_prefix="aidb",
+            # The embedded engine's scans allocate and free large buffers on every query: with
+            # glibc, hybrid queries at 30,000 points took twice as long (bench.engine_replicas:
+            # p50 10.1-10.8 ms, 80-100 queries/s; jemalloc 5.1-5.7 ms, 182-195). Its engine
+            # workers inherit it.
+            allocator="jemalloc",
         ),
         Service(
             name="hybrid",
