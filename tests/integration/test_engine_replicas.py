@@ -54,8 +54,7 @@ def replicated(root: Path, **options: object) -> ReplicatedEdgeStore:
         root / "replicas",
         2,
         EdgeIndex(m=16, ef_construct=200, indexing_threshold_kib=1, indexing_threads=1),
-        check_interval_s=3600,
-        **options,  # type: ignore[arg-type]
+        **({"check_interval_s": 3600} | options),  # type: ignore[arg-type]
     )
 
 
@@ -203,3 +202,23 @@ async def test_a_write_before_the_replicas_run_is_refused_not_acknowledged(tmp_p
     store = replicated(tmp_path)
     with pytest.raises(WorkerDied):
         await store.upsert(make_points(1))
+
+
+async def test_replicas_build_their_index_on_their_own_after_a_retried_start(tmp_path: Path) -> None:
+    """aidb's start gives up on a slow `ensure` (its breaker's timeout) and may ask again: the
+    retry opens the same workers and starts the index scheduler, which builds once enough is
+    written."""
+    store = replicated(tmp_path, optimize_after_points=1000, check_interval_s=0.1)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(store.ensure(DIM), 0.05)  # the workers are still starting
+    await store.ensure(DIM)
+    try:
+        await fill(store, make_points(3000))
+        deadline = time.perf_counter() + 60
+        while not any(w.optimizing for w in store.workers):
+            assert time.perf_counter() < deadline, "the replicas never built their index"
+            await asyncio.sleep(0.05)
+        counts = await asyncio.gather(*(w.call("count", None) for w in store.workers))
+        assert counts == [3000, 3000]
+    finally:
+        await store.close()

@@ -294,10 +294,6 @@ class EdgeStore(VectorStore):
         for as long as it takes, holding the GIL. True if anything changed."""
         return bool(await self._run(lambda: self._open().optimize()))
 
-    async def flush(self) -> None:
-        """Writes every pending change to disk."""
-        await self._run(lambda: self._open().flush())
-
     async def close(self) -> None:
         def close_shard() -> None:
             if self._shard is not None:

@@ -87,6 +87,7 @@ class ReplicatedEdgeStore(VectorStore):
         self._check_interval_s = check_interval_s
         self._seed = seed
         self._workers: list[EngineWorker] = []
+        self._ready = False  # every worker has opened its shard
         self._dimension = 0
         self._stale: set[int] = set()  # replicas that missed acknowledged writes: never read
         self._seq = 0  # last write sent
@@ -103,23 +104,25 @@ class ReplicatedEdgeStore(VectorStore):
         return list(self._workers)
 
     async def ensure(self, dimension: int) -> None:
-        if self._workers:
+        if self._ready:
             return
-        dirs = await asyncio.to_thread(prepare_replicas, self._root, self._count, self._seed)
-        self._workers = [EngineWorker(d, self._index) for d in dirs]
-        for worker in self._workers:
-            worker.start()
+        if not self._workers:  # an ensure retried after a timeout asks the same workers again
+            dirs = await asyncio.to_thread(prepare_replicas, self._root, self._count, self._seed)
+            self._workers = [EngineWorker(d, self._index) for d in dirs]
+            for worker in self._workers:
+                worker.start()
         self._dimension = dimension
         results = await asyncio.gather(*(w.call("ensure", dimension) for w in self._workers))
         self.idf_in_engine = bool(results[0])
         self._seq = self._acked = max(w.applied_seq for w in self._workers)
+        self._ready = True
         if self._index is not None:
             self._scheduler = asyncio.create_task(self._schedule_optimize(), name="aidb-engine-optimize")
 
     # ---- writes -------------------------------------------------------------------------
 
     async def _write(self, method: str, *args: Any, points: int = 1) -> None:
-        if not self._workers:
+        if not self._ready:
             raise WorkerDied("the vector engine replicas are not running (ensure has not succeeded)")
         async with self._send_lock:  # sequence numbers in the order the replicas receive them
             self._seq += 1
@@ -288,3 +291,4 @@ class ReplicatedEdgeStore(VectorStore):
                 await self._scheduler
         await asyncio.gather(*(w.stop() for w in self._workers), return_exceptions=True)
         self._workers = []
+        self._ready = False

@@ -28,7 +28,7 @@ from ai_stack.aidb.vectors.edge_index import EdgeIndex
 
 SEQ_FILE = "applied-seq"
 WRITES = frozenset({"upsert", "delete_document", "delete_chunks", "recreate"})
-CALLS = WRITES | {"ensure", "query", "count", "optimize", "flush"}
+CALLS = WRITES | {"ensure", "query", "count", "optimize"}
 
 
 class WorkerDied(RuntimeError):
@@ -144,7 +144,7 @@ class EngineWorker:
         try:
             self._connection.send(request)
             reply: Reply = self._connection.recv()
-        except (EOFError, OSError, BrokenPipeError) as exc:
+        except (EOFError, OSError) as exc:  # BrokenPipeError, ConnectionResetError among them
             raise WorkerDied(f"engine worker {self.shard_dir.name} exited ({exc or 'pipe closed'})") from exc
         return reply
 
