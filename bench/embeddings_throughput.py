@@ -37,6 +37,7 @@ from rich.table import Table
 
 from bench.corpus import docstring_sentences
 from bench.memory import RssSampler, rss_mib
+from bench.stats import percentile
 from tests.harness.gateway import gateway_nginx
 from tests.harness.processes import (
     RedisServer,
@@ -255,8 +256,7 @@ def main() -> None:
         f"median {statistics.median(parallel):.3f}"
     )
     for name, values in (("direct", direct_latencies), ("(b) gateway", latencies)):
-        values.sort()
-        quantiles = " / ".join(f"{values[int(q * (len(values) - 1))] * 1000:.0f}" for q in (0.5, 0.95, 0.99))
+        quantiles = " / ".join(f"{percentile(values, q) * 1000:.0f}" for q in (0.5, 0.95, 0.99))
         console.print(f"{name} request latency p50 / p95 / p99 ms (last round): {quantiles}")
     console.print(
         f"embeddings service RSS: idle after warm-up {idle_rss:.0f} MiB, peak under load "

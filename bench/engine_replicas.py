@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ai_stack.aidb.sparse import Bm25Encoder, SparseVector
+from ai_stack.aidb.sparse import SparseVector
 from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter, VectorStore
 from ai_stack.aidb.vectors.edge import EdgeStore
 from ai_stack.aidb.vectors.edge_index import EdgeIndex
@@ -39,22 +39,19 @@ from rich.table import Table
 
 from bench.corpus import docstring_sentences
 from bench.memory import rss_mib
-from bench.vector_engines import BATCH, DIMENSION, LIMIT, chunk_texts, clustered_vectors, make_points
+from bench.stats import percentile
+from bench.vector_engines import (
+    BATCH,
+    DIMENSION,
+    LIMIT,
+    clustered_vectors,
+    latency_cells,
+    make_points,
+    near_queries,
+    recall_at_10,
+)
 
 Query = tuple[list[float], SparseVector]
-
-
-def near_queries(
-    vectors: list[list[float]], sentences: list[str], count: int, rng: random.Random
-) -> list[Query]:
-    encoder = Bm25Encoder()
-    queries = []
-    for text in chunk_texts(count, sentences, rng):
-        near = vectors[rng.randrange(len(vectors))]
-        values = [v + rng.gauss(0.0, 0.5 / DIMENSION**0.5) for v in near]
-        norm = sum(v * v for v in values) ** 0.5
-        queries.append(([v / norm for v in values], encoder.query(text)))
-    return queries
 
 
 async def fill(store: VectorStore, points: list[ChunkPoint]) -> float:
@@ -95,7 +92,7 @@ async def throughput(store: VectorStore, queries: list[Query], clients: int, sec
 
 
 async def stall_test(
-    store: ReplicatedEdgeStore | EdgeStore, extra: list[ChunkPoint], queries: list[Query], console: Console
+    store: ReplicatedEdgeStore | EdgeStore, extra: list[ChunkPoint], queries: list[Query]
 ) -> list[tuple[float, int, float]]:
     """(window start s, queries, p99 ms) per 10 s while `extra` is written and indexed."""
     samples: list[tuple[float, float]] = []
@@ -128,14 +125,9 @@ async def stall_test(
     while start <= end:
         inside = sorted(ms for t, ms in samples if start <= t < start + 10)
         if inside:
-            windows.append((start, len(inside), inside[min(len(inside) - 1, int(0.99 * len(inside)))]))
+            windows.append((start, len(inside), percentile(inside, 0.99)))
         start += 10
     return windows
-
-
-def quantiles(values: list[float]) -> str:
-    ordered = sorted(values)
-    return " / ".join(f"{ordered[int(q * (len(ordered) - 1))]:.1f}" for q in (0.5, 0.95, 0.99))
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -179,9 +171,7 @@ async def main_async(args: argparse.Namespace) -> None:
         await single_client(replicas, queries[:20])
         today_ms, exact = await single_client(today, queries)
         replica_ms, found = await single_client(replicas, queries)
-        recall = statistics.mean(
-            len(set(f) & set(e)) / max(1, len(e)) for f, e in zip(found, exact, strict=True)
-        )
+        recall = recall_at_10(found, exact)
         qps_today = await throughput(today, queries, args.clients, args.seconds)
         qps_replicas = await throughput(replicas, queries, args.clients, args.seconds)
         table = Table(
@@ -195,10 +185,16 @@ async def main_async(args: argparse.Namespace) -> None:
         ):
             table.add_column(column, justify="right")
         table.add_row(
-            "in aidb's process, brute force (today)", quantiles(today_ms), f"{qps_today:.0f}", "1.000"
+            "in aidb's process, brute force (today)",
+            " / ".join(latency_cells(today_ms)),
+            f"{qps_today:.0f}",
+            "1.000",
         )
         table.add_row(
-            "2 replica workers, HNSW", quantiles(replica_ms), f"{qps_replicas:.0f}", f"{recall:.3f}"
+            "2 replica workers, HNSW",
+            " / ".join(latency_cells(replica_ms)),
+            f"{qps_replicas:.0f}",
+            f"{recall:.3f}",
         )
         console.print(table)
         console.print(
@@ -212,7 +208,7 @@ async def main_async(args: argparse.Namespace) -> None:
         )
         if args.ingest:
             console.print(f"stall test: {args.ingest} more points written while 4 clients query …")
-            windows = await stall_test(replicas, extra, queries, console)
+            windows = await stall_test(replicas, extra, queries)
             table = Table(title="replicas: query p99 per 10 s while writing and rebuilding the index")
             for column in ("from s", "queries", "p99 ms"):
                 table.add_column(column, justify="right")

@@ -47,6 +47,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.corpus import docstring_sentences
+from bench.stats import percentile
 
 DIMENSION = 384
 COLLECTIONS = ("documents", "codebase-context", "skills-patterns", "error-solutions", "best-practices",
@@ -81,6 +82,31 @@ def clustered_vectors(count: int, clusters: int, rng: random.Random) -> list[lis
     return vectors
 
 
+def near_queries(
+    vectors: list[list[float]], sentences: list[str], count: int, rng: random.Random
+) -> list[tuple[list[float], SparseVector]]:
+    """Queries near stored points (a question is close to the passage that answers it), each
+    with BM25 text of its own."""
+    encoder = Bm25Encoder()
+    queries = []
+    for text in chunk_texts(count, sentences, rng):
+        near = vectors[rng.randrange(len(vectors))]
+        values = [v + rng.gauss(0.0, 0.5 / DIMENSION**0.5) for v in near]
+        norm = sum(v * v for v in values) ** 0.5
+        queries.append(([v / norm for v in values], encoder.query(text)))
+    return queries
+
+
+def recall_at_10(found: list[list[str]], exact: list[list[str]]) -> float:
+    """Mean share of each exact top 10 that `found` also returned."""
+    return statistics.mean(len(set(f) & set(e)) / max(1, len(e)) for f, e in zip(found, exact, strict=True))
+
+
+def latency_cells(latencies: list[float]) -> list[str]:
+    """p50, p95, p99 in ms, one decimal."""
+    return [f"{percentile(latencies, q):.1f}" for q in (0.5, 0.95, 0.99)]
+
+
 def make_points(
     count: int, sentences: list[str], seed: int, vectors: list[list[float]] | None = None
 ) -> list[ChunkPoint]:
@@ -107,10 +133,6 @@ def make_points(
         dense = vectors[i] if vectors is not None else unit_vector(rng)
         points.append(ChunkPoint(chunk_id, dense, encoder.document(text), payload))
     return points
-
-
-def percentile(samples: list[float], q: int) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if len(samples) > 1 else samples[0]
 
 
 async def timed(call: Callable[[], Awaitable[Any]], repeats: int) -> list[float]:
@@ -160,7 +182,7 @@ async def measure(
             await timed(call, 3)  # warm caches and lazy loading
             samples = await timed(call, repeats)
             figures[f"{name} p50"] = statistics.median(samples)
-            figures[f"{name} p95"] = percentile(samples, 95)
+            figures[f"{name} p95"] = percentile(samples, 0.95)
         return figures
     finally:
         await store.close()
@@ -220,14 +242,7 @@ def hnsw_experiment(args: argparse.Namespace) -> None:
     sentences = docstring_sentences(20000)
     vectors = clustered_vectors(size, args.clusters, rng)
     points = make_points(size, sentences, seed=size, vectors=vectors)
-    encoder = Bm25Encoder()
-    # Queries near stored points (a question is close to the passage that answers it).
-    queries = []
-    for text in chunk_texts(args.repeats, sentences, rng):
-        near = vectors[rng.randrange(size)]
-        values = [v + rng.gauss(0.0, 0.5 / DIMENSION**0.5) for v in near]
-        norm = sum(v * v for v in values) ** 0.5
-        queries.append(([v / norm for v in values], encoder.query(text)))
+    queries = near_queries(vectors, sentences, args.repeats, rng)
     root = Path(tempfile.mkdtemp(prefix="ai-stack-bench-hnsw-"))
     config = qe.EdgeConfig(
         vectors={DENSE: qe.EdgeVectorParams(size=DIMENSION, distance=qe.Distance.Cosine)},
@@ -265,11 +280,6 @@ def hnsw_experiment(args: argparse.Namespace) -> None:
                 top.append([str(p.id) for p in answer[0][:10]])
             return latencies, top
 
-        def recall(found: list[list[str]], exact: list[list[str]]) -> float:
-            return statistics.mean(
-                len(set(f) & set(e)) / max(1, len(e)) for f, e in zip(found, exact, strict=True)
-            )
-
         ask()  # warm
         brute, exact = ask()
         rows = [("brute force (today)", brute, 1.0)]
@@ -294,16 +304,14 @@ def hnsw_experiment(args: argparse.Namespace) -> None:
         ask()  # warm
         for ef in (64, 128, 256):
             latencies, found = ask(qe.SearchParams(hnsw_ef=ef))
-            rows.append((f"HNSW ef={ef}", latencies, recall(found, exact)))
+            rows.append((f"HNSW ef={ef}", latencies, recall_at_10(found, exact)))
         table = Table(
             title=f"qdrant-edge, {size} points, hybrid query engine time (dense + keyword, limit {LIMIT})"
         )
         for column in ("path", "p50 ms", "p95 ms", "p99 ms", "recall@10 vs exact"):
             table.add_column(column, justify="right")
         for name, latencies, found_recall in rows:
-            ordered = sorted(latencies)
-            table.add_row(name, *(f"{ordered[int(q * (len(ordered) - 1))]:.1f}" for q in (0.5, 0.95, 0.99)),
-                          f"{found_recall:.3f}")  # fmt: skip
+            table.add_row(name, *latency_cells(latencies), f"{found_recall:.3f}")
         console.print(table)
         console.print(
             f"upsert {size / upsert_s:.0f} points/s; optimize (m={args.hnsw_m}, ef_construct="
