@@ -443,6 +443,43 @@ async def test_documentation_results_are_grouped_by_document(stack: Stack) -> No
     assert len(everywhere["results"]) == long_page["chunks"] + 1
 
 
+async def test_identical_chunks_show_once_per_project(stack: Stack) -> None:
+    """The same paragraph in three documents of a project is one result naming the other two
+    places; every copy stays findable on its own (a filter on its document's path), and
+    `collapse_duplicates: false` shows each copy."""
+    notice = "Copyright notice: this file is distributed under the Zephyr Public Licence, version 3."
+    pages = [
+        await stack.put(
+            f"module_{i}.md",
+            f"## Licence\n\n{notice}\n\n## Module {i}\n\nModule {i} parses tokens of kind {i}.",
+            collection="codebase-context",
+            metadata={"module": i},
+        )
+        for i in range(3)
+    ]
+    other_project = await stack.put(
+        "vendored.md", f"## Licence\n\n{notice}", collection="codebase-context", project="elsewhere"
+    )
+    await stack.drained()
+    query = "Zephyr Public Licence copyright"
+    collapsed = await stack.search(query, collections=["codebase-context"], limit=20)
+    notices = [r for r in collapsed["results"] if "Zephyr" in r["snippet"]]
+    assert sorted(r["project"] for r in notices) == ["demo", "elsewhere"]
+    (demo,) = [r for r in notices if r["project"] == "demo"]
+    listed = {d["document_id"] for d in demo["duplicates"]} | {demo["document_id"]}
+    assert listed == {p["id"] for p in pages}
+    assert all(d["score"] <= demo["score"] for d in demo["duplicates"])
+    (elsewhere,) = [r for r in notices if r["project"] == "elsewhere"]
+    assert elsewhere["document_id"] == other_project["id"] and elsewhere["duplicates"] == []
+
+    every = await stack.search(query, collections=["codebase-context"], limit=20, collapse_duplicates=False)
+    assert len([r for r in every["results"] if "Zephyr" in r["snippet"]]) == 4
+    assert all(r["duplicates"] == [] for r in every["results"])
+    for i, page in enumerate(pages):  # each copy is still found where a filter looks for it
+        only = await stack.search(query, collections=["codebase-context"], filters={"module": i})
+        assert [r["document_id"] for r in only["results"] if "Zephyr" in r["snippet"]] == [page["id"]]
+
+
 async def test_search_bad_input(stack: Stack) -> None:
     cases = [
         ({"query": ""}, 422),

@@ -13,6 +13,7 @@ import asyncpg
 import structlog
 
 from ai_stack.aidb import repository as repo
+from ai_stack.aidb.duplicates import FINGERPRINT_FIELD, text_fingerprint
 from ai_stack.aidb.embedder import EmbeddingsUnavailable
 from ai_stack.aidb.keyword_df import apply_delta, chunk_terms
 from ai_stack.aidb.keyword_stats import KeywordStats
@@ -68,6 +69,7 @@ def chunk_payload(document: asyncpg.Record, chunk: asyncpg.Record) -> dict[str, 
         "position": chunk["position"],
         "heading_path": list(chunk["heading_path"]),
         "text": chunk["text"],
+        FINGERPRINT_FIELD: text_fingerprint(chunk["text"]),
     }
 
 

@@ -127,6 +127,11 @@ class SearchIn(BaseModel):
         description="Reorder the best fused candidates with the configured cross-encoder"
         " (AI_STACK_AIDB_RERANK_MODEL_PATH). Default: on when one is configured; true without one is 422.",
     )
+    collapse_duplicates: bool = Field(
+        True,
+        description="Show a text once per project: copies of a chunk's text in other places (same words,"
+        " same collection and project) are listed in the best copy's `duplicates`, not shown as results.",
+    )
     group_by: Literal["chunk", "document"] | None = Field(
         None,
         description="`document`: one result per document (its best chunk; its other matching chunks in"
@@ -266,6 +271,16 @@ class Section(BaseModel):
     score: float
 
 
+class Duplicate(BaseModel):
+    """Another place a result's text appears (the same words, in the same collection and project)."""
+
+    document_id: uuid.UUID
+    chunk_id: uuid.UUID
+    path: str
+    title: str
+    score: float
+
+
 class SearchResult(BaseModel):
     document_id: uuid.UUID
     chunk_id: uuid.UUID
@@ -281,6 +296,11 @@ class SearchResult(BaseModel):
     text: str | None = Field(None, description="The chunk's whole text, when asked for.")
     sections: list[Section] | None = Field(
         None, description="Grouped by document: the document's other matching chunks, best first."
+    )
+    duplicates: list[Duplicate] = Field(
+        default_factory=list,
+        description="Other places this text appears that matched too, best first (at most 20); empty"
+        " with `collapse_duplicates: false`, when each copy is a result of its own.",
     )
 
 

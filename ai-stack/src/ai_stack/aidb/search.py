@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from ai_stack.aidb.cache import SearchCache
+from ai_stack.aidb.duplicates import collapse_identical
 from ai_stack.aidb.embedder import EmbeddingsUnavailable, RemoteEmbedder
 from ai_stack.aidb.fusion import Ranked, rrf, single
 from ai_stack.aidb.grouping import Group, group_by_document, groups_by_default
@@ -55,8 +56,25 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return cut + " …"
 
 
+def duplicate_json(copy: Ranked) -> dict[str, Any]:
+    """Where another copy of a result's text is."""
+    p = copy.payload
+    return {
+        "document_id": p.get("document_id"),
+        "chunk_id": copy.chunk_id,
+        "path": p.get("path"),
+        "title": p.get("title"),
+        "score": copy.score,
+    }
+
+
 def result_json(
-    item: Ranked, explain: bool, metadata: dict[str, Any] | None = None, *, text: bool = False
+    item: Ranked,
+    explain: bool,
+    metadata: dict[str, Any] | None = None,
+    *,
+    text: bool = False,
+    duplicates: Sequence[Ranked] = (),
 ) -> dict[str, Any]:
     """One result; `metadata` is the document's own (the payload holds only its filterable part)."""
     p = item.payload
@@ -71,6 +89,7 @@ def result_json(
         "snippet": snippet(p.get("text", "")),
         "score": item.score,
         "metadata": metadata if metadata is not None else p.get("metadata", {}),
+        "duplicates": [duplicate_json(d) for d in duplicates],
     }
     if text:
         body["text"] = p.get("text", "")
@@ -86,9 +105,16 @@ def result_json(
     return body
 
 
-def group_json(group: Group, explain: bool, metadata: dict[str, Any] | None, *, text: bool) -> dict[str, Any]:
+def group_json(
+    group: Group,
+    explain: bool,
+    metadata: dict[str, Any] | None,
+    *,
+    text: bool,
+    duplicates: Sequence[Ranked] = (),
+) -> dict[str, Any]:
     """A grouped result: the best chunk's result, with the document's other matching chunks."""
-    body = result_json(group.best, explain, metadata, text=text)
+    body = result_json(group.best, explain, metadata, text=text, duplicates=duplicates)
     body["sections"] = [
         {
             "chunk_id": other.chunk_id,
@@ -184,7 +210,12 @@ class SearchService:
                 ranked = await reranked(self.reranker, request.query, ranked, depth)
             except Exception as exc:  # the fused order still answers
                 degraded_reason = f"reranker failed ({type(exc).__name__}); fused order"
-        entries: list[Group] = group_by_document(ranked) if grouped else [Group(r) for r in ranked]
+        shown_ranking, duplicates = (
+            collapse_identical(ranked) if request.collapse_duplicates else (ranked, {})
+        )
+        entries: list[Group] = (
+            group_by_document(shown_ranking) if grouped else [Group(r) for r in shown_ranking]
+        )
         page = entries[offset : offset + request.limit]
         more = len(entries) > offset + request.limit
         metadata, metadata_problem = await self._metadata([g.best for g in page])
@@ -192,9 +223,14 @@ class SearchService:
 
         def shown(group: Group) -> dict[str, Any]:
             document_metadata = metadata.get(group.best.payload["document_id"])
+            copies = duplicates.get(group.best.chunk_id, ())
             if grouped:
-                return group_json(group, request.explain, document_metadata, text=request.include_text)
-            return result_json(group.best, request.explain, document_metadata, text=request.include_text)
+                return group_json(
+                    group, request.explain, document_metadata, text=request.include_text, duplicates=copies
+                )
+            return result_json(
+                group.best, request.explain, document_metadata, text=request.include_text, duplicates=copies
+            )
 
         body: dict[str, Any] = {
             "mode": mode,
