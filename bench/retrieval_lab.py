@@ -299,7 +299,7 @@ def main() -> None:
     parser.add_argument("--sets", default="scifact,pgdocs,identifiers")
     parser.add_argument(
         "--experiment",
-        choices=("analyzers", "fusion", "context", "bm25", "always", "docfusion", "reserve"),
+        choices=("analyzers", "fusion", "context", "bm25", "always", "docfusion", "reserve", "feedback"),
         default="analyzers",
     )
     args = parser.parse_args()
@@ -356,6 +356,23 @@ def main() -> None:
                 "document rrf k=10": document_rrf(10),
             }
             runs = [("with header", encoder, context, contextual, fusions)]
+        elif args.experiment == "feedback":
+            from bench.lab_feedback import evaluate_feedback, feedback_variants
+
+            analyzer = KeywordAnalyzer()
+            context = with_context(chunked, count)
+            contextual = ChunkedSet(labelled, chunks, owners, titles, embedder.embed(context))
+            keyword_texts = [
+                contextual_text(c.text, t, c.heading_path) for c, t in zip(chunks, titles, strict=True)
+            ]
+            encoder = Bm25Encoder(
+                analyzer=analyzer, avg_len=mean_length(Bm25Encoder(analyzer=analyzer), keyword_texts)
+            )
+            results = evaluate_feedback(contextual, encoder, keyword_texts, queries, feedback_variants())
+            for name, (n, r) in results.items():
+                table.add_row("with header", name, f"{n:.3f}", f"{r:.3f}")
+            console.print(table)
+            continue
         elif args.experiment == "always":
             # The header on every chunk, the model cutting the chunk's tail when they overflow.
             analyzer = KeywordAnalyzer()

@@ -6,7 +6,7 @@ import base64
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -20,10 +20,11 @@ from ai_stack.aidb.rerank import Reranker, reranked
 from ai_stack.aidb.schemas import SearchIn
 from ai_stack.aidb.scoping import ReadScope
 from ai_stack.aidb.sparse import Bm25Encoder, SparseVector
-from ai_stack.aidb.vectors.base import Hit, SearchFilter, VectorInputRejected, VectorStore
+from ai_stack.aidb.vectors.base import RANKING_FIELDS, Hit, SearchFilter, VectorInputRejected, VectorStore
 from ai_stack.core.breaker import CircuitBreaker
 from ai_stack.core.errors import ServiceUnavailableError
 
+T = TypeVar("T")
 EVERYTHING = ReadScope(projects=None, shared_collections=())
 
 SNIPPET_CHARS = 320
@@ -207,6 +208,7 @@ class SearchService:
         if self.reranker is not None and request.rerank is not False:
             depth = max(self.rerank_depth, offset + request.limit)
             try:
+                ranked = await self._with_payloads(ranked[:depth]) + ranked[depth:]
                 ranked = await reranked(self.reranker, request.query, ranked, depth)
             except Exception as exc:  # the fused order still answers
                 degraded_reason = f"reranker failed ({type(exc).__name__}); fused order"
@@ -218,6 +220,7 @@ class SearchService:
         )
         page = entries[offset : offset + request.limit]
         more = len(entries) > offset + request.limit
+        page, duplicates = await self._load_page(page, duplicates)
         metadata, metadata_problem = await self._metadata([g.best for g in page])
         degraded_reason = degraded_reason or metadata_problem
 
@@ -241,6 +244,39 @@ class SearchService:
         if degraded_reason:
             body["reason"] = degraded_reason
         return body, ranked
+
+    async def _with_payloads(self, items: list[Ranked]) -> list[Ranked]:
+        """`items` with their whole payloads (queries return only RANKING_FIELDS); a chunk deleted
+        since the query is left out."""
+        ids = [r.chunk_id for r in items if "text" not in r.payload]
+        if not ids:
+            return items
+        found = await self._call_store(lambda: self.store.payloads(ids))
+        loaded = []
+        for item in items:
+            if "text" not in item.payload:
+                whole = found.get(item.chunk_id)
+                if whole is None:
+                    continue
+                item.payload.update(whole)
+            loaded.append(item)
+        return loaded
+
+    async def _load_page(
+        self, page: list[Group], duplicates: dict[str, list[Ranked]]
+    ) -> tuple[list[Group], dict[str, list[Ranked]]]:
+        """The page's results, sections and copies with their whole payloads, in one engine call."""
+        everything = [r for g in page for r in (g.best, *g.others, *duplicates.get(g.best.chunk_id, ()))]
+        present = {r.chunk_id for r in await self._with_payloads(everything)}
+        groups = []
+        for group in page:
+            if group.best.chunk_id not in present:
+                continue
+            groups.append(Group(group.best, [o for o in group.others if o.chunk_id in present]))
+        copies = {
+            chunk_id: [d for d in listed if d.chunk_id in present] for chunk_id, listed in duplicates.items()
+        }
+        return groups, copies
 
     async def _keyword_query(self, request: SearchIn) -> tuple[SparseVector, str | None]:
         """The query's keyword vector, its terms weighed by their IDF in the searched collections
@@ -267,8 +303,11 @@ class SearchService:
     async def _query(
         self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
     ) -> tuple[list[Hit], list[Hit]]:
+        return await self._call_store(lambda: self.store.query(dense, sparse, where, limit, RANKING_FIELDS))
+
+    async def _call_store(self, call: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await self.store_breaker.call(lambda: self.store.query(dense, sparse, where, limit))
+            return await self.store_breaker.call(call)
         except (VectorInputRejected, ServiceUnavailableError):
             raise
         except Exception as exc:  # counted by the breaker; the caller sees a 503, not a 500

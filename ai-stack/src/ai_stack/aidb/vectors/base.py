@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,9 @@ DENSE = "dense"
 SPARSE = "bm25"
 # Payload fields every query or delete filters on: engines that can index payload index these.
 KEYWORD_FIELDS = ("collection", "project", "status", "document_id")
+# What ranking reads of a candidate (grouping, collapsing identical texts, cache expiry): a query
+# returns only these for its hundreds of candidates, and the page's own results read the rest.
+RANKING_FIELDS = ("document_id", "collection", "project", "expires_at", "text_sha256")
 
 
 class VectorInputRejected(ValueError):
@@ -89,9 +93,19 @@ class VectorStore(abc.ABC):
 
     @abc.abstractmethod
     async def query(
-        self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        where: SearchFilter,
+        limit: int,
+        fields: Sequence[str] | None = None,
     ) -> tuple[list[Hit], list[Hit]]:
-        """Top `limit` hits per signal (dense, keyword); a signal not asked for yields []."""
+        """Top `limit` hits per signal (dense, keyword); a signal not asked for yields []. Each
+        hit carries only the payload `fields` named (None: all of it)."""
+
+    @abc.abstractmethod
+    async def payloads(self, chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The whole payload of each of these chunks that exists, by chunk id."""
 
     @abc.abstractmethod
     async def count(self, collection: str | None = None) -> int:

@@ -20,7 +20,7 @@ import asyncio
 import json
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -250,9 +250,15 @@ class EdgeStore(VectorStore):
             await self._run(lambda: self._open().update(operation))
 
     async def query(
-        self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        where: SearchFilter,
+        limit: int,
+        fields: Sequence[str] | None = None,
     ) -> tuple[list[Hit], list[Hit]]:
         query_filter = build_filter(where)
+        with_payload: bool | list[str] = list(fields) if fields is not None else True
         requests: list[tuple[str, qe.QueryRequest]] = []
         if dense is not None:
             nearest = qe.Query.Nearest(dense, using=DENSE)
@@ -261,14 +267,17 @@ class EdgeStore(VectorStore):
                 (
                     DENSE,
                     qe.QueryRequest(
-                        limit, query=nearest, filter=query_filter, with_payload=True, params=params
+                        limit, query=nearest, filter=query_filter, with_payload=with_payload, params=params
                     ),
                 )
             )
         if sparse is not None and sparse.indices:
             nearest = qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE)
             requests.append(
-                (SPARSE, qe.QueryRequest(limit, query=nearest, filter=query_filter, with_payload=True))
+                (
+                    SPARSE,
+                    qe.QueryRequest(limit, query=nearest, filter=query_filter, with_payload=with_payload),
+                )
             )
         if not requests:
             return [], []
@@ -279,6 +288,18 @@ class EdgeStore(VectorStore):
         for (name, _), points in zip(requests, responses, strict=True):
             results[name] = [_hit(p) for p in points]
         return results[DENSE], results[SPARSE]
+
+    async def payloads(self, chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not chunk_ids:
+            return {}
+        ids: list[int | uuid.UUID | str] = list(chunk_ids)
+        records = await self._run(lambda: self._open().retrieve(ids, True, False))
+        found = {}
+        for record in records:
+            payload = dict(record.payload or {})
+            payload.pop(BOOL_MIRROR, None)
+            found[str(record.id)] = payload
+        return found
 
     async def count(self, collection: str | None = None) -> int:
         count_filter = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -201,16 +202,22 @@ class QdrantStore(VectorStore):
             await self._client.delete(self._collection, points_selector=selector, wait=True)
 
     async def query(
-        self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        where: SearchFilter,
+        limit: int,
+        fields: Sequence[str] | None = None,
     ) -> tuple[list[Hit], list[Hit]]:
         query_filter = build_filter(where)
+        with_payload: bool | list[str] = list(fields) if fields is not None else True
         requests: list[tuple[str, models.QueryRequest]] = []
         if dense is not None:
             requests.append(
                 (
                     DENSE,
                     models.QueryRequest(
-                        query=dense, using=DENSE, filter=query_filter, limit=limit, with_payload=True
+                        query=dense, using=DENSE, filter=query_filter, limit=limit, with_payload=with_payload
                     ),
                 )
             )
@@ -223,7 +230,7 @@ class QdrantStore(VectorStore):
                         using=SPARSE,
                         filter=query_filter,
                         limit=limit,
-                        with_payload=True,
+                        with_payload=with_payload,
                     ),
                 )
             )
@@ -240,6 +247,14 @@ class QdrantStore(VectorStore):
         for (name, _), response in zip(requests, responses, strict=True):
             results[name] = [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
         return results[DENSE], results[SPARSE]
+
+    async def payloads(self, chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not chunk_ids:
+            return {}
+        records = await self._client.retrieve(
+            self._collection, ids=list(chunk_ids), with_payload=True, with_vectors=False
+        )
+        return {str(r.id): dict(r.payload or {}) for r in records}
 
     async def count(self, collection: str | None = None) -> int:
         count_filter = None

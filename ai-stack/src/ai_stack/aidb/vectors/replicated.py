@@ -22,6 +22,7 @@ import contextlib
 import functools
 import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,10 +213,21 @@ class ReplicatedEdgeStore(VectorStore):
         raise WorkerDied("no vector engine replica answered")
 
     async def query(
-        self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        where: SearchFilter,
+        limit: int,
+        fields: Sequence[str] | None = None,
     ) -> tuple[list[Hit], list[Hit]]:
-        result: tuple[list[Hit], list[Hit]] = await self._read("query", dense, sparse, where, limit)
+        result: tuple[list[Hit], list[Hit]] = await self._read("query", dense, sparse, where, limit, fields)
         return result
+
+    async def payloads(self, chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not chunk_ids:
+            return {}
+        found: dict[str, dict[str, Any]] = await self._read("payloads", list(chunk_ids))
+        return found
 
     async def count(self, collection: str | None = None) -> int:
         return int(await self._read("count", collection))
