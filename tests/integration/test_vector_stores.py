@@ -96,6 +96,29 @@ async def test_engines_rank_alike(tmp_path: Path) -> None:
     assert max(keyword_scores, key=keyword_scores.__getitem__) == red_apple_fruit  # leads on keywords
 
 
+@pytest.mark.parametrize("engine", ["edge", "local", "replicas"])
+async def test_queries_return_the_fields_asked_for_and_payloads_the_rest(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Search reads candidates' ranking fields from the query and its page's whole payloads after."""
+    store = await open_store(engine, tmp_path)
+    try:
+        await store.upsert(points())
+        dense, keyword = await store.query(
+            points()[0].dense, Bm25Encoder().query("apple"), SearchFilter(), 10, ("document_id", "project")
+        )
+        assert dense and keyword
+        assert all(set(h.payload) == {"document_id", "project"} for h in dense + keyword)
+        wanted = [h.chunk_id for h in dense[:2]] + [str(uuid.UUID(int=999))]  # the last: no such chunk
+        whole = await store.payloads(wanted)
+        assert set(whole) == set(wanted[:2])
+        by_id = {str(p.chunk_id): p.payload for p in points()}
+        assert all(whole[c] == by_id[c] for c in whole)  # as written: no engine-only fields
+        assert await store.payloads([]) == {}
+    finally:
+        await store.close()
+
+
 def keyword_point(document: int, text: str) -> ChunkPoint:
     payload = {
         "document_id": str(uuid.UUID(int=document)),
