@@ -109,3 +109,51 @@ def feedback_variants() -> dict[str, Feedback]:
         "keyword rm3 20 terms w=0.5 d=5": Feedback(depth=5, keyword_terms=20, keyword_weight=0.5),
         "both b=0.5, 10 terms w=0.3, d=3": Feedback(dense_beta=0.5, keyword_terms=10),
     }
+
+
+def evaluate_titles(
+    chunked: ChunkedSet,
+    encoder: Bm25Encoder,
+    keyword_texts: list[str],
+    query_vectors: np.ndarray,
+    title_vectors: np.ndarray,
+    title_owners: list[str],
+) -> dict[str, tuple[float, float]]:
+    """Plain RRF of chunks against RRF with a third list: the query against each document's title
+    alone (one vector per document), at a few weights."""
+    index = KeywordIndex([encoder.document(text) for text in keyword_texts])
+    scores: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for query, vector in zip(chunked.labelled.queries, query_vectors, strict=True):
+        dense = hits(dense_search(chunked.dense, vector, CANDIDATES), chunked.document_of)
+        keyword = hits(index.search(encoder.query(query.text), CANDIDATES), chunked.document_of)
+        titles = [
+            type(h)(f"t{h.chunk_id}", h.score, h.payload)
+            for h in hits(dense_search(title_vectors, vector, CANDIDATES), title_owners)
+        ]
+        rankings: dict[str, list[Ranked]] = {"rrf": rrf(dense, keyword)}
+        for weight in (0.5, 1.0):
+            merged = rrf(dense, keyword) + [
+                Ranked(t.chunk_id, weight / (60 + rank), t.payload) for rank, t in enumerate(titles, start=1)
+            ]
+            # Sum per document of its best chunk and its title (the title's own list).
+            best: dict[str, float] = defaultdict(float)
+            chunk_best: dict[str, float] = {}
+            for item in merged:
+                document = item.payload["document_id"]
+                if item.chunk_id.startswith("t"):
+                    best[document] += item.score
+                else:
+                    chunk_best[document] = max(chunk_best.get(document, 0.0), item.score)
+            for document, score in chunk_best.items():
+                best[document] += score
+            ordered = sorted(best.items(), key=lambda item: -item[1])
+            rankings[f"rrf + title list w={weight:g}"] = [
+                Ranked(d, s, {"document_id": d}) for d, s in ordered
+            ]
+        for name, ranked in rankings.items():
+            documents = top_documents(ranked)
+            scores[name].append((ndcg(documents, query.relevant), recall(documents, query.relevant)))
+    return {
+        name: (statistics.fmean(s[0] for s in values), statistics.fmean(s[1] for s in values))
+        for name, values in scores.items()
+    }

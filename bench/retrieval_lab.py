@@ -299,7 +299,7 @@ def main() -> None:
     parser.add_argument("--sets", default="scifact,pgdocs,identifiers")
     parser.add_argument(
         "--experiment",
-        choices=("analyzers", "fusion", "context", "bm25", "always", "docfusion", "reserve", "feedback"),
+        choices=("analyzers", "fusion", "context", "bm25", "always", "docfusion", "reserve", "feedback", "titles"),
         default="analyzers",
     )
     args = parser.parse_args()
@@ -356,7 +356,7 @@ def main() -> None:
                 "document rrf k=10": document_rrf(10),
             }
             runs = [("with header", encoder, context, contextual, fusions)]
-        elif args.experiment == "feedback":
+        elif args.experiment in ("feedback", "titles"):
             from bench.lab_feedback import evaluate_feedback, feedback_variants
 
             analyzer = KeywordAnalyzer()
@@ -368,7 +368,16 @@ def main() -> None:
             encoder = Bm25Encoder(
                 analyzer=analyzer, avg_len=mean_length(Bm25Encoder(analyzer=analyzer), keyword_texts)
             )
-            results = evaluate_feedback(contextual, encoder, keyword_texts, queries, feedback_variants())
+            if args.experiment == "titles":
+                from bench.lab_feedback import evaluate_titles
+
+                documents = [d for d in labelled.documents if d.title]
+                title_vectors = embedder.embed([d.title for d in documents])
+                results = evaluate_titles(
+                    contextual, encoder, keyword_texts, queries, title_vectors, [d.id for d in documents]
+                )
+            else:
+                results = evaluate_feedback(contextual, encoder, keyword_texts, queries, feedback_variants())
             for name, (n, r) in results.items():
                 table.add_row("with header", name, f"{n:.3f}", f"{r:.3f}")
             console.print(table)
