@@ -299,7 +299,17 @@ def main() -> None:
     parser.add_argument("--sets", default="scifact,pgdocs,identifiers")
     parser.add_argument(
         "--experiment",
-        choices=("analyzers", "fusion", "context", "bm25", "always", "docfusion", "reserve", "feedback", "titles"),
+        choices=(
+            "analyzers",
+            "fusion",
+            "context",
+            "bm25",
+            "always",
+            "docfusion",
+            "reserve",
+            "feedback",
+            "titles",
+        ),
         default="analyzers",
     )
     args = parser.parse_args()
