@@ -271,6 +271,22 @@ async def test_repeat_is_a_cache_hit(make_client: ClientFactory) -> None:
     np.testing.assert_allclose(first, second)
 
 
+async def test_a_text_repeated_in_one_request_is_computed_once(make_client: ClientFactory) -> None:
+    client = await make_client()
+    probe = np.random.default_rng().integers(1 << 62)
+    footer, other = f"page footer {probe}", f"a paragraph {probe}"
+    response = await client.post("/embed", json={"inputs": [footer, other, footer, footer]})
+    vectors = np.array(await response.json())
+    metrics = await (await client.get("/metrics")).text()
+    assert metric(metrics, "embeddings_cache_misses_total") == 2  # two distinct texts reached the model
+    assert metric(metrics, "embeddings_cache_hits_total") == 2
+    np.testing.assert_array_equal(vectors[0], vectors[2])
+    np.testing.assert_array_equal(vectors[0], vectors[3])
+    assert cosine(vectors[:1], vectors[1:2])[0] < 0.99
+    alone = np.array(await (await client.post("/embed", json={"inputs": [other]})).json())
+    np.testing.assert_allclose(alone[0], vectors[1], atol=1e-6)
+
+
 async def test_redis_outage_degrades_and_recovers(
     make_client: ClientFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -45,17 +45,20 @@ class EmbeddingService:
         after every waiting interactive request)."""
         cached = await self.cache.get_many(texts, normalize) if self.cache else [None] * len(texts)
         missing = [i for i, vector in enumerate(cached) if vector is None]
-        self.cache_hits.inc(len(texts) - len(missing))
-        self.cache_misses.inc(len(missing))
+        # A text repeated in one request (a page footer in every chunk of a batch) runs once.
+        distinct = list(dict.fromkeys(texts[i] for i in missing))
+        self.cache_hits.inc(len(texts) - len(distinct))
+        self.cache_misses.inc(len(distinct))
         result = np.empty((len(texts), self.encoder.dimension), dtype=np.float32)
         for i, vector in enumerate(cached):
             if vector is not None:
                 result[i] = vector
-        if missing:
-            computed = await self.batcher.embed([texts[i] for i in missing], bulk=bulk)
+        if distinct:
+            computed = await self.batcher.embed(distinct, bulk=bulk)
             if normalize:
                 computed = normalize_rows(computed)
-            result[missing] = computed
+            row = {text: n for n, text in enumerate(distinct)}
+            result[missing] = computed[[row[texts[i]] for i in missing]]
             if self.cache:
-                await self.cache.put_many([texts[i] for i in missing], normalize, computed)
+                await self.cache.put_many(distinct, normalize, computed)
         return result
