@@ -498,6 +498,8 @@ async def test_search_bad_input(stack: Stack) -> None:
         ({"query": "x", "filters": {"a..b": 1}}, 422),
         ({"query": "x", "group_by": "maybe"}, 422),
         ({"query": "x", "group_by": 1}, 422),
+        ({"query": "x", "collapse_duplicates": "maybe"}, 422),
+        ({"query": "x", "collapse_duplicates": None}, 422),
         ({"query": "x", "rerank": "yes please"}, 422),
         ({"query": "x", "rerank": True}, 422),  # no reranker configured
     ]

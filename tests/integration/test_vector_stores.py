@@ -115,6 +115,13 @@ async def test_queries_return_the_fields_asked_for_and_payloads_the_rest(
         by_id = {str(p.chunk_id): p.payload for p in points()}
         assert all(whole[c] == by_id[c] for c in whole)  # as written: no engine-only fields
         assert await store.payloads([]) == {}
+        dense, keyword = await store.query_page(
+            points()[0].dense, Bm25Encoder().query("apple"), SearchFilter(), 10, ("document_id",), 1
+        )
+        leaders = {dense[0].chunk_id, keyword[0].chunk_id}
+        assert all(h.payload == by_id[h.chunk_id] for h in dense + keyword if h.chunk_id in leaders)
+        assert all(set(h.payload) == {"document_id"} for h in dense + keyword if h.chunk_id not in leaders)
+        assert len(dense) > 1
     finally:
         await store.close()
 

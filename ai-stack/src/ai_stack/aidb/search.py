@@ -203,7 +203,7 @@ class SearchService:
         # Grouping folds a document's chunks into one result: fetch more to fill the page.
         wanted = (6 if grouped else 3) * (offset + request.limit)
         candidates = min(MAX_CANDIDATES, max(50, wanted))
-        dense_hits, keyword_hits = await self._query(dense, sparse, where, candidates)
+        dense_hits, keyword_hits = await self._query(dense, sparse, where, candidates, offset + request.limit)
         ranked = _rank(request, mode, dense_hits, keyword_hits)
         if self.reranker is not None and request.rerank is not False:
             depth = max(self.rerank_depth, offset + request.limit)
@@ -301,9 +301,18 @@ class SearchService:
             return {}, f"{exc.message}; metadata shows only its filterable part"
 
     async def _query(
-        self, dense: list[float] | None, sparse: SparseVector | None, where: SearchFilter, limit: int
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        where: SearchFilter,
+        limit: int,
+        page_end: int,
     ) -> tuple[list[Hit], list[Hit]]:
-        return await self._call_store(lambda: self.store.query(dense, sparse, where, limit, RANKING_FIELDS))
+        """Candidates with their ranking fields; the first `page_end` of each signal (where the page
+        usually comes from) with whole payloads, so most pages need no second engine call."""
+        return await self._call_store(
+            lambda: self.store.query_page(dense, sparse, where, limit, RANKING_FIELDS, page_end)
+        )
 
     async def _call_store(self, call: Callable[[], Awaitable[T]]) -> T:
         try:

@@ -43,7 +43,11 @@ class EmbeddingsMetrics:
         self.model_load_failures = Counter(
             f"{prefix}_model_load_failures", "Failed model load attempts.", registry=registry
         )
-        self.cache_hits = Counter(f"{prefix}_cache_hits", "Vectors served from Redis, or repeats of a text earlier in the same request.", registry=registry)
+        self.cache_hits = Counter(
+            f"{prefix}_cache_hits",
+            "Vectors served from Redis, or repeats of a text earlier in the same request.",
+            registry=registry,
+        )
         self.cache_misses = Counter(
             f"{prefix}_cache_misses", "Vectors the model had to compute.", registry=registry
         )

@@ -107,6 +107,21 @@ class VectorStore(abc.ABC):
     async def payloads(self, chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The whole payload of each of these chunks that exists, by chunk id."""
 
+    async def query_page(
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        where: SearchFilter,
+        limit: int,
+        fields: Sequence[str],
+        whole_top: int,
+    ) -> tuple[list[Hit], list[Hit]]:
+        """`query` with only `fields` per candidate, but whole payloads for the first `whole_top`
+        of each signal: the page a search will most likely show. Engines that can do both in one
+        round trip override this."""
+        hits = await self.query(dense, sparse, where, limit, fields)
+        return with_whole_payloads(hits, await self.payloads(top_ids(hits, whole_top)))
+
     @abc.abstractmethod
     async def count(self, collection: str | None = None) -> int:
         """Chunks in the index (in one collection)."""
@@ -114,3 +129,19 @@ class VectorStore(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Releases files and connections."""
+
+
+def top_ids(hits: tuple[list[Hit], list[Hit]], count: int) -> list[str]:
+    """The first `count` chunk ids of each signal, each once."""
+    return list(dict.fromkeys(h.chunk_id for signal in hits for h in signal[:count]))
+
+
+def with_whole_payloads(
+    hits: tuple[list[Hit], list[Hit]], whole: dict[str, dict[str, Any]]
+) -> tuple[list[Hit], list[Hit]]:
+    """The hits, those in `whole` carrying their whole payloads."""
+    dense, keyword = (
+        [Hit(h.chunk_id, h.score, whole[h.chunk_id]) if h.chunk_id in whole else h for h in signal]
+        for signal in hits
+    )
+    return dense, keyword

@@ -38,6 +38,7 @@ from ai_stack.aidb.vectors.base import (
     SearchFilter,
     VectorInputRejected,
     VectorStore,
+    with_whole_payloads,
 )
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
 from ai_stack.aidb.vectors.edge_index import EdgeIndex
@@ -133,6 +134,16 @@ def _stored_sparse_modifier(path: Path) -> str | None:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return str(modifier).lower() if modifier else None
+
+
+def _whole(records: list[Any]) -> dict[str, dict[str, Any]]:
+    """Retrieved records' payloads by id, without the engine-only boolean mirror."""
+    found = {}
+    for record in records:
+        payload = dict(record.payload or {})
+        payload.pop(BOOL_MIRROR, None)
+        found[str(record.id)] = payload
+    return found
 
 
 def _hit(point: qe.ScoredPoint) -> Hit:
@@ -257,6 +268,17 @@ class EdgeStore(VectorStore):
         limit: int,
         fields: Sequence[str] | None = None,
     ) -> tuple[list[Hit], list[Hit]]:
+        return await self.query_page(dense, sparse, where, limit, fields, 0)
+
+    async def query_page(
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        where: SearchFilter,
+        limit: int,
+        fields: Sequence[str] | None,
+        whole_top: int,
+    ) -> tuple[list[Hit], list[Hit]]:
         query_filter = build_filter(where)
         with_payload: bool | list[str] = list(fields) if fields is not None else True
         requests: list[tuple[str, qe.QueryRequest]] = []
@@ -283,23 +305,28 @@ class EdgeStore(VectorStore):
             return [], []
         # Both signals in one engine call; fusion happens in aidb (weights, explain).
         batch = qe.QueryBatchRequest([r for _, r in requests])
-        responses = await self._run(lambda: self._open().query_batch(batch))
+
+        def ask() -> tuple[list[list[qe.ScoredPoint]], list[Any]]:
+            shard = self._open()
+            responses = shard.query_batch(batch)
+            if fields is None or whole_top <= 0:
+                return responses, []
+            top: list[int | uuid.UUID | str] = list(
+                dict.fromkeys(str(p.id) for points in responses for p in points[:whole_top])
+            )
+            return responses, shard.retrieve(top, True, False)
+
+        responses, records = await self._run(ask)
         results: dict[str, list[Hit]] = {DENSE: [], SPARSE: []}
         for (name, _), points in zip(requests, responses, strict=True):
             results[name] = [_hit(p) for p in points]
-        return results[DENSE], results[SPARSE]
+        return with_whole_payloads((results[DENSE], results[SPARSE]), _whole(records))
 
     async def payloads(self, chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not chunk_ids:
             return {}
         ids: list[int | uuid.UUID | str] = list(chunk_ids)
-        records = await self._run(lambda: self._open().retrieve(ids, True, False))
-        found = {}
-        for record in records:
-            payload = dict(record.payload or {})
-            payload.pop(BOOL_MIRROR, None)
-            found[str(record.id)] = payload
-        return found
+        return _whole(await self._run(lambda: self._open().retrieve(ids, True, False)))
 
     async def count(self, collection: str | None = None) -> int:
         count_filter = None

@@ -223,6 +223,21 @@ class ReplicatedEdgeStore(VectorStore):
         result: tuple[list[Hit], list[Hit]] = await self._read("query", dense, sparse, where, limit, fields)
         return result
 
+    async def query_page(
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        where: SearchFilter,
+        limit: int,
+        fields: Sequence[str],
+        whole_top: int,
+    ) -> tuple[list[Hit], list[Hit]]:
+        # The worker's store does both in one call: one round trip over the pipe.
+        result: tuple[list[Hit], list[Hit]] = await self._read(
+            "query_page", dense, sparse, where, limit, fields, whole_top
+        )
+        return result
+
     async def payloads(self, chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not chunk_ids:
             return {}

@@ -28,7 +28,7 @@ from ai_stack.aidb.vectors.edge_index import EdgeIndex
 
 SEQ_FILE = "applied-seq"
 WRITES = frozenset({"upsert", "delete_document", "delete_chunks", "recreate"})
-CALLS = WRITES | {"ensure", "query", "payloads", "count", "optimize"}
+CALLS = WRITES | {"ensure", "query", "query_page", "payloads", "count", "optimize"}
 
 
 class WorkerDied(RuntimeError):
