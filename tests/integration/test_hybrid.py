@@ -234,6 +234,16 @@ async def test_a_superseded_memory_is_history_but_true_as_of_before(hybrid: Hybr
     assert all("Jenkins" not in item["snippet"] for item in augment["context"])
 
 
+async def test_memories_with_the_same_words_are_each_found(hybrid: Hybrid) -> None:
+    """aidb shows a text once per project; a memory search still returns every memory record."""
+    fact = await hybrid.remember("Deploys to staging need the office VPN.", kind="fact")
+    preference = await hybrid.remember("Deploys to staging need the office VPN.", kind="preference")
+    assert fact["id"] != preference["id"]
+    await hybrid.indexed()
+    answer = await hybrid.post("/memories/search", {"query": "staging deploys VPN", "project": "demo"})
+    assert {m["id"] for m in answer["memories"]} == {fact["id"], preference["id"]}
+
+
 async def test_memories_are_listed_got_and_forgotten(hybrid: Hybrid) -> None:
     a = await hybrid.remember("Use ruff for linting.", kind="preference", tags=["tooling"])
     await hybrid.remember("Release notes live in CHANGES.md.", kind="fact")

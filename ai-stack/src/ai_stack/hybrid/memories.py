@@ -141,6 +141,8 @@ class MemoryStore:
                 filters=filters,
                 limit=request.limit,
                 explain=True,
+                # Each memory is a record of its own (kind, tags, validity), even with the same words.
+                collapse_duplicates=False,
             )
         )
         best = best_keyword(found.results)
@@ -228,6 +230,7 @@ class MemoryStore:
                 filters={"current": True, "kind": memory.kind},
                 limit=NEAR_DUPLICATE_CANDIDATES,
                 explain=True,
+                collapse_duplicates=False,  # every candidate to merge with, copies included
             )
         )
         similar = []
