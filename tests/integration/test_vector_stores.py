@@ -9,7 +9,7 @@ from typing import Literal
 
 import pytest
 from ai_stack.aidb.sparse import Bm25Encoder
-from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter, VectorStore
+from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter, VectorInputRejected, VectorStore
 from ai_stack.aidb.vectors.edge_index import EdgeIndex
 from ai_stack.aidb.vectors.factory import create_vector_store
 
@@ -122,6 +122,25 @@ async def test_queries_return_the_fields_asked_for_and_payloads_the_rest(
         assert all(h.payload == by_id[h.chunk_id] for h in dense + keyword if h.chunk_id in leaders)
         assert all(set(h.payload) == {"document_id"} for h in dense + keyword if h.chunk_id not in leaders)
         assert len(dense) > 1
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("engine", ["edge", "replicas"])
+async def test_a_point_the_engine_cannot_take_is_refused_as_input(engine: Engine, tmp_path: Path) -> None:
+    """Refused, not counted as an outage (a breaker would open for everyone), and nothing half-written."""
+    store = await open_store(engine, tmp_path)
+    try:
+        await store.upsert(points()[:2])
+        good = points()[2]
+        bad = ChunkPoint(
+            good.chunk_id, good.dense, good.sparse, {**good.payload, "metadata": {"x": float("nan")}}
+        )
+        with pytest.raises(VectorInputRejected):
+            await store.upsert([points()[3], bad])
+        assert await store.count() == 2
+        await store.upsert(points()[2:])
+        assert await store.count() == len(TEXTS)
     finally:
         await store.close()
 

@@ -240,8 +240,11 @@ class EdgeStore(VectorStore):
 
     async def upsert(self, points: list[ChunkPoint]) -> None:
         if points:
-            operation = qe.UpdateOperation.upsert_points([_point(p) for p in points])
-            await self._run(lambda: self._open().update(operation))
+            # Built inside `_run`: a value the engine cannot take (a NaN, a foreign type) is
+            # refused as input there, not counted as an engine failure.
+            await self._run(
+                lambda: self._open().update(qe.UpdateOperation.upsert_points([_point(p) for p in points]))
+            )
 
     async def delete_document(self, document_id: uuid.UUID, keep_version: int | None = None) -> None:
         condition = qe.Filter(
