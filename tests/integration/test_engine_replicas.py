@@ -222,3 +222,24 @@ async def test_replicas_build_their_index_on_their_own_after_a_retried_start(tmp
         assert counts == [3000, 3000]
     finally:
         await store.close()
+
+
+async def test_replicas_seeded_by_an_in_process_store_build_its_index_at_start(tmp_path: Path) -> None:
+    """An operator who turns the replicas on for a store that ran in aidb's process (brute force)
+    gets the index built at start, not only after `optimize_after_points` more writes."""
+    single = EdgeStore(tmp_path / "single")
+    await single.ensure(DIM)
+    await fill(single, make_points(3000))
+    await single.close()
+    store = replicated(tmp_path, seed=tmp_path / "single", optimize_after_points=1000, check_interval_s=0.1)
+    await store.ensure(DIM)
+    try:
+        deadline = time.perf_counter() + 30
+        while not any(w.optimizing for w in store.workers):
+            assert time.perf_counter() < deadline, "the seeded replicas never built their index"
+            await asyncio.sleep(0.02)
+        await store.optimize()  # waits for the pass under way, then finds nothing left to build
+        counts = [await w.call("count", None) for w in store.workers]
+        assert counts == [3000, 3000]
+    finally:
+        await store.close()

@@ -118,6 +118,12 @@ class ReplicatedEdgeStore(VectorStore):
         self._seq = self._acked = max(w.applied_seq for w in self._workers)
         self._ready = True
         if self._index is not None:
+            # Points written before this start may have no index: those of an in-process store
+            # that seeded the replicas, or those written since the last build. One pass builds
+            # what is missing (on a shard already indexed the engine finds nothing to do).
+            held = await self.count()
+            if held >= self._optimize_after:
+                self._written_since_optimize = held
             self._scheduler = asyncio.create_task(self._schedule_optimize(), name="aidb-engine-optimize")
 
     # ---- writes -------------------------------------------------------------------------
