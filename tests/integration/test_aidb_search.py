@@ -215,6 +215,22 @@ async def test_delete_removes_vectors(stack: Stack) -> None:
     assert (await stack.search("platypus", mode="keyword"))["results"] == []
 
 
+async def test_index_status_shows_the_engine_replicas(stack: Stack, request: pytest.FixtureRequest) -> None:
+    await stack.put("vacuum.md", CORPUS["vacuum.md"])
+    await stack.drained()
+    status = dict(await (await stack.client.get("/index/status")).json())
+    if request.node.callspec.params["stack"] != "replicas":
+        assert status["engine"] is None
+        return
+    engine = status["engine"]
+    assert [(r["replica"], r["alive"], r["serving"], r["building_index"]) for r in engine["replicas"]] == [
+        (0, True, True, False),
+        (1, True, True, False),
+    ]
+    assert engine["index_builds"] == 0 and engine["last_build_s"] is None
+    assert engine["points_since_build"] >= 1
+
+
 async def test_embeddings_down_writes_queue_and_search_degrades(stack: Stack) -> None:
     await stack.put("vacuum.md", CORPUS["vacuum.md"])
     await stack.drained()

@@ -241,5 +241,8 @@ async def test_replicas_seeded_by_an_in_process_store_build_its_index_at_start(t
         await store.optimize()  # waits for the pass under way, then finds nothing left to build
         counts = [await w.call("count", None) for w in store.workers]
         assert counts == [3000, 3000]
+        state = store.engine_state()
+        assert state.index_builds == 2 and state.last_build_s is not None and state.last_build_s > 0
+        assert [(r.alive, r.serving, r.building_index) for r in state.replicas] == [(True, True, False)] * 2
     finally:
         await store.close()

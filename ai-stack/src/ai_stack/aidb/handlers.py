@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
 from typing import Any
@@ -35,6 +36,7 @@ from ai_stack.aidb.schemas import (
     DeleteFilter,
     DocumentIn,
     DocumentPage,
+    EngineStatus,
     IndexStatus,
     ItemError,
     ListQuery,
@@ -330,6 +332,9 @@ async def index_status(request: web.Request) -> web.Response:
         },
     )
     vectors = request.app[VECTORS_KEY]
+    engine = vectors.engine_state()
+    if engine is not None:
+        status.engine = EngineStatus.model_validate(dataclasses.asdict(engine))
     try:
         for name, entry in status.collections.items():
             count = functools.partial(vectors.count, name)

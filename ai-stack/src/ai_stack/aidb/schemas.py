@@ -245,9 +245,28 @@ class CollectionIndexStatus(BaseModel):
     chunks_indexed: int | None = Field(None, description="Points in the vector index (None: unavailable).")
 
 
+class ReplicaStatus(BaseModel):
+    replica: int
+    alive: bool
+    building_index: bool = Field(description="Building its HNSW index; the other replicas serve meanwhile.")
+    serving: bool = Field(description="Alive, not building, and holding every acknowledged write.")
+
+
+class EngineStatus(BaseModel):
+    """The embedded engine's replica workers (`AI_STACK_AIDB_EDGE_REPLICAS` ≥ 1)."""
+
+    replicas: list[ReplicaStatus]
+    index_builds: int = Field(description="Index build passes completed since aidb started.")
+    last_build_s: float | None = Field(description="Seconds the last pass took (every replica in turn).")
+    points_since_build: int = Field(
+        description="Points written since the last pass began; the next starts at edge_optimize_after_points."
+    )
+
+
 class IndexStatus(BaseModel):
     outbox: OutboxStatus
     collections: dict[str, CollectionIndexStatus]
+    engine: EngineStatus | None = Field(None, description="Replica workers, when the engine runs in them.")
     vector_index: Literal["available", "unavailable"] = "available"
 
 

@@ -63,6 +63,26 @@ class Hit:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ReplicaState:
+    """One engine replica as an operator sees it."""
+
+    replica: int
+    alive: bool
+    building_index: bool
+    serving: bool  # current and answering reads
+
+
+@dataclass(frozen=True)
+class EngineState:
+    """Replica workers of the embedded engine and their index builds (None for other engines)."""
+
+    replicas: list[ReplicaState]
+    index_builds: int  # passes completed since aidb started (each replica built in turn)
+    last_build_s: float | None
+    points_since_build: int
+
+
 class VectorStore(abc.ABC):
     """A vector engine; implementations live beside this file and are built by factory.py."""
 
@@ -121,6 +141,10 @@ class VectorStore(abc.ABC):
         round trip override this."""
         hits = await self.query(dense, sparse, where, limit, fields)
         return with_whole_payloads(hits, await self.payloads(top_ids(hits, whole_top)))
+
+    def engine_state(self) -> EngineState | None:
+        """The replica workers' state, for engines that run them."""
+        return None
 
     @abc.abstractmethod
     async def count(self, collection: str | None = None) -> int:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import functools
 import shutil
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +30,15 @@ from typing import Any
 import structlog
 
 from ai_stack.aidb.sparse import SparseVector
-from ai_stack.aidb.vectors.base import ChunkPoint, Hit, SearchFilter, VectorInputRejected, VectorStore
+from ai_stack.aidb.vectors.base import (
+    ChunkPoint,
+    EngineState,
+    Hit,
+    ReplicaState,
+    SearchFilter,
+    VectorInputRejected,
+    VectorStore,
+)
 from ai_stack.aidb.vectors.edge_index import EdgeIndex
 from ai_stack.aidb.vectors.worker import EngineWorker, WorkerDied, read_applied_seq
 
@@ -94,6 +103,8 @@ class ReplicatedEdgeStore(VectorStore):
         self._seq = 0  # last write sent
         self._acked = 0  # highest write acknowledged to a caller
         self._written_since_optimize = 0
+        self._builds = 0
+        self._last_build_s: float | None = None
         self._send_lock = asyncio.Lock()
         self._optimize_lock = asyncio.Lock()
         self._scheduler: asyncio.Task[None] | None = None
@@ -184,19 +195,21 @@ class ReplicatedEdgeStore(VectorStore):
 
     # ---- reads --------------------------------------------------------------------------
 
+    def _serves(self, index: int, worker: EngineWorker) -> bool:
+        """Alive, not building, and holding every acknowledged write."""
+        return (
+            worker.alive
+            and not worker.optimizing
+            and index not in self._stale | self._dead
+            and worker.applied_seq >= self._acked
+        )
+
     def _reader(self) -> tuple[int, EngineWorker]:
         """The least busy replica that is current; failing that, any live one."""
         for i, worker in enumerate(self._workers):
             if not worker.alive:
                 self._revive(i)  # killed or crashed while idle: no call of its own failed
-        candidates = [
-            (i, w)
-            for i, w in enumerate(self._workers)
-            if w.alive
-            and not w.optimizing
-            and i not in self._stale | self._dead
-            and w.applied_seq >= self._acked
-        ]
+        candidates = [(i, w) for i, w in enumerate(self._workers) if self._serves(i, w)]
         if not candidates:
             candidates = [
                 (i, w) for i, w in enumerate(self._workers) if w.alive and i not in self._stale | self._dead
@@ -253,6 +266,22 @@ class ReplicatedEdgeStore(VectorStore):
     async def count(self, collection: str | None = None) -> int:
         return int(await self._read("count", collection))
 
+    def engine_state(self) -> EngineState:
+        return EngineState(
+            replicas=[
+                ReplicaState(
+                    replica=i,
+                    alive=w.alive,
+                    building_index=w.optimizing,
+                    serving=self._serves(i, w),
+                )
+                for i, w in enumerate(self._workers)
+            ],
+            index_builds=self._builds,
+            last_build_s=self._last_build_s,
+            points_since_build=self._written_since_optimize,
+        )
+
     # ---- index builds -------------------------------------------------------------------
 
     async def optimize(self) -> None:
@@ -260,6 +289,7 @@ class ReplicatedEdgeStore(VectorStore):
         this once enough has been written; tests and benchmarks call it directly)."""
         async with self._optimize_lock:
             self._written_since_optimize = 0
+            started = time.perf_counter()
             for index, worker in enumerate(self._workers):
                 others_current = [
                     w for i, w in enumerate(self._workers) if i != index and w.alive and i not in self._stale
@@ -273,6 +303,8 @@ class ReplicatedEdgeStore(VectorStore):
                 finally:
                     worker.optimizing = False
             await self._wait_current(self._workers)
+            self._builds += 1
+            self._last_build_s = time.perf_counter() - started
 
     async def _wait_current(self, workers: list[EngineWorker]) -> None:
         """Until each of `workers` has answered every write sent so far (calls run in order)."""
