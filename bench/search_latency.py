@@ -15,6 +15,17 @@ Starts the whole stack with scripts/ai-stack-startup.sh (embedded qdrant-edge en
    cached result page), and hot (the warm phase's requests again: result pages come from the
    cache).
    p50/p95/p99 per phase.
+
+`--corpus retrieval --copies 4` compares the engine paths on one store of real chunks instead:
+the retrieval benchmark's corpus (bench.labelled_sets: SciFact, the PostgreSQL manual, Python
+manual pages; 25,918 chunks) written `--copies` times, each copy in projects of its own (~104,000
+chunks), its vectors seeded into the embeddings service's cache (bench.vector_seed) so that
+writing it takes minutes instead of ~80 of embedding. The store is measured with the engine in
+aidb's process (brute force: exact), then the stack is restarted on the same data with
+`AI_STACK_AIDB_EDGE_REPLICAS=2` and measured again once the replicas have built their index. Each
+path: the benchmark's 471 labelled queries over the whole store (hybrid, warm query vectors, no
+cached pages), one client and `--clients` clients; recall@10 of the replicas' answers against the
+exact ones; each set's nDCG@10 in its usual scope; RSS of aidb and its engine workers.
 Run it on an otherwise idle machine.
 """
 
@@ -27,6 +38,8 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +51,22 @@ from rich.table import Table
 
 from bench.aidb_corpus import labelled_queries, pg_doc_documents, python_source_documents
 from bench.corpus import docstring_sentences
-from bench.stack import RunningStack, ingest, open_session, post, running_stack, wait_drained
+from bench.labelled_sets import LabelledSet, load_sets
+from bench.memory import rss_mib
+from bench.reindex_live import corpus
+from bench.retrieval_lab import K, ndcg
+from bench.retrieval_quality import labelled_id, search_scope
+from bench.stack import (
+    RunningStack,
+    ingest,
+    open_session,
+    post,
+    restart_stack,
+    running_stack,
+    wait_drained,
+)
 from bench.stats import percentile
+from bench.vector_seed import seed_vector_cache
 
 SLICE = 400  # documents written between two chunk counts
 
@@ -162,6 +189,129 @@ async def main_async(args: argparse.Namespace) -> None:
     console.print(table)
 
 
+@dataclass
+class PathFigures:
+    """One engine path's measurements on the shared store."""
+
+    single: list[float]
+    many: list[float]
+    many_qps: float
+    answers: list[Counter[tuple[str, ...]]]
+    ndcg: dict[str, float]
+    rss_mib: dict[str, float]
+    build_s: float | None = None
+
+
+def answer_keys(results: list[dict[str, Any]]) -> Counter[tuple[str, ...]]:
+    """A page's chunks by what they are, not which copy: the copies of one chunk score alike, and
+    which of them fills the last places is a tie either engine may break its own way."""
+    return Counter(
+        (r["collection"], r["project"].split("-copy")[0], r["path"], r["snippet"]) for r in results
+    )
+
+
+def aidb_rss(stack: RunningStack) -> dict[str, float]:
+    """RSS of aidb and of each process it started (the engine workers)."""
+    pid = int((stack.home / "run" / "aidb.pid").read_text().split()[0])
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {"aidb": rss_mib(pid), **{f"worker {i}": rss_mib(int(c)) for i, c in enumerate(children)}}
+
+
+async def measure_path(
+    stack: RunningStack, session: aiohttp.ClientSession, sets: list[LabelledSet], clients: int
+) -> PathFigures:
+    queries = [q.text for labelled in sets for q in labelled.queries]
+    url = f"{stack.base_url}/aidb/search"
+    stack.flush_redis()
+    await search_phase(stack, session, queries, clients, 12)  # the query vectors into the cache
+    single: list[float] = []
+    answers: list[Counter[tuple[str, ...]]] = []
+    for query in queries:
+        began = time.perf_counter()
+        found = await post(session, url, {"query": query, "limit": 10})
+        single.append((time.perf_counter() - began) * 1000)
+        answers.append(answer_keys(found["results"]))
+    many, qps = await search_phase(stack, session, queries, clients, 11)
+    ndcg_by_set = {}
+    for labelled in sets:
+        scores = []
+        for query in labelled.queries:
+            body = {"query": query.text, "limit": K, **search_scope(labelled)}
+            found = await post(session, url, body)
+            ranked = [labelled_id(labelled.name, r) for r in found["results"]]
+            scores.append(ndcg(ranked, query.relevant))
+        ndcg_by_set[labelled.name] = statistics.fmean(scores)
+    return PathFigures(single, many, qps, answers, ndcg_by_set, aidb_rss(stack))
+
+
+async def wait_index_built(stack: RunningStack, session: aiohttp.ClientSession, timeout_s: float) -> float:
+    """Seconds of the replicas' first index build pass (they build at start on a seeded store)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        async with session.get(f"{stack.base_url}/aidb/index/status") as response:
+            engine = (await response.json()).get("engine") or {}
+        if engine.get("index_builds", 0) >= 1 and all(r["serving"] for r in engine["replicas"]):
+            return float(engine["last_build_s"])
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the replicas did not build their index: {engine}")
+        await asyncio.sleep(5.0)
+
+
+async def compare_engines(args: argparse.Namespace) -> None:
+    console = Console(width=130)
+    sets = load_sets(["scifact", "pgdocs", "identifiers"])
+    figures: dict[str, PathFigures] = {}
+    with running_stack(AI_STACK_AIDB_LOG_LEVEL="WARNING", AI_STACK_EMBEDDINGS_LOG_LEVEL="WARNING") as stack:
+        async with open_session(stack, connections=args.clients * 2) as session:
+            seeded = await seed_vector_cache(stack, session, sets)
+            console.print(f"seeded the vector cache with {seeded} chunk vectors")
+            async with session.post(f"{stack.base_url}/aidb/collections", json={"name": "scifact"}) as made:
+                if made.status not in (201, 409):
+                    raise RuntimeError(f"creating scifact: {made.status} {await made.text()}")
+            started = time.perf_counter()
+            for documents in corpus(sets, args.copies):
+                await ingest(stack, session, documents)
+            await wait_drained(session, stack, timeout_s=4 * 3600)
+            chunks = await total_chunks(stack, session)
+            seconds = time.perf_counter() - started
+            rate = chunks / seconds
+            console.print(f"{args.copies} copies: {chunks} chunks in {seconds:.0f} s ({rate:.0f}/s)")
+            figures["in aidb's process, brute force (today)"] = await measure_path(
+                stack, session, sets, args.clients
+            )
+        stack = restart_stack(stack, AI_STACK_AIDB_EDGE_REPLICAS="2")
+        async with open_session(stack, connections=args.clients * 2) as session:
+            build_s = await wait_index_built(stack, session, timeout_s=3600)
+            replicas = await measure_path(stack, session, sets, args.clients)
+            replicas.build_s = build_s
+            figures["2 replica workers, HNSW"] = replicas
+    print_comparison(console, figures, chunks, args.clients)
+
+
+def print_comparison(console: Console, figures: dict[str, PathFigures], chunks: int, clients: int) -> None:
+    table = Table(title=f"hybrid search through the gateway, {chunks} chunks, warm query vectors")
+    columns = ("engine", "1 client p50/p95/p99 ms", f"{clients} clients p50/p95 ms", "queries/s")
+    for column in (*columns, "recall@10", "nDCG@10 scifact/pg/ids", "RSS MiB", "index build s"):
+        table.add_column(column, justify="left" if column == "engine" else "right")
+    exact = next(iter(figures.values())).answers
+    for name, f in figures.items():
+        recall = statistics.fmean(
+            sum((got & want).values()) / max(1, sum(want.values()))
+            for got, want in zip(f.answers, exact, strict=True)
+        )
+        table.add_row(
+            name,
+            "/".join(f"{percentile(f.single, p):.1f}" for p in (0.50, 0.95, 0.99)),
+            "/".join(f"{percentile(f.many, p):.1f}" for p in (0.50, 0.95)),
+            f"{f.many_qps:.0f}",
+            f"{recall:.3f}",
+            "/".join(f"{v:.3f}" for v in f.ndcg.values()),
+            ", ".join(f"{k} {v:.0f}" for k, v in f.rss_mib.items()),
+            "" if f.build_s is None else f"{f.build_s:.0f}",
+        )
+    console.print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -170,8 +320,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--queries", type=int, default=800, help="distinct queries per phase")
     parser.add_argument("--raw-texts", type=int, default=1500, help="chunk texts for the raw embeddings rate")
+    parser.add_argument(
+        "--corpus",
+        choices=("growing", "retrieval"),
+        default="growing",
+        help="growing: manuals and Python sources up to --chunks; retrieval: the engine paths compared",
+    )
+    parser.add_argument("--copies", type=int, default=4, help="copies of the retrieval corpus")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    asyncio.run(main_async(parser.parse_args()))
+    args = parser.parse_args()
+    asyncio.run(compare_engines(args) if args.corpus == "retrieval" else main_async(args))
 
 
 if __name__ == "__main__":
