@@ -53,7 +53,12 @@ class ChunkedSet:
 
 
 def chunk_set(
-    labelled: LabelledSet, count: Callable[[str], int], *, reserve_title: bool = False
+    labelled: LabelledSet,
+    count: Callable[[str], int],
+    *,
+    reserve_title: bool = False,
+    max_tokens: int = 256,
+    overlap_tokens: int = 32,
 ) -> tuple[list[Chunk], list[str], list[str]]:
     """aidb's chunks of every document (`reserve_title`: each chunk leaves room for a header of the
     document's title and a few heading tokens, at most 64)."""
@@ -62,7 +67,7 @@ def chunk_set(
     titles: list[str] = []
     for document in labelled.documents:
         reserve = min(64, count(document.title) + 12) if reserve_title else 0
-        options = ChunkingOptions(256 - reserve, 32, markdown=document.markdown)
+        options = ChunkingOptions(max_tokens - reserve, overlap_tokens, markdown=document.markdown)
         for chunk in chunk_text(document.content, count, options):
             chunks.append(chunk)
             owners.append(document.id)
@@ -309,6 +314,7 @@ def main() -> None:
             "reserve",
             "feedback",
             "titles",
+            "window",
         ),
         default="analyzers",
     )
@@ -326,7 +332,29 @@ def main() -> None:
         table.add_column("mode")
         table.add_column("nDCG@10", justify="right")
         table.add_column("recall@10", justify="right")
-        if args.experiment == "reserve":
+        if args.experiment == "window":
+            # Smaller chunks: MiniLM was trained on 128-token pairs, and a claim often matches
+            # one sentence of an abstract.
+            analyzer = KeywordAnalyzer()
+            runs = []
+            for size, overlap in ((256, 32), (192, 24), (128, 16)):
+                variant_chunks, variant_owners, variant_titles = chunk_set(
+                    labelled, count, max_tokens=size, overlap_tokens=overlap
+                )
+                variant_set = ChunkedSet(
+                    labelled, variant_chunks, variant_owners, variant_titles, np.zeros((0, 384))
+                )
+                variant_set.dense = embedder.embed(with_context(variant_set, count, window=size - 2))
+                keyword_texts = [
+                    contextual_text(c.text, t, c.heading_path)
+                    for c, t in zip(variant_chunks, variant_titles, strict=True)
+                ]
+                encoder = Bm25Encoder(
+                    analyzer=analyzer, avg_len=mean_length(Bm25Encoder(analyzer=analyzer), keyword_texts)
+                )
+                fusions = {"rrf k=60": lambda d, kw: rrf(d, kw), "document rrf k=20": document_rrf(20)}
+                runs.append((f"chunks of {size}", encoder, keyword_texts, variant_set, fusions))
+        elif args.experiment == "reserve":
             analyzer = KeywordAnalyzer()
             runs = []
             for variant, reserve in (("chunks of 256", False), ("chunks leave room for the title", True)):

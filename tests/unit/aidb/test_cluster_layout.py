@@ -1,7 +1,7 @@
 """A Qdrant cluster's layout reaches the server when aidb creates its collection.
 
 No Qdrant server runs here, so the real qdrant-client talks to a small HTTP stand-in that answers
-the three REST calls `ensure` makes and records what it was sent.
+the REST calls `ensure` and a query make and records what it was sent.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from ai_stack.aidb.settings import AidbSettings
+from ai_stack.aidb.vectors.base import SearchFilter
+from ai_stack.aidb.vectors.edge_index import EdgeIndex
 from ai_stack.aidb.vectors.factory import create_vector_store
 from ai_stack.aidb.vectors.layout import ClusterLayout
 from aiohttp import web
@@ -27,6 +29,8 @@ def qdrant_stand_in(received: list[tuple[str, str, Any, str | None]]) -> web.App
             return web.json_response({"title": "qdrant", "version": "1.20.0"})
         if request.path.endswith("/exists"):
             result: Any = {"exists": False}
+        elif request.path.endswith("/points/query/batch"):
+            result = [{"points": []} for _ in body["searches"]]
         elif request.path.endswith("/index"):
             result = {"operation_id": 1, "status": "completed"}
         else:
@@ -49,8 +53,10 @@ async def test_a_new_collection_is_created_with_the_configured_layout_and_key(tm
                 5.0,
                 api_key="secret-key",
                 layout=ClusterLayout(shard_number=6, replication_factor=3, write_consistency_factor=2),
+                edge_index=EdgeIndex(m=24, ef_construct=300, ef=200),
             )
         await store.ensure(384)
+        assert await store.query([0.1] * 384, None, SearchFilter(), 50) == ([], [])
         # qdrant-client asks the server's version from a thread of its own: let it finish while
         # the stand-in still answers, or it fails later, inside some other test.
         for thread in threading.enumerate():
@@ -66,6 +72,10 @@ async def test_a_new_collection_is_created_with_the_configured_layout_and_key(tm
         2,
     )
     assert created["vectors"]["dense"]["size"] == 384
+    # The server builds and searches the same HNSW graph as the embedded engine's replicas.
+    assert (created["hnsw_config"]["m"], created["hnsw_config"]["ef_construct"]) == (24, 300)
+    (queried,) = [body for method, path, body, _ in received if path.endswith("/points/query/batch")]
+    assert [search["params"]["hnsw_ef"] for search in queried["searches"]] == [200]
     indexed = {body["field_name"] for method, path, body, _ in received if path.endswith("/index")}
     assert {"collection", "project", "expires_at"} <= indexed
     assert {key for *_, key in received} == {"secret-key"}

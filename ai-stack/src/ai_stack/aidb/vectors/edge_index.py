@@ -9,8 +9,8 @@ from dataclasses import dataclass
 class EdgeIndex:
     """HNSW for the dense vectors, built by `optimize` (never by an update)."""
 
-    m: int = 16
-    ef_construct: int = 100
+    m: int = 32
+    ef_construct: int = 256
     ef: int = 128  # candidates a query explores: recall against latency
     # Segments above this size (KiB of vectors; 384-d: ~6,500 points) get an HNSW index.
     indexing_threshold_kib: int = 10_000

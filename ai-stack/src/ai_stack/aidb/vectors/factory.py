@@ -25,7 +25,7 @@ def create_vector_store(
     optimize_after_points: int = 10_000,
 ) -> VectorStore:
     """A Qdrant server when `url` is set (with `api_key`; a new collection spread as `layout`
-    says), otherwise an embedded engine under `data_dir`.
+    says, its HNSW as `edge_index` says), otherwise an embedded engine under `data_dir`.
 
     Embedded: "edge" is qdrant-edge-py (Qdrant's Rust engine, the default); "local" is
     qdrant-client's local mode (pure Python, kept because it speaks the server's client API).
@@ -35,7 +35,14 @@ def create_vector_store(
     if url or embedded == "local":
         from ai_stack.aidb.vectors.qdrant import QdrantStore
 
-        return QdrantStore.connect(url, data_dir / "qdrant", timeout_s, api_key=api_key, layout=layout)
+        return QdrantStore.connect(
+            url,
+            data_dir / "qdrant",
+            timeout_s,
+            api_key=api_key,
+            layout=layout,
+            hnsw=edge_index or EdgeIndex(),
+        )
     if edge_replicas > 0:
         from ai_stack.aidb.vectors.replicated import ReplicatedEdgeStore
 

@@ -23,6 +23,7 @@ from ai_stack.aidb.vectors.base import (
     VectorStore,
 )
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
+from ai_stack.aidb.vectors.edge_index import EdgeIndex
 from ai_stack.aidb.vectors.layout import ClusterLayout
 
 COLLECTION = "aidb_chunks"
@@ -116,11 +117,14 @@ class QdrantStore(VectorStore):
         *,
         payload_indexes: bool,
         layout: ClusterLayout | None = None,
+        hnsw: EdgeIndex | None = None,
     ) -> None:
         self._client = client
         self._collection = collection
         self._payload_indexes = payload_indexes
         self._layout = layout or ClusterLayout()
+        # A server's HNSW: the same graph and query settings as the embedded engine's replicas.
+        self._hnsw = hnsw
 
     @classmethod
     def connect(
@@ -131,11 +135,13 @@ class QdrantStore(VectorStore):
         *,
         api_key: str | None = None,
         layout: ClusterLayout | None = None,
+        hnsw: EdgeIndex | None = None,
     ) -> QdrantStore:
-        """A server client when `url` is set, else the embedded local mode under `path`."""
+        """A server client when `url` is set, else the embedded local mode under `path` (which
+        searches by brute force: no HNSW)."""
         if url:
             client = AsyncQdrantClient(url=url, api_key=api_key, timeout=int(max(1, timeout_s)))
-            return cls(client, payload_indexes=True, layout=layout)
+            return cls(client, payload_indexes=True, layout=layout, hnsw=hnsw)
         path.mkdir(parents=True, exist_ok=True)
         # Local mode filters by brute force; payload indexes only make it warn.
         return cls(AsyncQdrantClient(path=str(path)), payload_indexes=False)
@@ -162,6 +168,11 @@ class QdrantStore(VectorStore):
             shard_number=self._layout.shard_number,
             replication_factor=self._layout.replication_factor,
             write_consistency_factor=self._layout.write_consistency_factor,
+            hnsw_config=(
+                models.HnswConfigDiff(m=self._hnsw.m, ef_construct=self._hnsw.ef_construct)
+                if self._hnsw
+                else None
+            ),
         )
         self.idf_in_engine = False
         if not self._payload_indexes:
@@ -217,7 +228,12 @@ class QdrantStore(VectorStore):
                 (
                     DENSE,
                     models.QueryRequest(
-                        query=dense, using=DENSE, filter=query_filter, limit=limit, with_payload=with_payload
+                        query=dense,
+                        using=DENSE,
+                        filter=query_filter,
+                        limit=limit,
+                        with_payload=with_payload,
+                        params=models.SearchParams(hnsw_ef=self._hnsw.ef) if self._hnsw else None,
                     ),
                 )
             )
