@@ -240,10 +240,14 @@ async def measure_path(
     for labelled in sets:
         scores = []
         for query in labelled.queries:
-            body = {"query": query.text, "limit": K, **search_scope(labelled)}
+            body = {"query": query.text, "limit": K, "group_by": "document", **search_scope(labelled)}
             found = await post(session, url, body)
-            ranked = [labelled_id(labelled.name, r) for r in found["results"]]
-            scores.append(ndcg(ranked, query.relevant))
+            # A copy of a document is the same document: scored once, where it first appears.
+            ranked = [
+                labelled_id(labelled.name, {**r, "project": r["project"].split("-copy")[0]})
+                for r in found["results"]
+            ]
+            scores.append(ndcg(list(dict.fromkeys(ranked)), query.relevant))
         ndcg_by_set[labelled.name] = statistics.fmean(scores)
     return PathFigures(single, many, qps, answers, ndcg_by_set, aidb_rss(stack))
 
