@@ -42,6 +42,7 @@ from typing import Any
 
 from ai_stack.aidb.sparse import Bm25Encoder, SparseVector
 from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter, VectorStore
+from ai_stack.aidb.vectors.edge_index import EdgeIndex
 from ai_stack.aidb.vectors.factory import EmbeddedEngine, create_vector_store
 from rich.console import Console
 from rich.table import Table
@@ -332,8 +333,8 @@ def main() -> None:
     parser.add_argument("--engines", default="edge,local", help="engines, comma-separated: edge, local")
     parser.add_argument("--repeats", type=int, default=100, help="queries per shape")
     parser.add_argument("--hnsw", action="store_true", help="brute force vs HNSW in qdrant-edge (last size)")
-    parser.add_argument("--hnsw-m", type=int, default=16)
-    parser.add_argument("--hnsw-ef-construct", type=int, default=100)
+    parser.add_argument("--hnsw-m", type=int, default=EdgeIndex.m, help="as aidb's replicas by default")
+    parser.add_argument("--hnsw-ef-construct", type=int, default=EdgeIndex.ef_construct)
     parser.add_argument("--indexing-threads", type=int, default=0, help="HNSW build threads (0: all)")
     parser.add_argument("--clusters", type=int, default=2000, help="centroids of the --hnsw vectors")
     args = parser.parse_args()
