@@ -246,3 +246,29 @@ async def test_replicas_seeded_by_an_in_process_store_build_its_index_at_start(t
         assert [(r.alive, r.serving, r.building_index) for r in state.replicas] == [(True, True, False)] * 2
     finally:
         await store.close()
+
+
+async def test_a_start_that_fails_while_counting_is_retried_whole(tmp_path: Path) -> None:
+    """The count that decides a start-time build can fail (a replica dying just then): the ensure
+    fails, and its retry must still start the index scheduler."""
+    store = replicated(tmp_path, optimize_after_points=1000, check_interval_s=0.1)
+    count = store.count
+    failures = [WorkerDied("replica 0 died while counting")]
+
+    async def count_failing_once(collection: str | None = None) -> int:
+        if failures:
+            raise failures.pop()
+        return await count(collection)
+
+    store.count = count_failing_once  # type: ignore[method-assign]
+    with pytest.raises(WorkerDied):
+        await store.ensure(DIM)
+    await store.ensure(DIM)
+    try:
+        await fill(store, make_points(3000))
+        deadline = time.perf_counter() + 60
+        while not any(w.optimizing for w in store.workers):
+            assert time.perf_counter() < deadline, "the retried start left no index scheduler"
+            await asyncio.sleep(0.05)
+    finally:
+        await store.close()

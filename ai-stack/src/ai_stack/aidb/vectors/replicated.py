@@ -127,12 +127,13 @@ class ReplicatedEdgeStore(VectorStore):
         results = await asyncio.gather(*(w.call("ensure", dimension) for w in self._workers))
         self.idf_in_engine = bool(results[0])
         self._seq = self._acked = max(w.applied_seq for w in self._workers)
+        # Points written before this start may have no index: those of an in-process store that
+        # seeded the replicas, or those written since the last build. One pass builds what is
+        # missing (on a shard already indexed the engine finds nothing to do). Counted before
+        # `_ready`, so that an ensure failing here is retried whole, scheduler included.
+        held = await self.count() if self._index is not None else 0
         self._ready = True
         if self._index is not None:
-            # Points written before this start may have no index: those of an in-process store
-            # that seeded the replicas, or those written since the last build. One pass builds
-            # what is missing (on a shard already indexed the engine finds nothing to do).
-            held = await self.count()
             if held >= self._optimize_after:
                 self._written_since_optimize = held
             self._scheduler = asyncio.create_task(self._schedule_optimize(), name="aidb-engine-optimize")
