@@ -28,6 +28,9 @@ CONTAINERS_CONF = str(REPO_ROOT / "ai-stack/deploy/podman/containers.conf")
 NOTE = "# Quadlet\n\nQuadlet units run containers under systemd, with health checks."
 
 
+TEST_IMAGES = ("localhost/ai-stack-test:latest", "localhost/ai-stack-test-gateway:latest")
+
+
 def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["podman", *args],
@@ -43,6 +46,7 @@ def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     if os.geteuid() != 0:
         pytest.skip("the local base image is built with debootstrap, which needs root")
+    images_before = image_ids(TEST_IMAGES)
     base = subprocess.run(
         ["bash", str(REPO_ROOT / "scripts/podman-base.sh")], capture_output=True, text=True, timeout=900
     )
@@ -67,6 +71,26 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     finally:
         run_startup(env, "--stop", timeout=300)
         subprocess.run([str(CLI), "podman", "down", "--purge"], env=env, capture_output=True, timeout=300)
+        remove_replaced_images(images_before)
+
+
+def image_ids(tags: tuple[str, ...]) -> dict[str, str]:
+    """The image each tag names now (tags that do not exist are left out)."""
+    ids = {}
+    for tag in tags:
+        found = podman("image", "inspect", "--format", "{{.Id}}", tag, check=False)
+        if found.returncode == 0:
+            ids[tag] = found.stdout.strip()
+    return ids
+
+
+def remove_replaced_images(before: dict[str, str]) -> None:
+    """Removes the test images a rebuild untagged: each run of a changed checkout would otherwise
+    leave two dangling images of ~2 GB behind. Only images that carried the test's own tags."""
+    now = image_ids(tuple(before))
+    for tag, old in before.items():
+        if now.get(tag) != old:
+            podman("rmi", old, check=False)  # still used by a container: it stays
 
 
 def request(env: dict[str, str], path: str, key: str, body: dict[str, Any] | None = None) -> Any:
