@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python -m bench.search_latency [--chunks 50000] [--clients 16] [--queries 800]
 
-Starts the whole stack with scripts/ai-stack-startup.sh (embedded qdrant-edge engine), then:
+Starts the whole stack with scripts/ai-stack-startup.sh (embedded qdrant-edge engine in its
+default replica workers), then:
 1. Raw embeddings throughput: `--clients` clients send chunk texts (16 per request, as the
    indexer does) to /embeddings/embed through the gateway; every cache is emptied afterwards.
 2. Ingestion: Debian's PostgreSQL 15 manual, then Python sources (the standard library, then
@@ -21,8 +22,9 @@ the retrieval benchmark's corpus (bench.labelled_sets: SciFact, the PostgreSQL m
 manual pages; 25,918 chunks) written `--copies` times, each copy in projects of its own (~104,000
 chunks), its vectors seeded into the embeddings service's cache (bench.vector_seed) so that
 writing it takes minutes instead of ~80 of embedding. The store is measured with the engine in
-aidb's process (brute force: exact), then the stack is restarted on the same data with
-`AI_STACK_AIDB_EDGE_REPLICAS=2` and measured again once the replicas have built their index. Each
+aidb's process (`AI_STACK_AIDB_EDGE_REPLICAS=0`, brute force: exact), then the stack is restarted
+on the same data with two replicas (the default) and measured again once they have built their
+index. Each
 path: the benchmark's 471 labelled queries over the whole store (hybrid, warm query vectors, no
 cached pages), one client and `--clients` clients; recall@10 of the replicas' answers against the
 exact ones; each set's nDCG@10 in its usual scope; RSS of aidb and its engine workers.
@@ -52,19 +54,11 @@ from rich.table import Table
 from bench.aidb_corpus import labelled_queries, pg_doc_documents, python_source_documents
 from bench.corpus import docstring_sentences
 from bench.labelled_sets import LabelledSet, load_sets
-from bench.memory import rss_mib
+from bench.memory import anon_rss_mib, rss_mib
 from bench.reindex_live import corpus
 from bench.retrieval_lab import K, ndcg
 from bench.retrieval_quality import labelled_id, search_scope
-from bench.stack import (
-    RunningStack,
-    ingest,
-    open_session,
-    post,
-    restart_stack,
-    running_stack,
-    wait_drained,
-)
+from bench.stack import RunningStack, ingest, open_session, post, restart_stack, running_stack, wait_drained
 from bench.stats import percentile
 from bench.vector_seed import seed_vector_cache
 
@@ -145,7 +139,8 @@ async def main_async(args: argparse.Namespace) -> None:
     sample = [c.text for d in sample_docs for c in chunker(d["content"], d["content_type"])][: args.raw_texts]
     queries = [q["query"] for q in labelled_queries()]
     queries += docstring_sentences(args.queries)[: max(0, args.queries - len(queries))]
-    with running_stack(AI_STACK_AIDB_LOG_LEVEL="WARNING", AI_STACK_EMBEDDINGS_LOG_LEVEL="WARNING") as stack:
+    quiet = {"AI_STACK_AIDB_LOG_LEVEL": "WARNING", "AI_STACK_EMBEDDINGS_LOG_LEVEL": "WARNING"}
+    with running_stack(**quiet) as stack:
         async with open_session(stack, connections=args.clients * 2) as session:
             await embeddings_rate(stack, session, sample[:64], args.clients)  # warm-up
             stack.flush_redis()
@@ -198,7 +193,7 @@ class PathFigures:
     many_qps: float
     answers: list[Counter[tuple[str, ...]]]
     ndcg: dict[str, float]
-    rss_mib: dict[str, float]
+    rss_mib: dict[str, tuple[float, float]]  # (RSS, its anonymous part)
     build_s: float | None = None
 
 
@@ -210,14 +205,14 @@ def answer_keys(results: list[dict[str, Any]]) -> Counter[tuple[str, ...]]:
     )
 
 
-def aidb_rss(stack: RunningStack) -> dict[str, float]:
-    """RSS of aidb and of each process it started (the engine workers)."""
+def aidb_rss(stack: RunningStack) -> dict[str, tuple[float, float]]:
+    """RSS of aidb and of each process it started (the engine workers), and its anonymous part."""
     pid = int((stack.home / "run" / "aidb.pid").read_text().split()[0])
-    found = {"aidb": rss_mib(pid)}
+    found = {"aidb": (rss_mib(pid), anon_rss_mib(pid))}
     for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
         # multiprocessing's resource tracker is a child too; the engine workers run spawn_main.
         if "spawn_main" in Path(f"/proc/{child}/cmdline").read_text(errors="replace"):
-            found[f"worker {len(found)}"] = rss_mib(int(child))
+            found[f"worker {len(found)}"] = (rss_mib(int(child)), anon_rss_mib(int(child)))
     return found
 
 
@@ -269,7 +264,8 @@ async def compare_engines(args: argparse.Namespace) -> None:
     console = Console(width=130)
     sets = load_sets(["scifact", "pgdocs", "identifiers"])
     figures: dict[str, PathFigures] = {}
-    with running_stack(AI_STACK_AIDB_LOG_LEVEL="WARNING", AI_STACK_EMBEDDINGS_LOG_LEVEL="WARNING") as stack:
+    quiet = {"AI_STACK_AIDB_LOG_LEVEL": "WARNING", "AI_STACK_EMBEDDINGS_LOG_LEVEL": "WARNING"}
+    with running_stack(AI_STACK_AIDB_EDGE_REPLICAS="0", **quiet) as stack:
         async with open_session(stack, connections=args.clients * 2) as session:
             seeded = await seed_vector_cache(stack, session, sets)
             console.print(f"seeded the vector cache with {seeded} chunk vectors")
@@ -320,8 +316,8 @@ def print_comparison(console: Console, figures: dict[str, PathFigures], chunks: 
     console.print(table)
     for name, f in figures.items():
         quality = ", ".join(f"{labelled} {value:.4f}" for labelled, value in f.ndcg.items())
-        memory = ", ".join(f"{process} {mib:.0f}" for process, mib in f.rss_mib.items())
-        console.print(f"{name}: nDCG@10 {quality}; RSS MiB {memory}", highlight=False)
+        memory = ", ".join(f"{process} {mib:.0f} ({anon:.0f})" for process, (mib, anon) in f.rss_mib.items())
+        console.print(f"{name}: nDCG@10 {quality}; RSS MiB (anonymous) {memory}", highlight=False)
 
 
 def main() -> None:

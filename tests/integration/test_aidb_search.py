@@ -119,7 +119,8 @@ async def fresh_redis_db(server: RedisServer) -> str:
     return url
 
 
-# "replicas": qdrant-edge in two worker processes that build HNSW (AI_STACK_AIDB_EDGE_REPLICAS=2).
+# "replicas": qdrant-edge in two worker processes that build HNSW (the default); "edge": qdrant-edge
+# in aidb's process (AI_STACK_AIDB_EDGE_REPLICAS=0); "local": qdrant-client's local mode.
 @pytest.fixture(params=["edge", "local", "replicas"])
 async def stack(
     request: pytest.FixtureRequest,
@@ -144,14 +145,14 @@ async def stack(
         return TestServer(app, port=port)
 
     defaults: dict[str, Any] = {"dependency_timeout_s": 5}
-    replicas = {"edge_replicas": 2} if request.param == "replicas" else {}
+    replicas = {"edge_replicas": 2} if request.param == "replicas" else {"edge_replicas": 0}
     settings = AidbSettings(
         postgres_port=postgres_server.port,
         postgres_user="postgres",
         postgres_db=await fresh_database(postgres_server),
         embeddings_url=f"http://127.0.0.1:{port}",
         data_dir=tmp_path / "aidb",
-        embedded_engine="edge" if replicas else request.param,
+        embedded_engine="edge" if request.param == "replicas" else request.param,
         indexer_idle_s=0.05,
         indexer_max_backoff_s=0.5,
         backlog_metrics_interval_s=0.1,

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from ai_stack.aidb.sparse import Bm25Encoder
-from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter
+from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter, VectorStore
 from ai_stack.aidb.vectors.edge import EdgeStore
 from ai_stack.aidb.vectors.edge_index import EdgeIndex
-from ai_stack.aidb.vectors.replicated import ReplicatedEdgeStore, prepare_replicas
+from ai_stack.aidb.vectors.factory import IN_PROCESS_DIR, REPLICAS_DIR, create_vector_store
+from ai_stack.aidb.vectors.placement import prepare_replicas
+from ai_stack.aidb.vectors.replicated import ReplicatedEdgeStore
 from ai_stack.aidb.vectors.worker import SEQ_FILE, WorkerDied, read_applied_seq
 
 DIM = 64
@@ -58,7 +60,7 @@ def replicated(root: Path, **options: object) -> ReplicatedEdgeStore:
     )
 
 
-async def fill(store: ReplicatedEdgeStore | EdgeStore, points: list[ChunkPoint]) -> None:
+async def fill(store: VectorStore, points: list[ChunkPoint]) -> None:
     for i in range(0, len(points), 500):
         await store.upsert(points[i : i + 500])
 
@@ -178,13 +180,13 @@ async def test_replicas_that_diverged_are_made_equal_at_start(tmp_path: Path) ->
         await store.close()
 
 
-def test_a_store_that_ran_in_process_seeds_every_replica(tmp_path: Path) -> None:
+def test_a_store_that_ran_in_process_moves_into_every_replica(tmp_path: Path) -> None:
     async def scenario() -> list[int]:
         single = EdgeStore(tmp_path / "single")
         await single.ensure(DIM)
         await fill(single, make_points(30))
         await single.close()
-        store = replicated(tmp_path, seed=tmp_path / "single")
+        store = replicated(tmp_path, in_process=tmp_path / "single")
         await store.ensure(DIM)
         try:
             return list(await asyncio.gather(*(w.call("count", None) for w in store.workers)))
@@ -192,10 +194,57 @@ def test_a_store_that_ran_in_process_seeds_every_replica(tmp_path: Path) -> None
             await store.close()
 
     assert asyncio.run(scenario()) == [30, 30]
+    assert not (tmp_path / "single").exists()  # moved: no stale copy for a later change back
     assert prepare_replicas(tmp_path / "empty", 2, None) == [
         tmp_path / "empty" / "0",
         tmp_path / "empty" / "1",
     ]
+
+
+async def test_turning_the_replicas_off_and_on_again_moves_the_store_with_its_writes(tmp_path: Path) -> None:
+    """Each change of `edge_replicas` between 0 and 2 moves the store: what was written in one
+    place is found in the next, and no stale copy is left to be opened by a later change."""
+    data_dir = tmp_path / "aidb"
+
+    async def write_and_count(replicas: int, points: list[ChunkPoint]) -> int:
+        store = create_vector_store(None, data_dir, 5.0, edge_replicas=replicas)
+        await store.ensure(DIM)
+        try:
+            await fill(store, points)
+            return await store.count()
+        finally:
+            await store.close()
+
+    assert await write_and_count(0, make_points(30)) == 30
+    assert await write_and_count(2, make_points(20, start=30)) == 50
+    assert not (data_dir / IN_PROCESS_DIR).exists()
+    assert await write_and_count(0, make_points(10, start=50)) == 60
+    assert not (data_dir / REPLICAS_DIR).exists()
+    assert await write_and_count(2, make_points(5, start=60)) == 65
+    found = await write_and_count(0, [])
+    assert found == 65
+
+
+async def test_a_copy_left_in_the_other_place_is_kept_not_opened(tmp_path: Path) -> None:
+    """Both places hold a copy (a move interrupted before its source was removed, or a store
+    moved by an older aidb): the configured place's copy is used and the other is left alone."""
+    data_dir = tmp_path / "aidb"
+    replicas = create_vector_store(None, data_dir, 5.0, edge_replicas=2)
+    await replicas.ensure(DIM)
+    await fill(replicas, make_points(40))
+    await replicas.close()
+    other = EdgeStore(data_dir / IN_PROCESS_DIR)
+    await other.ensure(DIM)
+    await fill(other, make_points(7, start=1000))
+    await other.close()
+
+    single = create_vector_store(None, data_dir, 5.0, edge_replicas=0)
+    await single.ensure(DIM)
+    try:
+        assert await single.count() == 7
+    finally:
+        await single.close()
+    assert (data_dir / REPLICAS_DIR / "0").is_dir()
 
 
 async def test_a_write_before_the_replicas_run_is_refused_not_acknowledged(tmp_path: Path) -> None:
@@ -231,7 +280,9 @@ async def test_replicas_seeded_by_an_in_process_store_build_its_index_at_start(t
     await single.ensure(DIM)
     await fill(single, make_points(3000))
     await single.close()
-    store = replicated(tmp_path, seed=tmp_path / "single", optimize_after_points=1000, check_interval_s=0.1)
+    store = replicated(
+        tmp_path, in_process=tmp_path / "single", optimize_after_points=1000, check_interval_s=0.1
+    )
     await store.ensure(DIM)
     try:
         deadline = time.perf_counter() + 30

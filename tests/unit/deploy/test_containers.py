@@ -67,10 +67,7 @@ def test_existing_backing_services_replace_their_containers() -> None:
     assert (
         aidb.environment["AI_STACK_AIDB_POSTGRES_HOST"],
         aidb.environment["AI_STACK_AIDB_POSTGRES_PORT"],
-    ) == (
-        "10.0.0.9",
-        "5433",
-    )
+    ) == ("10.0.0.9", "5433")
     assert "AI_STACK_AIDB_QDRANT_URL" not in aidb.environment
     assert aidb.depends_on == ()
 
@@ -81,6 +78,20 @@ def test_a_qdrant_cluster_by_url() -> None:
     )
     assert aidb.environment["AI_STACK_AIDB_QDRANT_URL"] == "https://q.example:6333"
     assert "qdrant" not in aidb.depends_on
+
+
+def test_the_embedded_engine_takes_the_qdrant_containers_memory_budget() -> None:
+    limits = {"aidb": 1000, "qdrant": 3000, "hybrid": 400}
+
+    def memory(qdrant: str) -> dict[str, int]:
+        settings = PodmanSettings(qdrant=qdrant, memory_limits_mib=limits)
+        return {c.name: c.memory_mib for c in stack(settings).containers}
+
+    # Its engine replicas hold the shard a Qdrant container would have held.
+    assert memory("embedded")["aidb"] == 4000
+    assert memory("container")["aidb"] == 1000
+    assert memory("https://q.example:6333")["aidb"] == 1000
+    assert memory("embedded")["hybrid"] == 400  # a service without a vector engine keeps its own
 
 
 @pytest.mark.parametrize(

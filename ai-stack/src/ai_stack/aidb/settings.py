@@ -58,13 +58,16 @@ class AidbSettings(KeyLimitedSettings):
         description="Embedded engine when qdrant_url is unset: edge (qdrant-edge-py) or local "
         "(qdrant-client local mode).",
     )
+    # Two by default: in aidb's process the engine can only search by brute force (an HNSW build
+    # holds the GIL for minutes), which costs ~30 ms a query at 100,000 chunks; two replicas
+    # answer in a few ms and build while the other serves, for a second copy of the shard.
     edge_replicas: int = Field(
-        0,
+        2,
         ge=0,
         le=4,
-        description="qdrant-edge outside aidb's process: 0 runs it in aidb's process (brute-force search); "
-        "1 in a worker process; 2 or more in replica workers, each a full copy, that build an HNSW "
-        "index one at a time while the others serve.",
+        description="qdrant-edge in replica workers, each a full copy of the shard, that build an HNSW "
+        "index one at a time while the others serve (2, the default, or more); 1 runs it in one worker "
+        "process and 0 in aidb's process, both searching by brute force, in one copy.",
     )
     # 32 / 256: with MiniLM's vectors of real text, 16 / 100 found 0.94-0.97 of the exact top 10
     # at ef 128 (bench.search_latency --corpus retrieval); these find 0.99 at the same query time,

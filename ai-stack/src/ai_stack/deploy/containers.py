@@ -194,8 +194,18 @@ def _service(service: Service, settings: PodmanSettings) -> Container:
         # The embeddings model loads for up to a minute on a small machine.
         health_start_s=120,
         depends_on=tuple(wiring.uses),
-        memory_mib=settings.memory_limit_mib(service.name),
+        memory_mib=_memory_mib(service, settings),
     )
+
+
+def _memory_mib(service: Service, settings: PodmanSettings) -> int:
+    """The service's own limit; a service that runs the embedded vector engine (Qdrant neither a
+    container nor a URL) gets the Qdrant container's budget on top: its engine replicas hold the
+    shard a Qdrant container would have held."""
+    own = settings.memory_limit_mib(service.name)
+    if settings.qdrant == "embedded" and "qdrant_url" in service.settings_class().model_fields:
+        return own + settings.memory_limit_mib("qdrant")
+    return own
 
 
 def _gateway(settings: PodmanSettings, https_port: int, http_port: int) -> Container:

@@ -63,7 +63,9 @@ class PodmanSettings(BaseSettings):
             "mcp": 512,
             "gateway": 256,
         },
-        description="Memory limit per container in MiB; a container not named gets 512.",
+        description="Memory limit per container in MiB; a container not named gets 512. With the embedded "
+        "engine (qdrant=embedded), aidb gets qdrant's limit on top of its own: its engine replicas "
+        "hold the index.",
     )
     observability: bool = Field(
         False,

@@ -119,7 +119,7 @@ def _point(point: ChunkPoint) -> qe.Point:
     if bools is not None:
         payload[BOOL_MIRROR] = bools
     vectors: dict[str, list[float] | qe.SparseVector | list[list[float]]] = {
-        SPARSE: qe.SparseVector(point.sparse.indices, point.sparse.values),
+        SPARSE: qe.SparseVector(point.sparse.indices, point.sparse.values)
     }
     if point.dense is not None:
         vectors[DENSE] = point.dense
@@ -155,9 +155,18 @@ def _hit(point: qe.ScoredPoint) -> Hit:
 class EdgeStore(VectorStore):
     """One shard directory holds every aidb collection (a `collection` payload field scopes it)."""
 
-    def __init__(self, path: Path, index: EdgeIndex | None = None, *, inline: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        index: EdgeIndex | None = None,
+        *,
+        inline: bool = False,
+        before_open: Callable[[], None] | None = None,
+    ) -> None:
         self._path = path
         self._index = index
+        # Runs on the engine's thread before the shard is opened (placement.move_into_process).
+        self._before_open = before_open
         self._shard: qe.EdgeShard | None = None
         self._dimension = 0
         # One thread: the engine holds the GIL anyway, and the shard is then never used
@@ -215,6 +224,8 @@ class EdgeStore(VectorStore):
 
     async def ensure(self, dimension: int) -> None:
         def open_or_create() -> qe.EdgeShard:
+            if self._before_open is not None:
+                self._before_open()
             if self._path.is_dir() and any(self._path.iterdir()):
                 # The engine refuses a config that differs from the shard's: load it as it was made.
                 self.idf_in_engine = _stored_sparse_modifier(self._path) == "idf"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +11,9 @@ from ai_stack.aidb.vectors.edge_index import EdgeIndex
 from ai_stack.aidb.vectors.layout import ClusterLayout
 
 EmbeddedEngine = Literal["edge", "local"]
+# Under aidb's data directory: the embedded engine's shard in aidb's process, and its replicas.
+IN_PROCESS_DIR = "qdrant-edge"
+REPLICAS_DIR = "qdrant-edge-replicas"
 
 
 def create_vector_store(
@@ -47,13 +51,16 @@ def create_vector_store(
         from ai_stack.aidb.vectors.replicated import ReplicatedEdgeStore
 
         return ReplicatedEdgeStore(
-            data_dir / "qdrant-edge-replicas",
+            data_dir / REPLICAS_DIR,
             edge_replicas,
             edge_index or EdgeIndex(),
             optimize_after_points=optimize_after_points,
-            # A store that ran in-process before: each replica starts as a copy of it.
-            seed=data_dir / "qdrant-edge",
+            # A store that ran in aidb's process before moves into the replicas.
+            in_process=data_dir / IN_PROCESS_DIR,
         )
     from ai_stack.aidb.vectors.edge import EdgeStore
+    from ai_stack.aidb.vectors.placement import move_into_process
 
-    return EdgeStore(data_dir / "qdrant-edge")
+    shard = data_dir / IN_PROCESS_DIR
+    # A store that ran in replica workers before moves into aidb's process.
+    return EdgeStore(shard, before_open=functools.partial(move_into_process, shard, data_dir / REPLICAS_DIR))

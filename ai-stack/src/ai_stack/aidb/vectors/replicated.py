@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import shutil
 import time
 import uuid
 from collections.abc import Sequence
@@ -40,38 +39,10 @@ from ai_stack.aidb.vectors.base import (
     VectorStore,
 )
 from ai_stack.aidb.vectors.edge_index import EdgeIndex
-from ai_stack.aidb.vectors.worker import EngineWorker, WorkerDied, read_applied_seq
+from ai_stack.aidb.vectors.placement import prepare_replicas
+from ai_stack.aidb.vectors.worker import EngineWorker, WorkerDied
 
 log = structlog.get_logger(__name__)
-
-
-def _has_shard(path: Path) -> bool:
-    return path.is_dir() and any(path.iterdir())
-
-
-def prepare_replicas(root: Path, count: int, seed: Path | None) -> list[Path]:
-    """Replica directories `root/0..count-1`, made consistent before any worker opens them: a
-    replica that is missing or behind the most advanced one (by its applied sequence) becomes a
-    copy of it; with none yet, each starts as a copy of `seed` (the in-process engine's shard)
-    when there is one."""
-    dirs = [root / str(i) for i in range(count)]
-    root.mkdir(parents=True, exist_ok=True)
-    existing = [d for d in dirs if _has_shard(d)]
-    if existing:
-        leader = max(existing, key=read_applied_seq)
-    elif seed is not None and _has_shard(seed):
-        leader = seed
-    else:
-        return dirs
-    for replica in dirs:
-        if replica == leader or (
-            _has_shard(replica) and read_applied_seq(replica) == read_applied_seq(leader)
-        ):
-            continue
-        log.warning("replica_resync", replica=str(replica), source=str(leader))
-        shutil.rmtree(replica, ignore_errors=True)
-        shutil.copytree(leader, replica)
-    return dirs
 
 
 class ReplicatedEdgeStore(VectorStore):
@@ -85,7 +56,7 @@ class ReplicatedEdgeStore(VectorStore):
         *,
         optimize_after_points: int = 10_000,
         check_interval_s: float = 5.0,
-        seed: Path | None = None,
+        in_process: Path | None = None,
     ) -> None:
         if replicas < 1:
             raise ValueError("at least one replica")
@@ -95,7 +66,7 @@ class ReplicatedEdgeStore(VectorStore):
         self._index = index if replicas > 1 else None
         self._optimize_after = optimize_after_points
         self._check_interval_s = check_interval_s
-        self._seed = seed
+        self._in_process = in_process  # a store that ran in aidb's process moves in from here
         self._workers: list[EngineWorker] = []
         self._ready = False  # every worker has opened its shard
         self._dimension = 0
@@ -119,7 +90,7 @@ class ReplicatedEdgeStore(VectorStore):
         if self._ready:
             return
         if not self._workers:  # an ensure retried after a timeout asks the same workers again
-            dirs = await asyncio.to_thread(prepare_replicas, self._root, self._count, self._seed)
+            dirs = await asyncio.to_thread(prepare_replicas, self._root, self._count, self._in_process)
             self._workers = [EngineWorker(d, self._index) for d in dirs]
             for worker in self._workers:
                 worker.start()
@@ -271,10 +242,7 @@ class ReplicatedEdgeStore(VectorStore):
         return EngineState(
             replicas=[
                 ReplicaState(
-                    replica=i,
-                    alive=w.alive,
-                    building_index=w.optimizing,
-                    serving=self._serves(i, w),
+                    replica=i, alive=w.alive, building_index=w.optimizing, serving=self._serves(i, w)
                 )
                 for i, w in enumerate(self._workers)
             ],
