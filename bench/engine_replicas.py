@@ -38,7 +38,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.corpus import docstring_sentences
-from bench.memory import rss_mib
+from bench.memory import anon_rss_mib, rss_mib
 from bench.stats import percentile
 from bench.vector_engines import (
     BATCH,
@@ -232,7 +232,9 @@ async def main_async(args: argparse.Namespace) -> None:
             f"ratio replicas / today: p50 {statistics.median(replica_ms) / statistics.median(today_ms):.3f}, "
             f"queries/s {qps_replicas / qps_today:.2f}x"
         )
-        workers = ", ".join(f"{rss_mib(w.pid or 0):.0f}" for w in replicas.workers)
+        workers = ", ".join(
+            f"{rss_mib(w.pid or 0):.0f} (anonymous {anon_rss_mib(w.pid or 0):.0f})" for w in replicas.workers
+        )
         here = rss_mib(os.getpid())
         console.print(
             f"RSS MiB: this process {here:.0f} (points and the in-process store); workers {workers}"
@@ -263,9 +265,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each throughput run")
     parser.add_argument("--clusters", type=int, default=2000)
-    parser.add_argument("--hnsw-m", type=int, default=16)
-    parser.add_argument("--hnsw-ef-construct", type=int, default=100)
-    parser.add_argument("--hnsw-ef", type=int, default=128)
+    # aidb's defaults (sessions 10-11 measured m=16, ef_construct=100)
+    parser.add_argument("--hnsw-m", type=int, default=EdgeIndex.m)
+    parser.add_argument("--hnsw-ef-construct", type=int, default=EdgeIndex.ef_construct)
+    parser.add_argument("--hnsw-ef", type=int, default=EdgeIndex.ef)
     parser.add_argument("--optimize-after", type=int, default=10_000)
     parser.add_argument(
         "--max-segment-kib", type=int, default=None, help="largest segment (default: engine's)"
