@@ -23,6 +23,7 @@ from ai_stack.embeddings.model import Encoder
 from ai_stack.embeddings.settings import EmbeddingsSettings
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness.databases import fresh_database
 from tests.harness.processes import PostgresServer, RedisServer, free_port
@@ -230,6 +231,26 @@ async def test_index_status_shows_the_engine_replicas(stack: Stack, request: pyt
     ]
     assert engine["index_builds"] == 0 and engine["last_build_s"] is None
     assert engine["points_since_build"] >= 1
+
+
+async def test_metrics_show_the_engine_workers_memory(stack: Stack, request: pytest.FixtureRequest) -> None:
+    """The index lives in the workers, not in aidb's process: their memory is exported too."""
+    await stack.put("vacuum.md", CORPUS["vacuum.md"])
+    await stack.drained()
+    metrics = await (await stack.client.get("/metrics")).text()
+    samples = {
+        (name, labels["replica"]): value
+        for family in text_string_to_metric_families(metrics)
+        for name, labels, value, *_ in family.samples
+        if name.startswith("aidb_engine_worker_")
+    }
+    if request.node.callspec.params["stack"] != "replicas":
+        assert samples == {}
+        return
+    for replica in ("0", "1"):
+        resident = samples[("aidb_engine_worker_resident_memory_bytes", replica)]
+        anonymous = samples[("aidb_engine_worker_anonymous_memory_bytes", replica)]
+        assert 20 * 2**20 < anonymous <= resident < 4 * 2**30
 
 
 async def test_embeddings_down_writes_queue_and_search_degrades(stack: Stack) -> None:

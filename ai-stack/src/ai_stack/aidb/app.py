@@ -33,7 +33,7 @@ from ai_stack.aidb.keys import (
 )
 from ai_stack.aidb.keyword_df import KeywordIdf
 from ai_stack.aidb.keyword_stats import KeywordStats
-from ai_stack.aidb.metrics import BacklogMetrics
+from ai_stack.aidb.metrics import BacklogMetrics, EngineWorkerMemory
 from ai_stack.aidb.model_check import ModelCheck
 from ai_stack.aidb.rerank import CrossEncoderReranker, Reranker
 from ai_stack.aidb.routes import ROUTES
@@ -155,7 +155,10 @@ async def _vectors_context(app: web.Application) -> AsyncIterator[None]:
         await breaker.call(lambda: store.count(None))
 
     app[HEALTH_KEY].add(DependencyCheck("qdrant", probe, required=True, breaker=breaker))
+    worker_memory = EngineWorkerMemory(app[METRICS_KEY].prefix, store.engine_state)
+    app[METRICS_KEY].registry.register(worker_memory)
     yield
+    app[METRICS_KEY].registry.unregister(worker_memory)
     await store.close()
 
 

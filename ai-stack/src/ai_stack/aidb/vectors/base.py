@@ -71,6 +71,7 @@ class ReplicaState:
     alive: bool
     building_index: bool
     serving: bool  # current and answering reads
+    pid: int | None = None  # the worker process (metrics read its memory); not shown by the API
 
 
 @dataclass(frozen=True)

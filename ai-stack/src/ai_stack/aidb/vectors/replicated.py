@@ -242,7 +242,11 @@ class ReplicatedEdgeStore(VectorStore):
         return EngineState(
             replicas=[
                 ReplicaState(
-                    replica=i, alive=w.alive, building_index=w.optimizing, serving=self._serves(i, w)
+                    replica=i,
+                    alive=w.alive,
+                    building_index=w.optimizing,
+                    serving=self._serves(i, w),
+                    pid=w.pid,
                 )
                 for i, w in enumerate(self._workers)
             ],
