@@ -154,6 +154,23 @@ CASES: dict[str, Case] = {
         labels={"service": "aidb", "severity": "ticket", "job": "aidb", "instance": "127.0.0.1:8091"},
         value="1.863Gi",
     ),
+    "EngineWorkerMemoryHigh": Case(
+        # Resident memory is mostly the shard's mapped files: only the heap counts.
+        firing=[(f'aidb_engine_worker_anonymous_memory_bytes{{{AIDB},replica="1"}}', "4000000000x20")],
+        healthy=[
+            (f'aidb_engine_worker_anonymous_memory_bytes{{{AIDB},replica="1"}}', "1000000000x20"),
+            (f'aidb_engine_worker_resident_memory_bytes{{{AIDB},replica="1"}}', "6000000000x20"),
+        ],
+        eval_time="15m",
+        labels={
+            "service": "aidb",
+            "severity": "ticket",
+            "job": "aidb",
+            "instance": "127.0.0.1:8091",
+            "replica": "1",
+        },
+        value="3.725Gi",
+    ),
     "OutboxBacklogOld": Case(
         firing=[(f"aidb_outbox_oldest_seconds{{{AIDB}}}", "1000x10")],
         healthy=[(f"aidb_outbox_oldest_seconds{{{AIDB}}}", "100x10")],

@@ -212,7 +212,22 @@ def service_alerts(service: ObservedService, settings: ObservabilitySettings) ->
 
 def aidb_alerts(settings: ObservabilitySettings) -> list[Rule]:
     age = settings.outbox_age_alert_s
+    worker_alert_bytes = int(settings.engine_worker_memory_mib * 1024 * 1024 * settings.memory_alert_fraction)
     return [
+        # The index lives in the engine workers, not in aidb's process (ProcessMemoryHigh).
+        _alert(
+            "EngineWorkerMemoryHigh",
+            f"aidb_engine_worker_anonymous_memory_bytes > {worker_alert_bytes}",
+            for_="10m",
+            severity="ticket",
+            labels={"service": "aidb"},
+            summary="An aidb engine worker uses most of its memory budget",
+            description=(
+                "aidb's engine replica {{ $labels.replica }} holds {{ $value | humanize1024 }}B of heap,"
+                f" over {settings.memory_alert_fraction:.0%} of its {settings.engine_worker_memory_mib} MiB"
+                " budget."
+            ),
+        ),
         _alert(
             "OutboxBacklogOld",
             f"aidb_outbox_oldest_seconds > {age:g}",
@@ -224,7 +239,7 @@ def aidb_alerts(settings: ObservabilitySettings) -> list[Rule]:
                 f"The oldest document waiting to be indexed has waited {{{{ $value | humanizeDuration }}}}"
                 f" (alert above {age:g} s); search does not find it yet."
             ),
-        )
+        ),
     ]
 
 

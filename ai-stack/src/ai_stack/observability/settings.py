@@ -58,6 +58,12 @@ class ObservabilitySettings(BaseSettings):
     memory_alert_fraction: float = Field(
         0.9, gt=0, le=1, description="The memory alert fires at this share of a service's budget."
     )
+    engine_worker_memory_mib: int = Field(
+        4096,
+        ge=64,
+        description="Heap (anonymous memory) each of aidb's engine workers may hold; the alert fires at"
+        " memory_alert_fraction of it. Their shard's mapped files are not counted: the kernel can drop them.",
+    )
     dependency_alert_for_s: int = Field(
         120, ge=0, description="A dependency must be down this long before its alert fires."
     )
