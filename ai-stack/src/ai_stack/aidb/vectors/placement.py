@@ -56,27 +56,25 @@ def prepare_replicas(root: Path, count: int, in_process: Path | None) -> list[Pa
     dirs = replica_dirs(root, count)
     root.mkdir(parents=True, exist_ok=True)
     leader = leader_replica(root)
-    moving = leader is None and in_process is not None and has_shard(in_process)
-    if leader is None and not moving:
+    moving_from = in_process if in_process is not None and has_shard(in_process) else None
+    if leader is not None and moving_from is not None:
+        _report_unused(moving_from, used=root)
+        moving_from = None
+    source = leader or moving_from
+    if source is None:
         return dirs
-    if moving:
-        assert in_process is not None
-        leader = in_process
-        log.warning("engine_store_moved", source=str(in_process), target=str(root), replicas=count)
-    elif in_process is not None and has_shard(in_process):
-        _report_unused(in_process, used=root)
-    assert leader is not None
+    if moving_from is not None:
+        log.warning("engine_store_moved", source=str(moving_from), target=str(root), replicas=count)
     for replica in dirs:
-        if replica == leader or (
-            has_shard(replica) and read_applied_seq(replica) == read_applied_seq(leader)
+        if replica == source or (
+            has_shard(replica) and read_applied_seq(replica) == read_applied_seq(source)
         ):
             continue
-        if not moving:
-            log.warning("replica_resync", replica=str(replica), source=str(leader))
-        copy_shard(leader, replica)
-    if moving:
-        assert in_process is not None
-        shutil.rmtree(in_process)
+        if moving_from is None:
+            log.warning("replica_resync", replica=str(replica), source=str(source))
+        copy_shard(source, replica)
+    if moving_from is not None:
+        shutil.rmtree(moving_from)
     return dirs
 
 
