@@ -15,9 +15,10 @@ asks single-client queries the way aidb's search does and prints p50/p95 per que
 Upsert rate is points/s in batches of 256 (the indexer's batches are a document's chunks).
 
 `--hnsw`: qdrant-edge alone, the same shard before and after `optimize()` builds HNSW (m, ef_construct
-from `--hnsw-m` / `--hnsw-ef-construct`): how long optimize takes, the longest the GIL stayed held
-meanwhile (a ticker thread's largest gap: what an in-process engine would freeze), the hybrid
-query's engine time (dense and keyword in one call, usual filter) brute force vs HNSW at several
+from `--hnsw-m` / `--hnsw-ef-construct`), once per `--quantization` (int8, aidb's default, whose
+candidates are rescored with the original vectors; none): how long optimize takes, the longest the
+GIL stayed held meanwhile (a ticker thread's largest gap: what an in-process engine would freeze),
+the hybrid query's engine time (dense and keyword in one call, usual filter) brute force vs HNSW at several
 `hnsw_ef`, recall@10 of HNSW against exact search, and the process's RSS. Dense vectors are
 clustered (`--clusters` centroids, neighbours at cosine ~0.8, queries near stored points), shaped
 like real embeddings: uniform random 384-d vectors have no neighbours, the worst case for HNSW.
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import itertools
 import os
 import random
@@ -235,12 +237,10 @@ async def main_async(args: argparse.Namespace) -> None:
 
 
 def hnsw_experiment(args: argparse.Namespace) -> None:
-    """Brute force vs HNSW in one qdrant-edge shard (see the module docstring)."""
-    import threading
-
+    """Brute force vs HNSW in qdrant-edge, one shard per `--quantization` (see the docstring)."""
     import qdrant_edge as qe
-    from ai_stack.aidb.vectors.base import DENSE, KEYWORD_FIELDS, SPARSE
-    from ai_stack.aidb.vectors.edge import _point, build_filter
+    from ai_stack.aidb.vectors.base import SearchFilter as Where
+    from ai_stack.aidb.vectors.edge import build_filter, dense_search_params, shard_config
 
     from bench.memory import rss_mib
 
@@ -249,88 +249,114 @@ def hnsw_experiment(args: argparse.Namespace) -> None:
     rng = random.Random(size)
     sentences = docstring_sentences(20000)
     vectors = clustered_vectors(size, args.clusters, rng)
-    points = iter_points(size, sentences, seed=size, vectors=vectors)
     queries = near_queries(vectors, sentences, args.repeats, rng)
-    root = Path(tempfile.mkdtemp(prefix="ai-stack-bench-hnsw-"))
-    config = qe.EdgeConfig(
-        vectors={DENSE: qe.EdgeVectorParams(size=DIMENSION, distance=qe.Distance.Cosine)},
-        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams()},
-        payload_memory=qe.Memory.Cached,
-        hnsw_config=qe.HnswIndexConfig(
-            m=args.hnsw_m, ef_construct=args.hnsw_ef_construct, full_scan_threshold=10_000,
-            max_indexing_threads=args.indexing_threads,
-        ),
-        optimizers=qe.EdgeOptimizersConfig(indexing_threshold=10_000),
-    )  # fmt: skip
-    shard = qe.EdgeShard.create(str(root), config)
-    try:
-        for name in KEYWORD_FIELDS:
-            shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
-        shard.update(qe.UpdateOperation.create_field_index("expires_at", qe.PayloadSchemaType.Float))
-        upsert_s = 0.0  # not counting the making of the points (text, BM25), between batches
-        while batch := list(itertools.islice(points, BATCH)):
-            started = time.perf_counter()
-            shard.update(qe.UpdateOperation.upsert_points([_point(p) for p in batch]))
-            upsert_s += time.perf_counter() - started
-        where = build_filter(SearchFilter())
+    where = build_filter(Where())
+    rows: list[tuple[str, list[float], float]] = []
+    notes: list[str] = []
+    exact: list[list[str]] = []
+    for quantization in args.quantization.split(","):
+        root = Path(tempfile.mkdtemp(prefix="ai-stack-bench-hnsw-"))
+        index = EdgeIndex(
+            m=args.hnsw_m,
+            ef_construct=args.hnsw_ef_construct,
+            indexing_threads=args.indexing_threads,
+            quantization=quantization,
+        )
+        shard = qe.EdgeShard.create(str(root), shard_config(DIMENSION, index))
+        try:
+            upsert_s = fill_shard(shard, iter_points(size, sentences, seed=size, vectors=vectors))
+            if not exact:
+                ask_hybrid(shard, queries, where)  # warm
+                brute, exact = ask_hybrid(shard, queries, where)
+                rows.append(("brute force (today)", brute, 1.0))
+            optimize_s, longest_hold = optimize_watching_the_gil(shard)
+            ask_hybrid(shard, queries, where)  # warm
+            for ef in (64, 128, 256):
+                params = dense_search_params(dataclasses.replace(index, ef=ef))
+                latencies, found = ask_hybrid(shard, queries, where, params)
+                rows.append((f"HNSW {quantization}, ef={ef}", latencies, recall_at_10(found, exact)))
+            notes.append(
+                f"{quantization}: upsert {size / upsert_s:.0f} points/s; optimize (m={args.hnsw_m}, "
+                f"ef_construct={args.hnsw_ef_construct}, {args.indexing_threads or 'all'} threads) "
+                f"{optimize_s:.1f} s, longest GIL hold meanwhile {longest_hold:.1f} s; "
+                f"RSS {rss_mib(os.getpid()):.0f} MiB (the process, points in Python included)"
+            )
+        finally:
+            shard.close()
+            shutil.rmtree(root, ignore_errors=True)
+    title = f"qdrant-edge, {size} points, hybrid query engine time (dense + keyword, limit {LIMIT})"
+    table = Table(title=title)
+    for column in ("path", "p50 ms", "p95 ms", "p99 ms", "recall@10 vs exact"):
+        table.add_column(column, justify="right")
+    for name, latencies, found_recall in rows:
+        table.add_row(name, *latency_cells(latencies), f"{found_recall:.3f}")
+    console.print(table)
+    for note in notes:
+        console.print(note)
 
-        def ask(params: Any = None, k: int = LIMIT) -> tuple[list[float], list[list[str]]]:
-            latencies, top = [], []
-            for dense, sparse in queries:
-                batch = qe.QueryBatchRequest([
-                    qe.QueryRequest(k, query=qe.Query.Nearest(dense, using=DENSE), filter=where,
-                                    with_payload=True, params=params),
-                    qe.QueryRequest(k, query=qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values),
-                                                              using=SPARSE), filter=where, with_payload=True),
-                ])  # fmt: skip
-                started = time.perf_counter()
-                answer = shard.query_batch(batch)
-                latencies.append((time.perf_counter() - started) * 1000)
-                top.append([str(p.id) for p in answer[0][:10]])
-            return latencies, top
 
-        ask()  # warm
-        brute, exact = ask()
-        rows = [("brute force (today)", brute, 1.0)]
-        gaps: list[float] = []
-        done = threading.Event()
+def fill_shard(shard: Any, points: Iterator[ChunkPoint]) -> float:
+    """Writes the points in the indexer's batches; seconds spent in the engine (not making them)."""
+    import qdrant_edge as qe
+    from ai_stack.aidb.vectors.base import KEYWORD_FIELDS
+    from ai_stack.aidb.vectors.edge import _point
 
-        def ticker() -> None:
-            last = time.perf_counter()
-            while not done.is_set():
-                time.sleep(0.005)
-                now = time.perf_counter()
-                gaps.append(now - last)
-                last = now
-
-        thread = threading.Thread(target=ticker, daemon=True)
-        thread.start()
+    for name in KEYWORD_FIELDS:
+        shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
+    shard.update(qe.UpdateOperation.create_field_index("expires_at", qe.PayloadSchemaType.Float))
+    upsert_s = 0.0
+    while batch := list(itertools.islice(points, BATCH)):
         started = time.perf_counter()
-        shard.optimize()
-        optimize_s = time.perf_counter() - started
-        done.set()
-        thread.join()
-        ask()  # warm
-        for ef in (64, 128, 256):
-            latencies, found = ask(qe.SearchParams(hnsw_ef=ef))
-            rows.append((f"HNSW ef={ef}", latencies, recall_at_10(found, exact)))
-        table = Table(
-            title=f"qdrant-edge, {size} points, hybrid query engine time (dense + keyword, limit {LIMIT})"
-        )
-        for column in ("path", "p50 ms", "p95 ms", "p99 ms", "recall@10 vs exact"):
-            table.add_column(column, justify="right")
-        for name, latencies, found_recall in rows:
-            table.add_row(name, *latency_cells(latencies), f"{found_recall:.3f}")
-        console.print(table)
-        console.print(
-            f"upsert {size / upsert_s:.0f} points/s; optimize (m={args.hnsw_m}, ef_construct="
-            f"{args.hnsw_ef_construct}, {args.indexing_threads or 'all'} threads) {optimize_s:.1f} s, "
-            f"longest GIL hold meanwhile {max(gaps, default=0):.1f} s; RSS {rss_mib(os.getpid()):.0f} MiB "
-            f"(the process, points in Python included)"
-        )
-    finally:
-        shard.close()
-        shutil.rmtree(root, ignore_errors=True)
+        shard.update(qe.UpdateOperation.upsert_points([_point(p) for p in batch]))
+        upsert_s += time.perf_counter() - started
+    return upsert_s
+
+
+def ask_hybrid(
+    shard: Any, queries: list[tuple[list[float], Any]], where: Any, params: Any = None
+) -> tuple[list[float], list[list[str]]]:
+    """Each query's engine time (dense and keyword in one call) and its dense top 10."""
+    import qdrant_edge as qe
+    from ai_stack.aidb.vectors.base import DENSE, SPARSE
+
+    latencies, top = [], []
+    for dense, sparse in queries:
+        batch = qe.QueryBatchRequest([
+            qe.QueryRequest(LIMIT, query=qe.Query.Nearest(dense, using=DENSE), filter=where,
+                            with_payload=True, params=params),
+            qe.QueryRequest(LIMIT, query=qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values),
+                                                          using=SPARSE), filter=where, with_payload=True),
+        ])  # fmt: skip
+        started = time.perf_counter()
+        answer = shard.query_batch(batch)
+        latencies.append((time.perf_counter() - started) * 1000)
+        top.append([str(p.id) for p in answer[0][:10]])
+    return latencies, top
+
+
+def optimize_watching_the_gil(shard: Any) -> tuple[float, float]:
+    """Seconds `optimize()` took, and the longest a ticker thread waited for the GIL meanwhile."""
+    import threading
+
+    gaps: list[float] = []
+    done = threading.Event()
+
+    def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            time.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    thread = threading.Thread(target=ticker, daemon=True)
+    thread.start()
+    started = time.perf_counter()
+    shard.optimize()
+    optimize_s = time.perf_counter() - started
+    done.set()
+    thread.join()
+    return optimize_s, max(gaps, default=0.0)
 
 
 def main() -> None:
@@ -343,6 +369,11 @@ def main() -> None:
     parser.add_argument("--hnsw", action="store_true", help="brute force vs HNSW in qdrant-edge (last size)")
     parser.add_argument("--hnsw-m", type=int, default=EdgeIndex.m, help="as aidb's replicas by default")
     parser.add_argument("--hnsw-ef-construct", type=int, default=EdgeIndex.ef_construct)
+    parser.add_argument(
+        "--quantization",
+        default="int8,none",
+        help="--hnsw: one shard per choice (int8: aidb's default, rescored; none), comma-separated",
+    )
     parser.add_argument("--indexing-threads", type=int, default=0, help="HNSW build threads (0: all)")
     parser.add_argument("--clusters", type=int, default=2000, help="centroids of the --hnsw vectors")
     args = parser.parse_args()

@@ -15,7 +15,7 @@ import pytest
 from ai_stack.aidb.sparse import Bm25Encoder
 from ai_stack.aidb.vectors.base import ChunkPoint, SearchFilter, VectorStore
 from ai_stack.aidb.vectors.edge import EdgeStore
-from ai_stack.aidb.vectors.edge_index import EdgeIndex
+from ai_stack.aidb.vectors.edge_index import EdgeIndex, Quantization
 from ai_stack.aidb.vectors.factory import IN_PROCESS_DIR, REPLICAS_DIR, create_vector_store
 from ai_stack.aidb.vectors.placement import prepare_replicas
 from ai_stack.aidb.vectors.replicated import ReplicatedEdgeStore
@@ -50,14 +50,22 @@ def make_points(count: int, seed: int = 1, start: int = 0) -> list[ChunkPoint]:
     return made
 
 
-def replicated(root: Path, **options: object) -> ReplicatedEdgeStore:
+def replicated(root: Path, quantization: Quantization = "int8", **options: object) -> ReplicatedEdgeStore:
     # A 1 KiB indexing threshold: every segment gets HNSW, so a few thousand points take seconds.
+    index = EdgeIndex(
+        m=16, ef_construct=200, indexing_threshold_kib=1, indexing_threads=1, quantization=quantization
+    )
     return ReplicatedEdgeStore(
         root / "replicas",
         2,
-        EdgeIndex(m=16, ef_construct=200, indexing_threshold_kib=1, indexing_threads=1),
+        index,
         **({"check_interval_s": 3600} | options),  # type: ignore[arg-type]
     )
+
+
+def quantized_segments(shard_dir: Path) -> int:
+    """Segments of the shard that hold a quantized copy of their vectors (the engine's layout)."""
+    return sum(1 for _ in shard_dir.glob("segments/*/vector_storage-*/quantized.data"))
 
 
 async def fill(store: VectorStore, points: list[ChunkPoint]) -> None:
@@ -122,6 +130,42 @@ async def test_hnsw_answers_as_exact_search_does(tmp_path: Path) -> None:
             truth, _ = await exact.query(query, None, SearchFilter(), 10)
             indexed, _ = await store.query(query, None, SearchFilter(), 10)
             found += len({h.chunk_id for h in truth} & {h.chunk_id for h in indexed})
+        assert found / 500 >= 0.98
+    finally:
+        await exact.close()
+        await store.close()
+
+
+async def test_an_index_built_without_quantization_is_quantized_by_its_next_build(tmp_path: Path) -> None:
+    """int8 is the default; a store built before it (or with it off) gets the quantized copy when
+    its replicas next build, and still answers as exact search does (candidates rescored)."""
+    exact = EdgeStore(tmp_path / "exact")
+    await exact.ensure(DIM)
+    points = make_points(4_000, seed=4)
+    await fill(exact, points)
+    plain = replicated(tmp_path, quantization="none")
+    await plain.ensure(DIM)
+    await fill(plain, points)
+    await plain.optimize()
+    await plain.close()
+    replica_dirs = [tmp_path / "replicas" / "0", tmp_path / "replicas" / "1"]
+    assert [quantized_segments(d) for d in replica_dirs] == [0, 0]
+
+    store = replicated(tmp_path)
+    await store.ensure(DIM)
+    try:
+        await store.optimize()
+        assert all(quantized_segments(d) > 0 for d in replica_dirs)
+        probe = random.Random(6)
+        found = 0
+        for _ in range(50):
+            query = unit(probe)
+            truth, _ = await exact.query(query, None, SearchFilter(), 10)
+            indexed, _ = await store.query(query, None, SearchFilter(), 10)
+            found += len({h.chunk_id for h in truth} & {h.chunk_id for h in indexed})
+            # Rescored: the scores are the original vectors' cosines, not the quantized ones'.
+            same = {h.chunk_id: h.score for h in truth}
+            assert all(abs(h.score - same[h.chunk_id]) < 1e-4 for h in indexed if h.chunk_id in same)
         assert found / 500 >= 0.98
     finally:
         await exact.close()

@@ -76,6 +76,10 @@ async def test_a_new_collection_is_created_with_the_configured_layout_and_key(tm
     assert (created["hnsw_config"]["m"], created["hnsw_config"]["ef_construct"]) == (24, 300)
     (queried,) = [body for method, path, body, _ in received if path.endswith("/points/query/batch")]
     assert [search["params"]["hnsw_ef"] for search in queried["searches"]] == [200]
+    # int8 by default, as the embedded engine's: the graph walks the quantized copy and each
+    # query's candidates are rescored with the original vectors.
+    assert created["quantization_config"]["scalar"]["type"] == "int8"
+    assert [search["params"]["quantization"]["rescore"] for search in queried["searches"]] == [True]
     indexed = {body["field_name"] for method, path, body, _ in received if path.endswith("/index")}
     assert {"collection", "project", "expires_at"} <= indexed
     assert {key for *_, key in received} == {"secret-key"}
@@ -88,3 +92,21 @@ def test_the_layout_comes_from_the_settings_and_is_checked() -> None:
     assert settings.cluster_layout() == ClusterLayout(4, 2, 2)
     with pytest.raises(ValueError, match="cannot exceed"):
         AidbSettings(qdrant_replication_factor=1, qdrant_write_consistency_factor=2)
+
+
+async def test_a_server_collection_can_be_made_without_quantization(tmp_path: Path) -> None:
+    received: list[tuple[str, str, Any, str | None]] = []
+    async with TestServer(qdrant_stand_in(received)) as server:
+        store = create_vector_store(
+            str(server.make_url("")).rstrip("/"), tmp_path, 5.0, edge_index=EdgeIndex(quantization="none")
+        )
+        await store.ensure(384)
+        for thread in threading.enumerate():
+            if "_check_compatibility" in thread.name:
+                await asyncio.to_thread(thread.join, 10)
+        await store.close()
+    created = next(
+        body for method, path, body, _ in received if method == "PUT" and path == "/collections/aidb_chunks"
+    )
+    assert created.get("quantization_config") is None
+    assert created["hnsw_config"]["m"] == EdgeIndex.m

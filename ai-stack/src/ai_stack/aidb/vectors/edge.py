@@ -41,7 +41,7 @@ from ai_stack.aidb.vectors.base import (
     with_whole_payloads,
 )
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
-from ai_stack.aidb.vectors.edge_index import EdgeIndex
+from ai_stack.aidb.vectors.edge_index import RESCORE_OVERSAMPLING, EdgeIndex
 
 BOOL_MIRROR = "_bool"
 T = TypeVar("T")
@@ -152,6 +152,50 @@ def _hit(point: qe.ScoredPoint) -> Hit:
     return Hit(str(point.id), float(point.score), payload)
 
 
+def shard_config(dimension: int, index: EdgeIndex | None, idf_in_engine: bool = False) -> qe.EdgeConfig:
+    """The shard's config: brute force (`index` None, aidb's process) or HNSW as `index` says."""
+    sparse = (
+        qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) if idf_in_engine else qe.EdgeSparseVectorParams()
+    )
+    graph: dict[str, Any] = {}
+    quantization = None
+    if index is not None:
+        graph = {
+            "hnsw_config": qe.HnswIndexConfig(
+                m=index.m,
+                ef_construct=index.ef_construct,
+                full_scan_threshold=10_000,
+                max_indexing_threads=index.indexing_threads,
+            ),
+            "optimizers": qe.EdgeOptimizersConfig(
+                indexing_threshold=index.indexing_threshold_kib, max_segment_size=index.max_segment_kib
+            ),
+        }
+        if index.quantization == "int8":
+            quantization = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+    return qe.EdgeConfig(
+        vectors={
+            DENSE: qe.EdgeVectorParams(
+                size=dimension, distance=qe.Distance.Cosine, quantization_config=quantization
+            )
+        },
+        sparse_vectors={SPARSE: sparse},
+        # Payload in RAM: filters read it for every candidate of a brute-force scan.
+        payload_memory=qe.Memory.Cached,
+        **graph,
+    )
+
+
+def dense_search_params(index: EdgeIndex | None) -> qe.SearchParams | None:
+    """A dense query's HNSW settings; None for brute force."""
+    if index is None:
+        return None
+    # Rescored with the original vectors (see RESCORE_OVERSAMPLING). Asked for also when
+    # quantization is off: segments quantized before may keep their copy.
+    rescored = qe.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
+    return qe.SearchParams(hnsw_ef=index.ef, quantization=rescored)
+
+
 class EdgeStore(VectorStore):
     """One shard directory holds every aidb collection (a `collection` payload field scopes it)."""
 
@@ -175,32 +219,7 @@ class EdgeStore(VectorStore):
         self._thread = None if inline else ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
 
     def _config(self, dimension: int, idf_in_engine: bool = False) -> qe.EdgeConfig:
-        sparse = (
-            qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
-            if idf_in_engine
-            else qe.EdgeSparseVectorParams()
-        )
-        index: dict[str, Any] = {}
-        if self._index is not None:
-            index = {
-                "hnsw_config": qe.HnswIndexConfig(
-                    m=self._index.m,
-                    ef_construct=self._index.ef_construct,
-                    full_scan_threshold=10_000,
-                    max_indexing_threads=self._index.indexing_threads,
-                ),
-                "optimizers": qe.EdgeOptimizersConfig(
-                    indexing_threshold=self._index.indexing_threshold_kib,
-                    max_segment_size=self._index.max_segment_kib,
-                ),
-            }
-        return qe.EdgeConfig(
-            vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
-            sparse_vectors={SPARSE: sparse},
-            # Payload in RAM: filters read it for every candidate of a brute-force scan.
-            payload_memory=qe.Memory.Cached,
-            **index,
-        )
+        return shard_config(dimension, self._index, idf_in_engine)
 
     async def _run(self, call: Callable[[], T]) -> T:
         try:
@@ -298,7 +317,7 @@ class EdgeStore(VectorStore):
         requests: list[tuple[str, qe.QueryRequest]] = []
         if dense is not None:
             nearest = qe.Query.Nearest(dense, using=DENSE)
-            params = qe.SearchParams(hnsw_ef=self._index.ef) if self._index is not None else None
+            params = dense_search_params(self._index)
             requests.append(
                 (
                     DENSE,

@@ -23,7 +23,7 @@ from ai_stack.aidb.vectors.base import (
     VectorStore,
 )
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
-from ai_stack.aidb.vectors.edge_index import EdgeIndex
+from ai_stack.aidb.vectors.edge_index import RESCORE_OVERSAMPLING, EdgeIndex
 from ai_stack.aidb.vectors.layout import ClusterLayout
 
 COLLECTION = "aidb_chunks"
@@ -173,6 +173,15 @@ class QdrantStore(VectorStore):
                 if self._hnsw
                 else None
             ),
+            quantization_config=(
+                models.ScalarQuantization(
+                    scalar=models.ScalarQuantizationConfig(
+                        type=models.ScalarType.INT8, quantile=0.99, always_ram=True
+                    )
+                )
+                if self._hnsw and self._hnsw.quantization == "int8"
+                else None
+            ),
         )
         self.idf_in_engine = False
         if not self._payload_indexes:
@@ -233,7 +242,16 @@ class QdrantStore(VectorStore):
                         filter=query_filter,
                         limit=limit,
                         with_payload=with_payload,
-                        params=models.SearchParams(hnsw_ef=self._hnsw.ef) if self._hnsw else None,
+                        params=(
+                            models.SearchParams(
+                                hnsw_ef=self._hnsw.ef,
+                                quantization=models.QuantizationSearchParams(
+                                    rescore=True, oversampling=RESCORE_OVERSAMPLING
+                                ),
+                            )
+                            if self._hnsw
+                            else None
+                        ),
                     ),
                 )
             )
