@@ -291,6 +291,33 @@ async def test_a_copy_left_in_the_other_place_is_kept_not_opened(tmp_path: Path)
     assert (data_dir / REPLICAS_DIR / "0").is_dir()
 
 
+async def test_an_in_process_copy_left_is_kept_when_the_replicas_hold_the_store(tmp_path: Path) -> None:
+    """The other direction: the replicas hold the store and an in-process copy is also there
+    (an older aidb's move left it): the replicas' copy is served, the other is not deleted."""
+    data_dir = tmp_path / "aidb"
+    replicas = create_vector_store(None, data_dir, 5.0, edge_replicas=2)
+    await replicas.ensure(DIM)
+    await fill(replicas, make_points(40))
+    await replicas.close()
+    left = EdgeStore(data_dir / IN_PROCESS_DIR)
+    await left.ensure(DIM)
+    await fill(left, make_points(7, start=1000))
+    await left.close()
+
+    again = create_vector_store(None, data_dir, 5.0, edge_replicas=2)
+    await again.ensure(DIM)
+    try:
+        assert await again.count() == 40
+    finally:
+        await again.close()
+    kept = EdgeStore(data_dir / IN_PROCESS_DIR)
+    await kept.ensure(DIM)
+    try:
+        assert await kept.count() == 7
+    finally:
+        await kept.close()
+
+
 async def test_a_write_before_the_replicas_run_is_refused_not_acknowledged(tmp_path: Path) -> None:
     store = replicated(tmp_path)
     with pytest.raises(WorkerDied):
