@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 
-_RSS = re.compile(r"^VmRSS:\s+(\d+) kB", re.MULTILINE)
-_ANON = re.compile(r"^RssAnon:\s+(\d+) kB", re.MULTILINE)
-MIB = 1024
+from ai_stack.core.metrics import memory_bytes
+
+MIB = 1024 * 1024
 
 
-def _status_mib(pid: int, field: re.Pattern[str]) -> float:
+def _memory_mib(pid: int) -> tuple[float, float]:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
-        return 0.0
-    found = field.search(status)
-    return int(found.group(1)) / MIB if found else 0.0
+        return 0.0, 0.0
+    resident, anonymous = memory_bytes(status)
+    return resident / MIB, anonymous / MIB
 
 
 def rss_mib(pid: int) -> float:
     """Resident set size of `pid` in MiB (0 once the process is gone)."""
-    return _status_mib(pid, _RSS)
+    return _memory_mib(pid)[0]
 
 
 def anon_rss_mib(pid: int) -> float:
     """The anonymous part of `pid`'s RSS in MiB: its heap, not the pages of files it maps (a
     vector engine maps its segment files, which the kernel can drop and read again)."""
-    return _status_mib(pid, _ANON)
+    return _memory_mib(pid)[1]
 
 
 class RssSampler:

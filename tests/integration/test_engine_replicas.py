@@ -113,6 +113,21 @@ async def test_search_answers_while_a_replica_builds_its_index(tmp_path: Path) -
         await store.close()
 
 
+async def against_exact(exact: VectorStore, store: VectorStore, seed: int) -> tuple[float, float]:
+    """recall@10 of `store` against `exact` over 50 random queries, and the largest difference
+    between the two stores' scores of a chunk both returned."""
+    probe = random.Random(seed)
+    found, gap = 0, 0.0
+    for _ in range(50):
+        query = unit(probe)
+        truth, _ = await exact.query(query, None, SearchFilter(), 10)
+        indexed, _ = await store.query(query, None, SearchFilter(), 10)
+        scores = {h.chunk_id: h.score for h in truth}
+        found += sum(1 for h in indexed if h.chunk_id in scores)
+        gap = max([gap, *(abs(h.score - scores[h.chunk_id]) for h in indexed if h.chunk_id in scores)])
+    return found / 500, gap
+
+
 async def test_hnsw_answers_as_exact_search_does(tmp_path: Path) -> None:
     exact = EdgeStore(tmp_path / "exact")
     store = replicated(tmp_path)
@@ -123,14 +138,10 @@ async def test_hnsw_answers_as_exact_search_does(tmp_path: Path) -> None:
         await fill(exact, points)
         await fill(store, points)
         await store.optimize()
-        probe = random.Random(5)
-        found = 0
-        for _ in range(50):
-            query = unit(probe)
-            truth, _ = await exact.query(query, None, SearchFilter(), 10)
-            indexed, _ = await store.query(query, None, SearchFilter(), 10)
-            found += len({h.chunk_id for h in truth} & {h.chunk_id for h in indexed})
-        assert found / 500 >= 0.98
+        recall, gap = await against_exact(exact, store, seed=5)
+        assert recall >= 0.98
+        # Rescored: the scores are the original vectors' cosines, not the quantized ones'.
+        assert gap < 1e-4
     finally:
         await exact.close()
         await store.close()
@@ -156,17 +167,8 @@ async def test_an_index_built_without_quantization_is_quantized_by_its_next_buil
     try:
         await store.optimize()
         assert all(quantized_segments(d) > 0 for d in replica_dirs)
-        probe = random.Random(6)
-        found = 0
-        for _ in range(50):
-            query = unit(probe)
-            truth, _ = await exact.query(query, None, SearchFilter(), 10)
-            indexed, _ = await store.query(query, None, SearchFilter(), 10)
-            found += len({h.chunk_id for h in truth} & {h.chunk_id for h in indexed})
-            # Rescored: the scores are the original vectors' cosines, not the quantized ones'.
-            same = {h.chunk_id: h.score for h in truth}
-            assert all(abs(h.score - same[h.chunk_id]) < 1e-4 for h in indexed if h.chunk_id in same)
-        assert found / 500 >= 0.98
+        recall, gap = await against_exact(exact, store, seed=6)
+        assert recall >= 0.98 and gap < 1e-4
     finally:
         await exact.close()
         await store.close()
@@ -245,72 +247,48 @@ def test_a_store_that_ran_in_process_moves_into_every_replica(tmp_path: Path) ->
     ]
 
 
+async def count_in(data_dir: Path, replicas: int, points: list[ChunkPoint] | None = None) -> int:
+    """Chunks the store configured with `replicas` holds, after writing `points` to it."""
+    store = create_vector_store(None, data_dir, 5.0, edge_replicas=replicas)
+    await store.ensure(DIM)
+    try:
+        await fill(store, points or [])
+        return await store.count()
+    finally:
+        await store.close()
+
+
 async def test_turning_the_replicas_off_and_on_again_moves_the_store_with_its_writes(tmp_path: Path) -> None:
     """Each change of `edge_replicas` between 0 and 2 moves the store: what was written in one
     place is found in the next, and no stale copy is left to be opened by a later change."""
     data_dir = tmp_path / "aidb"
-
-    async def write_and_count(replicas: int, points: list[ChunkPoint]) -> int:
-        store = create_vector_store(None, data_dir, 5.0, edge_replicas=replicas)
-        await store.ensure(DIM)
-        try:
-            await fill(store, points)
-            return await store.count()
-        finally:
-            await store.close()
-
-    assert await write_and_count(0, make_points(30)) == 30
-    assert await write_and_count(2, make_points(20, start=30)) == 50
+    assert await count_in(data_dir, 0, make_points(30)) == 30
+    assert await count_in(data_dir, 2, make_points(20, start=30)) == 50
     assert not (data_dir / IN_PROCESS_DIR).exists()
-    assert await write_and_count(0, make_points(10, start=50)) == 60
+    assert await count_in(data_dir, 0, make_points(10, start=50)) == 60
     assert not (data_dir / REPLICAS_DIR).exists()
-    assert await write_and_count(2, make_points(5, start=60)) == 65
-    found = await write_and_count(0, [])
-    assert found == 65
+    assert await count_in(data_dir, 2, make_points(5, start=60)) == 65
+    assert await count_in(data_dir, 0) == 65
 
 
-async def test_a_copy_left_in_the_other_place_is_kept_not_opened(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("configured", "other"), [(0, 2), (2, 0)])
+async def test_a_copy_left_in_the_other_place_is_kept_not_opened(
+    tmp_path: Path, configured: int, other: int
+) -> None:
     """Both places hold a copy (a move interrupted before its source was removed, or a store
-    moved by an older aidb): the configured place's copy is used and the other is left alone."""
+    moved by an older aidb): the configured place's copy is used and the other is left alone,
+    in either direction."""
     data_dir = tmp_path / "aidb"
-    replicas = create_vector_store(None, data_dir, 5.0, edge_replicas=2)
-    await replicas.ensure(DIM)
-    await fill(replicas, make_points(40))
-    await replicas.close()
-    other = EdgeStore(data_dir / IN_PROCESS_DIR)
-    await other.ensure(DIM)
-    await fill(other, make_points(7, start=1000))
-    await other.close()
-
-    single = create_vector_store(None, data_dir, 5.0, edge_replicas=0)
-    await single.ensure(DIM)
-    try:
-        assert await single.count() == 7
-    finally:
-        await single.close()
-    assert (data_dir / REPLICAS_DIR / "0").is_dir()
-
-
-async def test_an_in_process_copy_left_is_kept_when_the_replicas_hold_the_store(tmp_path: Path) -> None:
-    """The other direction: the replicas hold the store and an in-process copy is also there
-    (an older aidb's move left it): the replicas' copy is served, the other is not deleted."""
-    data_dir = tmp_path / "aidb"
-    replicas = create_vector_store(None, data_dir, 5.0, edge_replicas=2)
-    await replicas.ensure(DIM)
-    await fill(replicas, make_points(40))
-    await replicas.close()
-    left = EdgeStore(data_dir / IN_PROCESS_DIR)
+    assert await count_in(data_dir, configured, make_points(40)) == 40
+    # The other place's copy is made by hand: through the factory it would move the first.
+    place = data_dir / IN_PROCESS_DIR if other == 0 else data_dir / REPLICAS_DIR / "0"
+    left = EdgeStore(place)
     await left.ensure(DIM)
     await fill(left, make_points(7, start=1000))
     await left.close()
 
-    again = create_vector_store(None, data_dir, 5.0, edge_replicas=2)
-    await again.ensure(DIM)
-    try:
-        assert await again.count() == 40
-    finally:
-        await again.close()
-    kept = EdgeStore(data_dir / IN_PROCESS_DIR)
+    assert await count_in(data_dir, configured) == 40
+    kept = EdgeStore(place)
     await kept.ensure(DIM)
     try:
         assert await kept.count() == 7

@@ -42,19 +42,20 @@ def qdrant_stand_in(received: list[tuple[str, str, Any, str | None]]) -> web.App
     return app
 
 
-async def test_a_new_collection_is_created_with_the_configured_layout_and_key(tmp_path: Path) -> None:
-    received: list[tuple[str, str, Any, str | None]] = []
+Received = list[tuple[str, str, Any, str | None]]
+
+
+async def talk_to_stand_in(tmp_path: Path, **options: Any) -> Received:
+    """What a server store made with `options` sends: creating its collection, one dense query."""
+    received: Received = []
     async with TestServer(qdrant_stand_in(received)) as server:
-        # qdrant-client warns about a key sent over plain HTTP: a real cluster should use https.
-        with pytest.warns(UserWarning, match="insecure connection"):
-            store = create_vector_store(
-                str(server.make_url("")).rstrip("/"),
-                tmp_path,
-                5.0,
-                api_key="secret-key",
-                layout=ClusterLayout(shard_number=6, replication_factor=3, write_consistency_factor=2),
-                edge_index=EdgeIndex(m=24, ef_construct=300, ef=200),
-            )
+        url = str(server.make_url("")).rstrip("/")
+        if options.get("api_key"):
+            # qdrant-client warns about a key sent over plain HTTP: a real cluster should use https.
+            with pytest.warns(UserWarning, match="insecure connection"):
+                store = create_vector_store(url, tmp_path, 5.0, **options)
+        else:
+            store = create_vector_store(url, tmp_path, 5.0, **options)
         await store.ensure(384)
         assert await store.query([0.1] * 384, None, SearchFilter(), 50) == ([], [])
         # qdrant-client asks the server's version from a thread of its own: let it finish while
@@ -63,9 +64,23 @@ async def test_a_new_collection_is_created_with_the_configured_layout_and_key(tm
             if "_check_compatibility" in thread.name:
                 await asyncio.to_thread(thread.join, 10)
         await store.close()
-    created = next(
+    return received
+
+
+def created_collection(received: Received) -> Any:
+    return next(
         body for method, path, body, _ in received if method == "PUT" and path == "/collections/aidb_chunks"
     )
+
+
+async def test_a_new_collection_is_created_with_the_configured_layout_and_key(tmp_path: Path) -> None:
+    received = await talk_to_stand_in(
+        tmp_path,
+        api_key="secret-key",
+        layout=ClusterLayout(shard_number=6, replication_factor=3, write_consistency_factor=2),
+        edge_index=EdgeIndex(m=24, ef_construct=300, ef=200),
+    )
+    created = created_collection(received)
     assert (created["shard_number"], created["replication_factor"], created["write_consistency_factor"]) == (
         6,
         3,
@@ -95,18 +110,6 @@ def test_the_layout_comes_from_the_settings_and_is_checked() -> None:
 
 
 async def test_a_server_collection_can_be_made_without_quantization(tmp_path: Path) -> None:
-    received: list[tuple[str, str, Any, str | None]] = []
-    async with TestServer(qdrant_stand_in(received)) as server:
-        store = create_vector_store(
-            str(server.make_url("")).rstrip("/"), tmp_path, 5.0, edge_index=EdgeIndex(quantization="none")
-        )
-        await store.ensure(384)
-        for thread in threading.enumerate():
-            if "_check_compatibility" in thread.name:
-                await asyncio.to_thread(thread.join, 10)
-        await store.close()
-    created = next(
-        body for method, path, body, _ in received if method == "PUT" and path == "/collections/aidb_chunks"
-    )
+    created = created_collection(await talk_to_stand_in(tmp_path, edge_index=EdgeIndex(quantization="none")))
     assert created.get("quantization_config") is None
     assert created["hnsw_config"]["m"] == EdgeIndex.m

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ai_stack.aidb.metrics import EngineWorkerMemory, memory_bytes
+from ai_stack.aidb.metrics import EngineWorkerMemory
 from ai_stack.aidb.vectors.base import EngineState, ReplicaState
+from ai_stack.core.metrics import memory_bytes
 
 STATUS = "Name:\tpython\nVmRSS:\t  1317888 kB\nRssAnon:\t   249856 kB\nRssFile:\t  1068032 kB\n"
 

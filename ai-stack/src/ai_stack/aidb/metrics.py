@@ -4,7 +4,6 @@ embedded engine's worker processes."""
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from prometheus_client.registry import Collector
 
 from ai_stack.aidb import repository as repo
 from ai_stack.aidb.vectors.base import EngineState
+from ai_stack.core.metrics import memory_bytes
 from ai_stack.core.postgres import GuardedPool
 
 log = structlog.get_logger(__name__)
@@ -51,15 +51,6 @@ class BacklogMetrics:
             except Exception as exc:  # PostgreSQL down: readiness reports it; keep refreshing
                 log.warning("backlog_metrics_failed", error=str(exc))
             await asyncio.sleep(interval_s)
-
-
-_STATUS_KIB = re.compile(r"^(VmRSS|RssAnon):\s+(\d+) kB", re.MULTILINE)
-
-
-def memory_bytes(status: str) -> tuple[int, int]:
-    """Resident and anonymous bytes from the text of `/proc/<pid>/status` (0 where absent)."""
-    found = {name: int(kib) * 1024 for name, kib in _STATUS_KIB.findall(status)}
-    return found.get("VmRSS", 0), found.get("RssAnon", 0)
 
 
 class EngineWorkerMemory(Collector):

@@ -14,6 +14,16 @@ from ai_stack.core.breaker import BreakerState, CircuitBreaker
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+_STATUS_KIB = re.compile(r"^(VmRSS|RssAnon):\s+(\d+) kB", re.MULTILINE)
+
+
+def memory_bytes(status: str) -> tuple[int, int]:
+    """Resident and anonymous bytes from the text of `/proc/<pid>/status` (0 where absent).
+    Anonymous is the heap; the rest of resident is mapped files, which the kernel can drop."""
+    found = {name: int(kib) * 1024 for name, kib in _STATUS_KIB.findall(status)}
+    return found.get("VmRSS", 0), found.get("RssAnon", 0)
+
+
 def metric_prefix(service: str) -> str:
     """`hybrid-coordinator` -> `hybrid_coordinator`: Prometheus names allow no dashes."""
     return re.sub(r"[^a-zA-Z0-9_]", "_", service)

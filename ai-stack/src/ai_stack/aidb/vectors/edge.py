@@ -41,7 +41,7 @@ from ai_stack.aidb.vectors.base import (
     with_whole_payloads,
 )
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
-from ai_stack.aidb.vectors.edge_index import RESCORE_OVERSAMPLING, EdgeIndex
+from ai_stack.aidb.vectors.edge_index import INT8_QUANTILE, RESCORE_OVERSAMPLING, EdgeIndex
 
 BOOL_MIRROR = "_bool"
 T = TypeVar("T")
@@ -172,7 +172,9 @@ def shard_config(dimension: int, index: EdgeIndex | None, idf_in_engine: bool = 
             ),
         }
         if index.quantization == "int8":
-            quantization = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+            quantization = qe.ScalarQuantizationConfig(
+                qe.ScalarType.Int8, quantile=INT8_QUANTILE, always_ram=True
+            )
     return qe.EdgeConfig(
         vectors={
             DENSE: qe.EdgeVectorParams(
@@ -209,6 +211,7 @@ class EdgeStore(VectorStore):
     ) -> None:
         self._path = path
         self._index = index
+        self._dense_params = dense_search_params(index)  # the same for every query
         # Runs on the engine's thread before the shard is opened (placement.move_into_process).
         self._before_open = before_open
         self._shard: qe.EdgeShard | None = None
@@ -317,7 +320,7 @@ class EdgeStore(VectorStore):
         requests: list[tuple[str, qe.QueryRequest]] = []
         if dense is not None:
             nearest = qe.Query.Nearest(dense, using=DENSE)
-            params = dense_search_params(self._index)
+            params = self._dense_params
             requests.append(
                 (
                     DENSE,

@@ -11,6 +11,9 @@ Quantization = Literal["int8", "none"]
 # lost 4% of the exact top 10 at 100,000 points, and a limit of 10 rescored without oversampling
 # found 0.96 of it on uniform 64-d vectors, 0.98+ with it (test_engine_replicas.py).
 RESCORE_OVERSAMPLING = 2.0
+# The int8 range covers this share of the vector values (the rest are clipped); the engine's own
+# and a Qdrant server's setting, so both stores quantize alike.
+INT8_QUANTILE = 0.99
 
 
 @dataclass(frozen=True)

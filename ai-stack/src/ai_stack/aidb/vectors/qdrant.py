@@ -23,7 +23,7 @@ from ai_stack.aidb.vectors.base import (
     VectorStore,
 )
 from ai_stack.aidb.vectors.conditions import AnyOf, Between, group_by_kind, parse_metadata_condition
-from ai_stack.aidb.vectors.edge_index import RESCORE_OVERSAMPLING, EdgeIndex
+from ai_stack.aidb.vectors.edge_index import INT8_QUANTILE, RESCORE_OVERSAMPLING, EdgeIndex
 from ai_stack.aidb.vectors.layout import ClusterLayout
 
 COLLECTION = "aidb_chunks"
@@ -125,6 +125,14 @@ class QdrantStore(VectorStore):
         self._layout = layout or ClusterLayout()
         # A server's HNSW: the same graph and query settings as the embedded engine's replicas.
         self._hnsw = hnsw
+        self._dense_params = (
+            models.SearchParams(
+                hnsw_ef=hnsw.ef,
+                quantization=models.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING),
+            )
+            if hnsw
+            else None
+        )
 
     @classmethod
     def connect(
@@ -176,7 +184,7 @@ class QdrantStore(VectorStore):
             quantization_config=(
                 models.ScalarQuantization(
                     scalar=models.ScalarQuantizationConfig(
-                        type=models.ScalarType.INT8, quantile=0.99, always_ram=True
+                        type=models.ScalarType.INT8, quantile=INT8_QUANTILE, always_ram=True
                     )
                 )
                 if self._hnsw and self._hnsw.quantization == "int8"
@@ -242,16 +250,7 @@ class QdrantStore(VectorStore):
                         filter=query_filter,
                         limit=limit,
                         with_payload=with_payload,
-                        params=(
-                            models.SearchParams(
-                                hnsw_ef=self._hnsw.ef,
-                                quantization=models.QuantizationSearchParams(
-                                    rescore=True, oversampling=RESCORE_OVERSAMPLING
-                                ),
-                            )
-                            if self._hnsw
-                            else None
-                        ),
+                        params=self._dense_params,
                     ),
                 )
             )
