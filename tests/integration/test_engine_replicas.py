@@ -19,7 +19,7 @@ from ai_stack.aidb.vectors.edge_index import EdgeIndex, Quantization
 from ai_stack.aidb.vectors.factory import IN_PROCESS_DIR, REPLICAS_DIR, create_vector_store
 from ai_stack.aidb.vectors.placement import prepare_replicas
 from ai_stack.aidb.vectors.replicated import ReplicatedEdgeStore
-from ai_stack.aidb.vectors.worker import SEQ_FILE, WorkerDied, read_applied_seq
+from ai_stack.aidb.vectors.worker import SEQ_FILE, EngineWorker, WorkerDied, read_applied_seq
 
 DIM = 64
 WORDS = "postgres vacuum index replica shard query vector token chunk search write log".split()
@@ -201,6 +201,46 @@ async def test_a_killed_worker_loses_nothing(tmp_path: Path) -> None:
         assert counts == [250, 250]
     finally:
         await store.close()
+
+
+async def test_calls_sent_together_are_answered_in_order(tmp_path: Path) -> None:
+    worker = EngineWorker(tmp_path / "worker", None)
+    await worker.start()
+    try:
+        await worker.call("ensure", DIM)
+        points = make_points(30)
+        # Sent back to back without waiting: each count sees exactly the writes sent before it.
+        calls = []
+        for i in range(3):
+            calls.append(worker.submit("upsert", points[i * 10 : (i + 1) * 10], seq=i + 1))
+            calls.append(worker.submit("count", None))
+        assert worker.in_flight == 6
+        results = await asyncio.gather(*calls)
+        assert results[1::2] == [10, 20, 30]
+        assert worker.in_flight == 0 and worker.applied_seq == 3
+    finally:
+        await worker.stop()
+
+
+async def test_a_worker_that_stops_answering_is_stopped_within_the_timeout(tmp_path: Path) -> None:
+    worker = EngineWorker(tmp_path / "worker", None)
+    await worker.start()
+    await worker.call("ensure", DIM)
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGSTOP)  # hung: alive, never answering
+    try:
+        pending = worker.submit("count", None)
+        started = time.monotonic()
+        await asyncio.wait_for(worker.stop(timeout_s=1), 30)
+        assert time.monotonic() - started < 15
+        assert not worker.alive
+        with pytest.raises(WorkerDied):
+            await pending
+        with pytest.raises(WorkerDied):
+            await worker.call("count", None)
+    finally:
+        if worker.alive:
+            os.kill(worker.pid, signal.SIGKILL)
 
 
 async def test_replicas_that_diverged_are_made_equal_at_start(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 import asyncpg.exceptions as pg_errors
@@ -89,6 +89,25 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Releases a connection to the pool as it is.
+
+    asyncpg's default reset (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL`) is one more round trip on every release: 40% of aidb's socket sends to PostgreSQL in
+    a profile of searches. These services change no session state (no SET, LISTEN or cursor
+    outside a transaction; the migrations' advisory lock is released by the code that takes
+    it), so there is nothing to reset. asyncpg still rolls back a transaction left open before
+    it calls this."""
+
+
+async def create_pool(dsn: str) -> asyncpg.Pool:
+    """A service's pool: jsonb columns as Python objects, connections released without a reset."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=10, init=_init_connection, reset=_keep_session, command_timeout=30
+    )
+    return pool
+
+
 def postgres_context(
     key: web.AppKey[GuardedPool], dsn: Callable[[], str], migrations_package: str
 ) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -96,9 +115,7 @@ def postgres_context(
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS_KEY]
-        pool: Any = await asyncpg.create_pool(
-            dsn(), min_size=1, max_size=10, init=_init_connection, command_timeout=30
-        )
+        pool = await create_pool(dsn())
         async with pool.acquire() as connection:
             await migrate(connection, discover(migrations_package))
         breaker = CircuitBreaker(

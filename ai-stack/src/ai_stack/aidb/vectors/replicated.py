@@ -93,7 +93,7 @@ class ReplicatedEdgeStore(VectorStore):
             dirs = await asyncio.to_thread(prepare_replicas, self._root, self._count, self._in_process)
             self._workers = [EngineWorker(d, self._index) for d in dirs]
             for worker in self._workers:
-                worker.start()
+                await worker.start()
         self._dimension = dimension
         results = await asyncio.gather(*(w.call("ensure", dimension) for w in self._workers))
         self.idf_in_engine = bool(results[0])
@@ -308,7 +308,7 @@ class ReplicatedEdgeStore(VectorStore):
             log.error("replica_died", replica=index, pid=worker.pid)
             await worker.stop(timeout_s=5)
             replacement = EngineWorker(worker.shard_dir, self._index)
-            replacement.start()
+            await replacement.start()
             await replacement.call("ensure", self._dimension)
             if replacement.applied_seq < self._acked:
                 # It had applied less than was acknowledged: it missed writes the indexer will

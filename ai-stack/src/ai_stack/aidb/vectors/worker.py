@@ -12,11 +12,13 @@ After each write the worker records the write's sequence number in its shard dir
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import collections
+import functools
 import multiprocessing
 import os
+import pickle
 import signal
-from concurrent.futures import ThreadPoolExecutor
+import socket
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import Any
 from ai_stack.aidb.vectors.base import VectorInputRejected
 from ai_stack.aidb.vectors.edge import EdgeStore
 from ai_stack.aidb.vectors.edge_index import EdgeIndex
+from ai_stack.aidb.vectors.framing import frame, take_messages
 
 SEQ_FILE = "applied-seq"
 WRITES = frozenset({"upsert", "delete_document", "delete_chunks", "recreate"})
@@ -101,25 +104,73 @@ async def _answer(store: EdgeStore, shard_dir: Path, request: Request) -> Reply:
     return Reply(True, value)
 
 
+class _Replies(asyncio.Protocol):
+    """aidb's end of the pipe: hands each reply to the oldest call still waiting for one.
+
+    The worker answers in the order it was asked, so replies need no ids."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._buffer = bytearray()
+        self.waiting: collections.deque[asyncio.Future[Reply]] = collections.deque()
+        self.transport: asyncio.Transport | None = None
+        self.lost: str | None = None  # why the pipe closed, once it has
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        try:
+            replies = [pickle.loads(message) for message in take_messages(self._buffer)]
+        except Exception as exc:  # a torn or foreign frame: nothing after it can be trusted
+            self._fail(f"unreadable reply ({type(exc).__name__}: {exc})")
+            if self.transport is not None:
+                self.transport.abort()
+            return
+        for reply in replies:
+            if self.waiting:
+                future = self.waiting.popleft()
+                if not future.done():
+                    future.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(f"exited ({exc or 'pipe closed'})")
+
+    def _fail(self, reason: str) -> None:
+        if self.lost is None:
+            self.lost = reason
+        while self.waiting:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(WorkerDied(f"engine worker {self._name} {self.lost}"))
+
+
 class EngineWorker:
-    """aidb's handle on one worker process: calls go over the pipe one at a time, in order."""
+    """aidb's handle on one worker process: calls go over the pipe in the order they were made,
+    and the worker answers them one at a time, in that order.
+
+    aidb's end of the pipe is read and written by its event loop. A thread per pipe (the first
+    design) handed every call and every reply between threads, each hand-off waiting for the
+    GIL; here a call is one non-blocking send, and the next call is already in the pipe when the
+    worker finishes one."""
 
     def __init__(self, shard_dir: Path, index: EdgeIndex | None) -> None:
         self.shard_dir = shard_dir
         self._index = index
         self._context = multiprocessing.get_context("spawn")
-        self._connection: Connection | None = None
+        self._replies: _Replies | None = None
         self._process: Any = None
-        # One thread owns the pipe: round trips never interleave, and their order is the order
-        # calls were made in (the executor's queue is first in, first out).
-        self._pipe = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"engine-{shard_dir.name}")
         self.in_flight = 0
         self.applied_seq = 0  # last write it applied
         self.last_write: asyncio.Future[Any] | None = None  # done: every write sent is answered
+        self._last_call: asyncio.Future[Any] | None = None
         self.optimizing = False
 
-    def start(self) -> None:
-        parent, child = self._context.Pipe()
+    async def start(self) -> None:
+        ours, theirs = socket.socketpair()
+        child = Connection(theirs.detach())
         self._process = self._context.Process(
             target=serve,
             args=(child, str(self.shard_dir), self._index),
@@ -127,8 +178,10 @@ class EngineWorker:
         )
         self._process.start()
         child.close()
-        self._connection = parent
         self.applied_seq = read_applied_seq(self.shard_dir)
+        _, self._replies = await asyncio.get_running_loop().create_unix_connection(
+            functools.partial(_Replies, self.shard_dir.name), sock=ours
+        )
 
     @property
     def pid(self) -> int | None:
@@ -138,24 +191,25 @@ class EngineWorker:
     def alive(self) -> bool:
         return self._process is not None and self._process.is_alive()
 
-    def _round_trip(self, request: Request) -> Reply:
-        if self._connection is None:
-            raise WorkerDied(f"engine worker {self.shard_dir.name} is not running")
-        try:
-            self._connection.send(request)
-            reply: Reply = self._connection.recv()
-        except (EOFError, OSError) as exc:  # BrokenPipeError, ConnectionResetError among them
-            raise WorkerDied(f"engine worker {self.shard_dir.name} exited ({exc or 'pipe closed'})") from exc
+    def _send(self, request: Request) -> asyncio.Future[Reply]:
+        replies = self._replies
+        reply: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        if replies is None or replies.transport is None or replies.lost is not None:
+            why = replies.lost if replies is not None and replies.lost else "is not running"
+            reply.set_exception(WorkerDied(f"engine worker {self.shard_dir.name} {why}"))
+            return reply
+        replies.waiting.append(reply)
+        # Written now, in the order of the calls; what the socket cannot take yet waits in the
+        # transport's buffer (writes queued behind a long optimize, as the thread's queue held).
+        replies.transport.write(frame(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)))
         return reply
 
     def submit(self, method: str, *args: Any, seq: int = 0) -> asyncio.Future[Any]:
-        """Queues the call now (so calls reach the worker in the order submitted) and returns a
+        """Sends the call now (so calls reach the worker in the order submitted) and returns a
         future of its result; its errors are raised as they were in the worker."""
         self.in_flight += 1
-        sent = asyncio.get_running_loop().run_in_executor(
-            self._pipe, self._round_trip, Request(method, args, seq)
-        )
-        future = asyncio.ensure_future(self._result(sent, seq))
+        future = asyncio.ensure_future(self._result(self._send(Request(method, args, seq)), seq))
+        self._last_call = future
         if seq:
             self.last_write = future
         return future
@@ -178,19 +232,17 @@ class EngineWorker:
         return reply.value
 
     async def stop(self, timeout_s: float = 30.0) -> None:
-        """Closes the pipe (the worker closes its shard and exits) and waits for the process."""
+        """Closes the pipe once the calls sent have been answered (the worker closes its shard
+        and exits), and waits for the process."""
         loop = asyncio.get_running_loop()
-        # Queued behind any call still running, so the shard is closed after its last write.
-        await loop.run_in_executor(self._pipe, self._close_pipe)
+        if self._last_call is not None and not self._last_call.done():
+            # Calls are answered in order: the last one answered means every one was.
+            await asyncio.wait([self._last_call], timeout=timeout_s)
+        if self._replies is not None and self._replies.transport is not None:
+            self._replies.transport.close()
+        self._replies = None
         if self._process is not None:
             await loop.run_in_executor(None, self._process.join, timeout_s)
             if self._process.is_alive():
                 self._process.kill()
                 await loop.run_in_executor(None, self._process.join, 5)
-        self._pipe.shutdown(wait=False)
-
-    def _close_pipe(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(OSError):
-                self._connection.close()
-            self._connection = None

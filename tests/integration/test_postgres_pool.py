@@ -1,0 +1,51 @@
+"""The services' PostgreSQL pool: a release costs no round trip, and still leaves no transaction open."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from ai_stack.core.postgres import create_pool
+
+from tests.harness.databases import fresh_database
+from tests.harness.processes import PostgresServer
+
+
+async def _pool(server: PostgresServer) -> asyncpg.Pool:
+    name = await fresh_database(server)
+    return await create_pool(f"{server.dsn.rsplit('/', 1)[0]}/{name}")
+
+
+def test_a_released_connection_is_not_reset_with_a_query(postgres_server: PostgresServer) -> None:
+    async def scenario() -> list[str]:
+        pool = await _pool(postgres_server)
+        sent: list[str] = []
+        try:
+            async with pool.acquire() as connection:
+                connection.add_query_logger(lambda record: sent.append(record.query))
+                await connection.fetchval("SELECT 1")
+            # Released: asyncpg's default reset would have sent its own query here.
+            await asyncio.sleep(0.05)
+            return sent
+        finally:
+            await pool.close()
+
+    assert asyncio.run(scenario()) == ["SELECT 1"]
+
+
+def test_a_transaction_left_open_is_rolled_back_on_release(postgres_server: PostgresServer) -> None:
+    async def scenario() -> tuple[int, bool]:
+        pool = await _pool(postgres_server)
+        try:
+            await pool.execute("CREATE TABLE notes (body text)")
+            async with pool.acquire() as connection:
+                left_open = connection.transaction()
+                await left_open.start()
+                await connection.execute("INSERT INTO notes VALUES ('never committed')")
+            async with pool.acquire() as connection:
+                return await connection.fetchval("SELECT count(*) FROM notes"), connection.is_in_transaction()
+        finally:
+            await pool.close()
+
+    rows, in_transaction = asyncio.run(scenario())
+    assert rows == 0 and not in_transaction
