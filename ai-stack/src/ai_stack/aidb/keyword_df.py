@@ -107,13 +107,16 @@ class KeywordIdf:
             self._frequencies.clear()
             self._cleared_at = now
         scope = tuple(sorted(set(collections)))
-        missing = [t for t in term_ids if (scope, t) not in self._frequencies]
+        # Taken out of the cache before the read: another query may empty it meanwhile.
+        known = {t: df for t in term_ids if (df := self._frequencies.get((scope, t))) is not None}
+        missing = [t for t in term_ids if t not in known]
         if missing:
             read = await self._pool.run(lambda c: document_frequencies(c, scope, missing))
+            known |= {t: read.get(t, 0) for t in missing}
             if len(self._frequencies) + len(missing) > MAX_CACHED_TERMS:
                 self._frequencies.clear()
-            self._frequencies.update({(scope, t): read.get(t, 0) for t in missing})
-        frequencies = [self._frequencies[(scope, t)] for t in term_ids]
+            self._frequencies.update({(scope, t): known[t] for t in missing})
+        frequencies = [known[t] for t in term_ids]
         chunks = await self._stats.counted_chunks(scope)
         # A collection younger than the last count may hold more chunks than counted: never less
         # than the largest frequency, so that IDF stays positive and ordered.
