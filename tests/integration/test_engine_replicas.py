@@ -7,6 +7,7 @@ import asyncio
 import os
 import random
 import signal
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -220,6 +221,41 @@ async def test_calls_sent_together_are_answered_in_order(tmp_path: Path) -> None
         assert worker.in_flight == 0 and worker.applied_seq == 3
     finally:
         await worker.stop()
+
+
+async def test_a_call_given_up_leaves_every_later_reply_to_its_own_call(tmp_path: Path) -> None:
+    worker = EngineWorker(tmp_path / "worker", None)
+    await worker.start()
+    try:
+        await worker.call("ensure", DIM)
+        abandoned = worker.submit("upsert", make_points(10), seq=1)
+        abandoned.cancel()  # as a timed-out search or a cancelled request does
+        assert await worker.call("count", None) == 10  # sent, so applied; its reply was skipped
+        with pytest.raises(TypeError):  # cannot be pickled: refused before anything is queued
+            await worker.call("count", threading.Lock())
+        # Out of step, these would get each other's replies, and the last none at all.
+        assert await asyncio.wait_for(worker.call("ensure", DIM), 30) is False
+        assert await asyncio.wait_for(worker.call("count", None), 30) == 10
+        assert worker.in_flight == 0
+    finally:
+        await worker.stop()
+
+
+async def test_stopping_waits_for_calls_whose_callers_gave_up(tmp_path: Path) -> None:
+    worker = EngineWorker(tmp_path / "worker", None)
+    await worker.start()
+    await worker.call("ensure", DIM)
+    writes = [worker.submit("upsert", make_points(100, start=i * 100), seq=i + 1) for i in range(20)]
+    for write in writes:
+        write.cancel()  # e.g. the optimize scheduler cancelled at shutdown, writes behind it
+    await worker.stop()
+    assert read_applied_seq(tmp_path / "worker") == 20
+    reopened = EdgeStore(tmp_path / "worker")
+    await reopened.ensure(DIM)
+    try:
+        assert await reopened.count() == 2_000
+    finally:
+        await reopened.close()
 
 
 async def test_a_worker_that_stops_answering_is_stopped_within_the_timeout(tmp_path: Path) -> None:

@@ -99,23 +99,30 @@ class KeywordIdf:
         self._clock = clock
         self._frequencies: dict[tuple[tuple[str, ...], int], int] = {}
         self._cleared_at: float | None = None
+        self._generation = 0  # counts the emptyings: a read older than the last one is not kept
 
     async def weights(self, collections: Sequence[str], term_ids: Sequence[int]) -> list[float]:
         """One IDF per term of `term_ids`, in order."""
         now = self._clock()
         if self._cleared_at is None or now - self._cleared_at >= self._stats.refresh_s:
             self._frequencies.clear()
+            self._generation += 1
             self._cleared_at = now
         scope = tuple(sorted(set(collections)))
         # Taken out of the cache before the read: another query may empty it meanwhile.
         known = {t: df for t in term_ids if (df := self._frequencies.get((scope, t))) is not None}
         missing = [t for t in term_ids if t not in known]
         if missing:
+            generation = self._generation
             read = await self._pool.run(lambda c: document_frequencies(c, scope, missing))
             known |= {t: read.get(t, 0) for t in missing}
-            if len(self._frequencies) + len(missing) > MAX_CACHED_TERMS:
-                self._frequencies.clear()
-            self._frequencies.update({(scope, t): known[t] for t in missing})
+            # Cached only if no refresh emptied the cache meanwhile: a read begun before it
+            # would otherwise live on for another whole refresh period.
+            if generation == self._generation:
+                if len(self._frequencies) + len(missing) > MAX_CACHED_TERMS:
+                    self._frequencies.clear()
+                    self._generation += 1
+                self._frequencies.update({(scope, t): known[t] for t in missing})
         frequencies = [known[t] for t in term_ids]
         chunks = await self._stats.counted_chunks(scope)
         # A collection younger than the last count may hold more chunks than counted: never less

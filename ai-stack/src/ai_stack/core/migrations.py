@@ -12,7 +12,7 @@ import structlog
 log = structlog.get_logger(__name__)
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Any constant works as long as every replica uses the same one.
-_LOCK_ID = 0x41495354  # "AIST"
+MIGRATION_LOCK_ID = 0x41495354  # "AIST"
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def discover(package: str) -> list[Migration]:
 async def migrate(connection: asyncpg.Connection, migrations: list[Migration]) -> list[int]:
     """Applies what is missing; returns the versions applied now."""
     # A session-level advisory lock: a second replica waits here, then finds nothing to do.
-    await connection.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
+    await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
     try:
         await connection.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -64,4 +64,10 @@ async def migrate(connection: asyncpg.Connection, migrations: list[Migration]) -
             done.append(migration.version)
         return done
     finally:
-        await connection.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
+        try:
+            await connection.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+        except BaseException:
+            # The lock is the session's: a connection that could not release it must not go
+            # back to a pool (which no longer resets sessions), or other replicas wait for ever.
+            connection.terminate()
+            raise

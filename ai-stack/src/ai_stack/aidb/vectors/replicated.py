@@ -79,7 +79,8 @@ class ReplicatedEdgeStore(VectorStore):
         self._send_lock = asyncio.Lock()
         self._optimize_lock = asyncio.Lock()
         self._scheduler: asyncio.Task[None] | None = None
-        self._reviving: set[int] = set()
+        self._revivals: dict[int, asyncio.Task[None]] = {}  # by replica: its restart under way
+        self._closing = False  # close() under way: a worker it stops is not revived
         self._dead: set[int] = set()  # found dead, replacement starting
 
     @property
@@ -91,9 +92,14 @@ class ReplicatedEdgeStore(VectorStore):
             return
         if not self._workers:  # an ensure retried after a timeout asks the same workers again
             dirs = await asyncio.to_thread(prepare_replicas, self._root, self._count, self._in_process)
-            self._workers = [EngineWorker(d, self._index) for d in dirs]
-            for worker in self._workers:
-                await worker.start()
+            workers = [EngineWorker(d, self._index) for d in dirs]
+            try:
+                for worker in workers:
+                    await worker.start()
+            except BaseException:  # kept only once all run, so that a retry starts them all
+                await asyncio.gather(*(w.stop(timeout_s=5) for w in workers), return_exceptions=True)
+                raise
+            self._workers = workers
         self._dimension = dimension
         results = await asyncio.gather(*(w.call("ensure", dimension) for w in self._workers))
         self.idf_in_engine = bool(results[0])
@@ -297,10 +303,11 @@ class ReplicatedEdgeStore(VectorStore):
     # ---- failures and shutdown ----------------------------------------------------------
 
     def _revive(self, index: int) -> None:
-        if index in self._reviving:
+        if index in self._revivals or self._closing:
             return
-        self._reviving.add(index)
-        asyncio.get_running_loop().create_task(self._restart(index), name=f"aidb-engine-revive-{index}")
+        self._revivals[index] = asyncio.get_running_loop().create_task(
+            self._restart(index), name=f"aidb-engine-revive-{index}"
+        )
 
     async def _restart(self, index: int) -> None:
         worker = self._workers[index]
@@ -308,8 +315,12 @@ class ReplicatedEdgeStore(VectorStore):
             log.error("replica_died", replica=index, pid=worker.pid)
             await worker.stop(timeout_s=5)
             replacement = EngineWorker(worker.shard_dir, self._index)
-            await replacement.start()
-            await replacement.call("ensure", self._dimension)
+            try:
+                await replacement.start()
+                await replacement.call("ensure", self._dimension)
+            except BaseException:
+                await replacement.stop(timeout_s=5)
+                raise
             if replacement.applied_seq < self._acked:
                 # It had applied less than was acknowledged: it missed writes the indexer will
                 # not send again. Serves nothing until aidb restarts and copies a current replica.
@@ -320,13 +331,20 @@ class ReplicatedEdgeStore(VectorStore):
         except Exception as exc:
             log.error("replica_restart_failed", replica=index, error=f"{type(exc).__name__}: {exc}")
         finally:
-            self._reviving.discard(index)
+            self._revivals.pop(index, None)
 
     async def close(self) -> None:
+        self._closing = True
         if self._scheduler is not None:
             self._scheduler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._scheduler
+        # A restart under way stops the replacement it started (see _restart).
+        revivals = list(self._revivals.values())
+        for revival in revivals:
+            revival.cancel()
+        await asyncio.gather(*revivals, return_exceptions=True)
         await asyncio.gather(*(w.stop() for w in self._workers), return_exceptions=True)
         self._workers = []
         self._ready = False
+        self._closing = False

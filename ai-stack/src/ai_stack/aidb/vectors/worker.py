@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import multiprocessing
 import os
@@ -83,7 +84,10 @@ async def _serve(connection: Connection, shard_dir: Path, index: EdgeIndex | Non
                 request: Request = connection.recv()
             except (EOFError, OSError):
                 break
-            connection.send(await _answer(store, shard_dir, request))
+            try:
+                connection.send(await _answer(store, shard_dir, request))
+            except OSError:  # aidb closed its end: nobody is left to answer
+                break
     finally:
         await store.close()
 
@@ -107,12 +111,16 @@ async def _answer(store: EdgeStore, shard_dir: Path, request: Request) -> Reply:
 class _Replies(asyncio.Protocol):
     """aidb's end of the pipe: hands each reply to the oldest call still waiting for one.
 
-    The worker answers in the order it was asked, so replies need no ids."""
+    The worker answers in the order it was asked, so replies need no ids: there is exactly one
+    future in `waiting` per request sent, kept there even when its caller has given up (its
+    reply still comes, and must be taken off the pipe in its turn)."""
 
     def __init__(self, name: str) -> None:
         self._name = name
         self._buffer = bytearray()
         self.waiting: collections.deque[asyncio.Future[Reply]] = collections.deque()
+        self.answered = asyncio.Event()  # set whenever every request sent has its reply
+        self.answered.set()
         self.transport: asyncio.Transport | None = None
         self.lost: str | None = None  # why the pipe closed, once it has
 
@@ -120,23 +128,40 @@ class _Replies(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
+    def send(self, data: bytes) -> asyncio.Future[Reply]:
+        assert self.transport is not None
+        reply: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self.waiting.append(reply)
+        self.answered.clear()
+        # Written now, in the order of the calls; what the socket cannot take yet waits in the
+        # transport's buffer (writes queued behind a long optimize, as the thread's queue held).
+        self.transport.write(data)
+        return reply
+
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         try:
             replies = [pickle.loads(message) for message in take_messages(self._buffer)]
         except Exception as exc:  # a torn or foreign frame: nothing after it can be trusted
-            self._fail(f"unreadable reply ({type(exc).__name__}: {exc})")
-            if self.transport is not None:
-                self.transport.abort()
+            self._give_up(f"sent an unreadable reply ({type(exc).__name__}: {exc})")
             return
         for reply in replies:
-            if self.waiting:
-                future = self.waiting.popleft()
-                if not future.done():
-                    future.set_result(reply)
+            if not self.waiting:
+                self._give_up("answered a call it was not sent")
+                return
+            future = self.waiting.popleft()
+            if not future.done():  # done: cancelled by its caller
+                future.set_result(reply)
+        if not self.waiting:
+            self.answered.set()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(f"exited ({exc or 'pipe closed'})")
+
+    def _give_up(self, reason: str) -> None:
+        self._fail(reason)
+        if self.transport is not None:
+            self.transport.abort()
 
     def _fail(self, reason: str) -> None:
         if self.lost is None:
@@ -145,6 +170,7 @@ class _Replies(asyncio.Protocol):
             future = self.waiting.popleft()
             if not future.done():
                 future.set_exception(WorkerDied(f"engine worker {self._name} {self.lost}"))
+        self.answered.set()
 
 
 class EngineWorker:
@@ -162,13 +188,14 @@ class EngineWorker:
         self._context = multiprocessing.get_context("spawn")
         self._replies: _Replies | None = None
         self._process: Any = None
-        self.in_flight = 0
         self.applied_seq = 0  # last write it applied
         self.last_write: asyncio.Future[Any] | None = None  # done: every write sent is answered
-        self._last_call: asyncio.Future[Any] | None = None
         self.optimizing = False
 
     async def start(self) -> None:
+        """Starts the process and connects to it; once only (a new worker replaces a dead one)."""
+        if self._process is not None:
+            raise RuntimeError(f"engine worker {self.shard_dir.name} was started already")
         ours, theirs = socket.socketpair()
         child = Connection(theirs.detach())
         self._process = self._context.Process(
@@ -176,16 +203,28 @@ class EngineWorker:
             args=(child, str(self.shard_dir), self._index),
             name=f"aidb-engine-{self.shard_dir.name}",
         )
-        self._process.start()
-        child.close()
+        try:
+            self._process.start()
+        finally:
+            child.close()
         self.applied_seq = read_applied_seq(self.shard_dir)
-        _, self._replies = await asyncio.get_running_loop().create_unix_connection(
-            functools.partial(_Replies, self.shard_dir.name), sock=ours
-        )
+        try:
+            _, self._replies = await asyncio.get_running_loop().create_unix_connection(
+                functools.partial(_Replies, self.shard_dir.name), sock=ours
+            )
+        except BaseException:  # cancelled or failed: the worker reads the end of its pipe and exits
+            ours.close()
+            raise
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not yet answered: how busy the worker is (the abandoned count, since
+        the worker still runs them)."""
+        return len(self._replies.waiting) if self._replies is not None else 0
 
     @property
     def alive(self) -> bool:
@@ -193,23 +232,25 @@ class EngineWorker:
 
     def _send(self, request: Request) -> asyncio.Future[Reply]:
         replies = self._replies
-        reply: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         if replies is None or replies.transport is None or replies.lost is not None:
             why = replies.lost if replies is not None and replies.lost else "is not running"
-            reply.set_exception(WorkerDied(f"engine worker {self.shard_dir.name} {why}"))
-            return reply
-        replies.waiting.append(reply)
-        # Written now, in the order of the calls; what the socket cannot take yet waits in the
-        # transport's buffer (writes queued behind a long optimize, as the thread's queue held).
-        replies.transport.write(frame(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)))
-        return reply
+            raise WorkerDied(f"engine worker {self.shard_dir.name} {why}")
+        # Pickled before anything is queued: a request that cannot be sent leaves no future
+        # waiting for a reply that will never come (which would hand every later reply to the
+        # wrong call).
+        data = frame(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
+        return replies.send(data)
 
     def submit(self, method: str, *args: Any, seq: int = 0) -> asyncio.Future[Any]:
         """Sends the call now (so calls reach the worker in the order submitted) and returns a
         future of its result; its errors are raised as they were in the worker."""
-        self.in_flight += 1
-        future = asyncio.ensure_future(self._result(self._send(Request(method, args, seq)), seq))
-        self._last_call = future
+        try:
+            sent = self._send(Request(method, args, seq))
+        except Exception as exc:  # not sent: the future carries why
+            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            return failed
+        future = asyncio.ensure_future(self._result(sent, seq))
         if seq:
             self.last_write = future
         return future
@@ -219,10 +260,7 @@ class EngineWorker:
         return await self.submit(method, *args, seq=seq)
 
     async def _result(self, sent: asyncio.Future[Reply], seq: int) -> Any:
-        try:
-            reply = await sent
-        finally:
-            self.in_flight -= 1
+        reply = await sent
         if not reply.ok:
             if reply.rejected:
                 raise VectorInputRejected(reply.error)
@@ -232,15 +270,17 @@ class EngineWorker:
         return reply.value
 
     async def stop(self, timeout_s: float = 30.0) -> None:
-        """Closes the pipe once the calls sent have been answered (the worker closes its shard
-        and exits), and waits for the process."""
+        """Waits up to `timeout_s` for every call sent to be answered (those whose callers gave
+        up included: a write queued behind an optimize is still applied), closes the pipe (the
+        worker closes its shard and exits) and waits for the process, killing it if it has not
+        exited within `timeout_s` more."""
         loop = asyncio.get_running_loop()
-        if self._last_call is not None and not self._last_call.done():
-            # Calls are answered in order: the last one answered means every one was.
-            await asyncio.wait([self._last_call], timeout=timeout_s)
-        if self._replies is not None and self._replies.transport is not None:
-            self._replies.transport.close()
-        self._replies = None
+        replies, self._replies = self._replies, None
+        if replies is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(replies.answered.wait(), timeout_s)
+            if replies.transport is not None:
+                replies.transport.close()
         if self._process is not None:
             await loop.run_in_executor(None, self._process.join, timeout_s)
             if self._process.is_alive():
