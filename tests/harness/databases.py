@@ -18,3 +18,8 @@ async def fresh_database(server: PostgresServer) -> str:
     finally:
         await admin.close()
     return name
+
+
+async def fresh_database_dsn(server: PostgresServer) -> str:
+    """A DSN for a new empty database on `server` (see `fresh_database`)."""
+    return f"{server.dsn.rsplit('/', 1)[0]}/{await fresh_database(server)}"

@@ -4,12 +4,14 @@ are seen at once, a killed worker loses nothing, and replicas that diverged are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -204,11 +206,20 @@ async def test_a_killed_worker_loses_nothing(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_calls_sent_together_are_answered_in_order(tmp_path: Path) -> None:
-    worker = EngineWorker(tmp_path / "worker", None)
+@contextlib.asynccontextmanager
+async def running_worker(shard_dir: Path) -> AsyncIterator[EngineWorker]:
+    """One engine worker without HNSW, its shard ensured; stopped afterwards."""
+    worker = EngineWorker(shard_dir, None)
     await worker.start()
     try:
         await worker.call("ensure", DIM)
+        yield worker
+    finally:
+        await worker.stop()
+
+
+async def test_calls_sent_together_are_answered_in_order(tmp_path: Path) -> None:
+    async with running_worker(tmp_path / "worker") as worker:
         points = make_points(30)
         # Sent back to back without waiting: each count sees exactly the writes sent before it.
         calls = []
@@ -219,15 +230,10 @@ async def test_calls_sent_together_are_answered_in_order(tmp_path: Path) -> None
         results = await asyncio.gather(*calls)
         assert results[1::2] == [10, 20, 30]
         assert worker.in_flight == 0 and worker.applied_seq == 3
-    finally:
-        await worker.stop()
 
 
 async def test_a_call_given_up_leaves_every_later_reply_to_its_own_call(tmp_path: Path) -> None:
-    worker = EngineWorker(tmp_path / "worker", None)
-    await worker.start()
-    try:
-        await worker.call("ensure", DIM)
+    async with running_worker(tmp_path / "worker") as worker:
         abandoned = worker.submit("upsert", make_points(10), seq=1)
         abandoned.cancel()  # as a timed-out search or a cancelled request does
         assert await worker.call("count", None) == 10  # sent, so applied; its reply was skipped
@@ -237,18 +243,13 @@ async def test_a_call_given_up_leaves_every_later_reply_to_its_own_call(tmp_path
         assert await asyncio.wait_for(worker.call("ensure", DIM), 30) is False
         assert await asyncio.wait_for(worker.call("count", None), 30) == 10
         assert worker.in_flight == 0
-    finally:
-        await worker.stop()
 
 
 async def test_stopping_waits_for_calls_whose_callers_gave_up(tmp_path: Path) -> None:
-    worker = EngineWorker(tmp_path / "worker", None)
-    await worker.start()
-    await worker.call("ensure", DIM)
-    writes = [worker.submit("upsert", make_points(100, start=i * 100), seq=i + 1) for i in range(20)]
-    for write in writes:
-        write.cancel()  # e.g. the optimize scheduler cancelled at shutdown, writes behind it
-    await worker.stop()
+    async with running_worker(tmp_path / "worker") as worker:
+        writes = [worker.submit("upsert", make_points(100, start=i * 100), seq=i + 1) for i in range(20)]
+        for write in writes:
+            write.cancel()  # e.g. the optimize scheduler cancelled at shutdown, writes behind it
     assert read_applied_seq(tmp_path / "worker") == 20
     reopened = EdgeStore(tmp_path / "worker")
     await reopened.ensure(DIM)

@@ -11,15 +11,14 @@ from ai_stack.core.breaker import CircuitBreaker
 from ai_stack.core.migrations import discover, migrate
 from ai_stack.core.postgres import GuardedPool, create_pool, is_postgres_outage
 
-from tests.harness.databases import fresh_database
+from tests.harness.databases import fresh_database_dsn
 from tests.harness.processes import PostgresServer
 
 FREQUENCIES = {1: 5, 2: 40, 3: 1, 4: 12}
 
 
 async def _guarded_pool(server: PostgresServer) -> GuardedPool:
-    name = await fresh_database(server)
-    pool = await create_pool(f"{server.dsn.rsplit('/', 1)[0]}/{name}")
+    pool = await create_pool(await fresh_database_dsn(server))
     async with pool.acquire() as connection:
         await migrate(connection, discover("ai_stack.aidb.migrations"))
         await connection.executemany(

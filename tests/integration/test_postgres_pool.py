@@ -8,13 +8,12 @@ import asyncpg
 from ai_stack.core.migrations import MIGRATION_LOCK_ID, discover, migrate
 from ai_stack.core.postgres import create_pool
 
-from tests.harness.databases import fresh_database
+from tests.harness.databases import fresh_database_dsn
 from tests.harness.processes import PostgresServer
 
 
 async def _pool(server: PostgresServer) -> asyncpg.Pool:
-    name = await fresh_database(server)
-    return await create_pool(f"{server.dsn.rsplit('/', 1)[0]}/{name}")
+    return await create_pool(await fresh_database_dsn(server))
 
 
 def test_a_released_connection_is_not_reset_with_a_query(postgres_server: PostgresServer) -> None:
@@ -62,8 +61,7 @@ def test_a_connection_that_could_not_release_the_migration_lock_is_closed(
     postgres_server: PostgresServer,
 ) -> None:
     async def scenario() -> tuple[bool, bool, bool]:
-        name = await fresh_database(postgres_server)
-        dsn = f"{postgres_server.dsn.rsplit('/', 1)[0]}/{name}"
+        dsn = await fresh_database_dsn(postgres_server)
         failing = await asyncpg.connect(dsn, connection_class=_UnlockFails)
         raised = False
         try:
